@@ -1,0 +1,104 @@
+-- driver.lua — vggc's stages in order: parse the command line and the model -> infer shapes -> plan buffers ->
+-- report, or emit C and write it if changed (and for `build`, compile a runner).
+local cli = require("cli")
+local errors = require("errors")
+local files = require("files")
+local model_ = require("model")
+local net_ = require("net")
+local plan_ = require("plan")
+
+local M = {}
+
+local HELP = {
+  main = [[
+usage: vggc COMMAND MODEL [options]
+
+Compile a VGG network into shape-specialized C.
+
+commands:
+  report     print every layer's output shape, params and MACs, and the totals
+  generate   write NAME.c and NAME.h (-o DIR)
+  build      generate, then compile a runnable classifier DIR/NAME (-o DIR)
+
+MODEL is one of:
+  a preset     vgg11 vgg13 vgg16 vgg19, vgg11_bn ... vgg19_bn (torchvision), A B C D E, A-LRN (the paper)
+  a cfg list   "64,M,128,M,256,256,M" -- N is a 3x3 conv with N outputs, N:1 a 1x1 conv,
+               M a 2x2 max pool, L a LocalResponseNorm(5, 1e-4, 0.75, 2)
+  a file       model.lua returning {features = {...}, batch_norm = ..., input = "1x28x28", avgpool = ...,
+               classifier = {...}, classes = ..., name = ...}
+
+Run `vggc COMMAND --help` for the options, `vggc --version` for the version.
+]],
+  options = [[
+model options:
+  --input CxHxW          input size (default 3x224x224; any C >= 1, H and W need not be equal)
+  --classes N            classes (default 1000)
+  --batch N              images per forward call (default 1)
+  --avgpool HxW|none     adaptive average pool before the classifier (default 7x7); none flattens straight
+  --classifier W1,W2,..  hidden widths of the classifier (default 4096,4096); none for a single Linear
+  --batch-norm           BatchNorm after every conv (for cfg lists and files)
+  --name NAME            C name of the model (default from MODEL)
+]],
+  report = "usage: vggc report MODEL [options] [--json | --markdown]\n\n"
+    .. "Print each layer's kind, output shape, params and MACs, then the totals.\n"
+    .. "  --json        the same as JSON (layers[], modules[], total_params, total_macs, static_bytes)\n"
+    .. "  --markdown    the same as a Markdown table\n\n",
+  generate = "usage: vggc generate MODEL [options] --name NAME -o DIR\n\n"
+    .. "Write DIR/NAME.c and DIR/NAME.h (atomically; unchanged files are not rewritten).\n\n",
+  build = "usage: vggc build MODEL [options] --name NAME -o DIR [--cc CC]\n\n"
+    .. "Generate DIR/NAME.c/.h and compile the runner DIR/NAME:\n"
+    .. "  DIR/NAME --weights W.safetensors [--by-order] [--input X.npy] [--output Y.npy] [--top K]\n"
+    .. "           [--threads T] [--repeat N]\n\n",
+}
+
+local function quote(arg)
+  if arg:match("^[%w%-_./:=,]+$") then return arg end
+  return "'" .. arg:gsub("'", "'\\''") .. "'"
+end
+
+local function command_line(args)
+  local parts = { "vggc" }
+  for _, a in ipairs(args) do parts[#parts + 1] = quote(a) end
+  return table.concat(parts, " ")
+end
+
+local function help(cmd)
+  if cmd.command == "help" then return HELP.main end
+  return HELP[cmd.command] .. HELP.options
+end
+
+local function output_dir(host, dir)
+  if not host.isdir(dir) then errors.raise(dir, "no such directory (create it first)") end
+  return dir
+end
+
+function M.main(host, args)
+  local cmd = cli.parse(args)
+  if cmd.command == "version" then
+    io.write("vggc ", host.version, "\n")
+    return 0
+  end
+  if cmd.command == "help" or cmd.options.help then
+    io.write(help(cmd))
+    return 0
+  end
+  local model = model_.from_command(cmd)
+  local net = net_.build(model)
+  local plan = plan_.plan(net)
+  if cmd.command == "report" then
+    local report = require("report")
+    local render = cmd.options.json and report.json or cmd.options.markdown and report.markdown or report.text
+    io.write(render(net, plan, host.version))
+    return 0
+  end
+  local dir = output_dir(host, cmd.options.output)
+  require("limits").check(net, plan)
+  local list = require("emit").files(host, net, plan, command_line(args), dir)
+  if cmd.command == "build" then
+    return require("build").run(host, net, list, dir, cmd.options.cc)
+  end
+  files.write_all(host, list)
+  return 0
+end
+
+return M

@@ -1,0 +1,188 @@
+/* main.c — the vggc host: opens Lua, makes the embedded generator loadable, runs the driver in a protected call,
+ * and reports. A user's mistake (an error object the generator raised with vggc.errors) prints as one line and
+ * exits 2; anything else is a bug in vggc and prints with a traceback, exit 1. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef VGGC_VERSION
+#define VGGC_VERSION "0.0.0"
+#endif
+
+struct vggc_embedded {
+    const char *path;
+    const unsigned char *data;
+    size_t size;
+};
+extern const struct vggc_embedded vggc_embedded[];
+
+static const struct vggc_embedded *find_embedded(const char *path)
+{
+    for (const struct vggc_embedded *e = vggc_embedded; e->path; e++)
+        if (strcmp(e->path, path) == 0) return e;
+    return NULL;
+}
+
+/* host.embedded(path) -> text or nil: a file embedded at build time ("templates/model.c.in"). */
+static int host_embedded(lua_State *L)
+{
+    const struct vggc_embedded *e = find_embedded(luaL_checkstring(L, 1));
+    if (!e) return 0;
+    lua_pushlstring(L, (const char *)e->data, e->size);
+    return 1;
+}
+
+/* package.searchers entry: module "layers.conv" is embedded "gen/layers/conv.lua", "layers" is
+ * "gen/layers/init.lua". */
+static int search_embedded(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    const char *base = luaL_gsub(L, name, ".", "/");
+    const char *path = lua_pushfstring(L, "gen/%s.lua", base);
+    const struct vggc_embedded *e = find_embedded(path);
+    if (!e) e = find_embedded(path = lua_pushfstring(L, "gen/%s/init.lua", base));
+    if (!e) {
+        lua_pushfstring(L, "no embedded file 'gen/%s.lua' or 'gen/%s/init.lua'", base, base);
+        return 1;
+    }
+    if (luaL_loadbuffer(L, (const char *)e->data, e->size, lua_pushfstring(L, "@%s", path)) != LUA_OK)
+        return lua_error(L);
+    lua_pushstring(L, path);
+    return 2;
+}
+
+/* host.mkdir(path) -> true or nil, message: make one directory; an existing directory is fine. */
+static int host_mkdir(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    struct stat st;
+    if (mkdir(path, 0777) == 0 || (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(errno));
+    return 2;
+}
+
+/* host.isdir(path) -> boolean */
+static int host_isdir(lua_State *L)
+{
+    struct stat st;
+    lua_pushboolean(L, stat(luaL_checkstring(L, 1), &st) == 0 && S_ISDIR(st.st_mode));
+    return 1;
+}
+
+/* host.exe_dir() -> the directory of the running vggc, or nil */
+static int host_exe_dir(lua_State *L)
+{
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) return 0;
+    buf[n] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (slash) *slash = '\0';
+    lua_pushstring(L, buf);
+    return 1;
+}
+
+static int host_pid(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)getpid());
+    return 1;
+}
+
+static void push_host(lua_State *L)
+{
+    static const luaL_Reg fns[] = {{"embedded", host_embedded}, {"mkdir", host_mkdir}, {"isdir", host_isdir},
+                                   {"exe_dir", host_exe_dir},   {"pid", host_pid},     {NULL, NULL}};
+    luaL_newlib(L, fns);
+    lua_pushstring(L, VGGC_VERSION);
+    lua_setfield(L, -2, "version");
+#ifdef VGGC_LINK_FLAGS
+    lua_pushstring(L, VGGC_LINK_FLAGS);
+    lua_setfield(L, -2, "link_flags");
+#endif
+}
+
+/* Modules come from the binary only: keep package.preload's searcher, replace the file searchers, so nothing in
+ * the current directory or LUA_PATH can stand in for the generator. */
+static void use_embedded_modules(lua_State *L)
+{
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "searchers");
+    lua_pushcfunction(L, search_embedded);
+    lua_rawseti(L, -2, 2);
+    for (lua_Integer i = luaL_len(L, -1); i > 2; i--) {
+        lua_pushnil(L);
+        lua_rawseti(L, -2, i);
+    }
+    lua_pop(L, 2);
+}
+
+/* Message handler: a user error (a table with field 'message') stays a one-line message; a bug gets a traceback. */
+static int on_error(lua_State *L)
+{
+    if (lua_istable(L, 1) && lua_getfield(L, 1, "message") == LUA_TSTRING) {
+        lua_pop(L, 1);
+        return 1;
+    }
+    const char *msg = luaL_tolstring(L, 1, NULL);
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+/* Runs require("driver").main(host, args) with the message handler; returns the exit status. */
+static int run(lua_State *L, int argc, char **argv)
+{
+    lua_pushcfunction(L, on_error);
+    lua_getglobal(L, "require");
+    lua_pushstring(L, "driver");
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        fprintf(stderr, "vggc: internal error: %s\n", lua_tostring(L, -1));
+        return 1;
+    }
+    lua_getfield(L, -1, "main");
+    push_host(L);
+    lua_createtable(L, argc, 0);
+    for (int i = 1; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_rawseti(L, -2, i);
+    }
+    int base = lua_gettop(L) - 4;  /* the message handler */
+    if (lua_pcall(L, 2, 1, base) == LUA_OK) return (int)luaL_optinteger(L, -1, 0);
+    /* on_error left the user's error table as it was, or a bug's message with its traceback */
+    const char *msg = lua_tostring(L, -1);
+    int user = lua_istable(L, -1);
+    if (user) {
+        lua_getfield(L, -1, "message");
+        msg = lua_tostring(L, -1);
+    }
+    fprintf(stderr, user ? "vggc: %s\n" : "vggc: internal error (please report): %s\n", msg ? msg : "?");
+    return user ? 2 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    lua_State *L = luaL_newstate();
+    if (!L) {
+        fprintf(stderr, "vggc: cannot create the Lua state: out of memory\n");
+        return 1;
+    }
+    luaL_openlibs(L);
+    use_embedded_modules(L);
+    int status = run(L, argc, argv);
+    fflush(stdout);
+    if (ferror(stdout)) {
+        fprintf(stderr, "vggc: writing standard output failed\n");
+        status = status ? status : 1;
+    }
+    lua_close(L);
+    return status;
+}

@@ -1,0 +1,102 @@
+-- report.lua — the report a user reads before building: per layer its kind, output shape, params and MACs, then
+-- the totals. Three renderings of the same rows: text (like torchsummary), JSON, Markdown.
+local format = require("format")
+local json = require("json")
+local net_ = require("net")
+
+local M = {}
+
+local function title(net, version)
+  local m = net.model
+  return string.format("vggc %s report: %s, input %s, batch %d, %d classes", version, m.source,
+                       format.shape(m.input), m.batch, m.classes)
+end
+
+local function rows(net)
+  local list = {}
+  for i, u in ipairs(net.units) do
+    list[i] = { i, u.label, format.shape(u.output), format.thousands(u.params),
+                u.macs > 0 and format.thousands(u.macs) or "-" }
+  end
+  return list
+end
+
+local function buffer_text(plan)
+  local parts = {}
+  for _, b in ipairs(plan.buffers) do
+    parts[#parts + 1] = string.format("%s %s", b.name, format.thousands(b.floats * 4))
+  end
+  return #parts > 0 and " (" .. table.concat(parts, ", ") .. ")" or ""
+end
+
+-- The totals as {label, value} pairs; total params comes last, the number people look for.
+local function totals(net, plan)
+  return {
+    { "Total MACs", format.thousands(net.total_macs) },
+    { "Activations (MB)", format.mb(net.activation_floats * 4) },
+    { "Params size (MB)", format.mb(net.total_params * 4) },
+    { "Static buffers (bytes)", format.thousands(plan.static_bytes) .. buffer_text(plan) },
+    { "Total params", format.thousands(net.total_params) },
+  }
+end
+
+function M.text(net, plan, version)
+  local out = { title(net, version), "" }
+  local fmt = "%4s  %-18s %-16s %13s %16s"
+  out[#out + 1] = string.format(fmt, "#", "layer", "output", "params", "MACs")
+  for _, r in ipairs(rows(net)) do out[#out + 1] = string.format(fmt, table.unpack(r)) end
+  out[#out + 1] = ""
+  for _, t in ipairs(totals(net, plan)) do out[#out + 1] = string.format("%-24s %s", t[1] .. ":", t[2]) end
+  return table.concat(out, "\n") .. "\n"
+end
+
+function M.markdown(net, plan, version)
+  local out = { "**" .. title(net, version) .. "**", "", "| # | layer | output | params | MACs |",
+                "|--:|:--|:--|--:|--:|" }
+  for _, r in ipairs(rows(net)) do out[#out + 1] = "| " .. table.concat(r, " | ") .. " |" end
+  out[#out + 1] = ""
+  for _, t in ipairs(totals(net, plan)) do out[#out + 1] = string.format("- %s: %s", t[1], t[2]) end
+  return table.concat(out, "\n") .. "\n"
+end
+
+local function json_layers(net)
+  local list = {}
+  for i, u in ipairs(net.units) do
+    local names = {}
+    for j, t in ipairs(u.tensors) do names[j] = t.name end
+    list[i] = json.ordered({ index = i, kind = u.label, out = u.output, params = u.params, macs = u.macs,
+                             tensors = names }, { "index", "kind", "out", "params", "macs", "tensors" })
+  end
+  return list
+end
+
+local function json_modules(net)
+  local list = net_.modules(net)
+  for i, m in ipairs(list) do
+    local keys = { "name", "type" }
+    for k in pairs(m) do if k ~= "name" and k ~= "type" then keys[#keys + 1] = k end end
+    table.sort(keys, function(a, b)
+      local rank = { name = 1, type = 2 }
+      if (rank[a] or 3) ~= (rank[b] or 3) then return (rank[a] or 3) < (rank[b] or 3) end
+      return a < b
+    end)
+    list[i] = json.ordered(m, keys)
+  end
+  return list
+end
+
+function M.json(net, plan, version)
+  local m = net.model
+  local buffers = {}
+  for _, b in ipairs(plan.buffers) do buffers[b.name] = b.floats * 4 end
+  local doc = json.ordered({
+    vggc = version, name = m.name, source = m.source, input = m.input, batch = m.batch, classes = m.classes,
+    layers = json_layers(net), modules = json_modules(net), total_params = net.total_params,
+    total_macs = net.total_macs, activation_bytes = net.activation_floats * 4, static_bytes = plan.static_bytes,
+    buffers = buffers,
+  }, { "vggc", "name", "source", "input", "batch", "classes", "total_params", "total_macs", "static_bytes",
+       "activation_bytes", "buffers", "layers", "modules" })
+  return json.encode(doc, "  ") .. "\n"
+end
+
+return M

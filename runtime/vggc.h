@@ -1,0 +1,118 @@
+/* vggc.h — the vggc runtime: kernels, weight loading and tensor I/O for generated VGG classifiers.
+ *
+ * Tensors are float32, C-order, NCHW. Kernels take outputs first, dimensions last, and return void: the
+ * generator proved every shape before it emitted the call. Only I/O returns an error code, with a message in a
+ * vggc_error the caller prints. Nothing here calls exit().
+ */
+#ifndef VGGC_H
+#define VGGC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VGGC_VERSION "0.1.0"
+
+/* ---- the model manifest: what a generated file tells the loader ---------------------------------------- */
+
+typedef struct {
+    const char *name;  /* torchvision state_dict name, e.g. "features.0.weight" */
+    float *data;       /* static storage in the generated file, count floats */
+    int rank;          /* 1..4 */
+    int64_t shape[4];  /* torch shape, unused dims 0 */
+    int64_t count;     /* product of shape */
+    int is_param;      /* 1 for parameters, 0 for buffers (BatchNorm running_mean / running_var) */
+} vggc_tensor;
+
+/* BatchNorm folded into the preceding conv at load time: w' = w * g / sqrt(v + eps), b' = (b - m) * g / sqrt(v + eps) + beta */
+typedef struct {
+    float *conv_weight;   /* (channels, per_channel) */
+    float *conv_bias;     /* (channels) */
+    const float *gamma;   /* (channels) */
+    const float *beta;    /* (channels) */
+    const float *mean;    /* (channels) */
+    const float *var;     /* (channels) */
+    int channels;
+    int per_channel;      /* in_channels * k * k */
+    float eps;            /* 1e-5, as torch.nn.BatchNorm2d */
+} vggc_bn_fold;
+
+typedef struct {
+    const char *name;            /* model name, e.g. "vgg11_224" */
+    const vggc_tensor *tensors;  /* in state_dict order */
+    int n_tensors;
+    const vggc_bn_fold *folds;
+    int n_folds;
+    int batch, in_c, in_h, in_w, classes;
+    int64_t params;              /* sum of count over tensors with is_param */
+} vggc_model;
+
+/* ---- errors from I/O ----------------------------------------------------------------------------------- */
+
+typedef struct {
+    char msg[512];  /* one line, "<where>: <what> (<expected>)", no trailing newline */
+} vggc_error;
+
+/* ---- weights: safetensors ------------------------------------------------------------------------------ */
+
+enum { VGGC_MATCH_BY_NAME = 0, VGGC_MATCH_BY_ORDER = 1 };
+
+/* Fill every tensor of m from a safetensors file, then fold BatchNorm. Returns 0, or -1 with err set. */
+int vggc_load_safetensors(const vggc_model *m, const char *path, int match, vggc_error *err);
+/* The same from memory (data, size bytes). The buffer is only read. */
+int vggc_load_safetensors_mem(const vggc_model *m, const void *data, size_t size, int match, vggc_error *err);
+/* Fold every BatchNorm of m into its conv; the loader calls it. */
+void vggc_fold_batchnorm(const vggc_model *m);
+
+/* ---- tensors: .npy ------------------------------------------------------------------------------------- */
+
+/* Read a float32 little-endian C-order .npy file. On success *data is malloc'ed (caller frees), shape[0..rank)
+ * is set and 0 is returned; -1 with err set otherwise. */
+int vggc_npy_read(const char *path, float **data, int64_t shape[4], int *rank, vggc_error *err);
+int vggc_npy_parse(const void *buf, size_t size, float **data, int64_t shape[4], int *rank, vggc_error *err);
+/* Write a float32 .npy atomically (temp file + rename). */
+int vggc_npy_write(const char *path, const float *data, int rank, const int64_t *shape, vggc_error *err);
+
+/* ---- threads ------------------------------------------------------------------------------------------- */
+
+/* Threads for OpenMP regions and OpenBLAS (one owner at a time: never called inside a parallel region). */
+void vggc_set_threads(int threads);
+
+/* ---- kernels ------------------------------------------------------------------------------------------- */
+
+/* Convolution k x k (k odd), stride 1, zero padding k/2 so the map keeps its size, + bias, then ReLU if relu.
+ * work holds vggc_conv2d_work(cin, h, w, k) floats (im2col of one image). */
+void vggc_conv2d(float *out,          /* (n, cout, h, w) */
+                 const float *in,     /* (n, cin, h, w) */
+                 const float *weight, /* (cout, cin, k, k) */
+                 const float *bias,   /* (cout) */
+                 float *work,         /* (cin * k * k, h * w) */
+                 int n, int cin, int h, int w, int cout, int k, int relu);
+void vggc_conv2d_ref(float *out, const float *in, const float *weight, const float *bias,
+                     int n, int cin, int h, int w, int cout, int k, int relu);
+#define vggc_conv2d_work(cin, h, w, k) ((k) == 1 ? 0 : (size_t)(cin) * (k) * (k) * (h) * (w))
+
+/* LocalResponseNorm across channels, as torch.nn.LocalResponseNorm(size, alpha, beta, k). */
+void vggc_lrn(float *out,      /* (n, c, h, w) */
+              const float *in, /* (n, c, h, w) */
+              int n, int c, int h, int w, int size, float alpha, float beta, float k);
+
+/* Max pool 2x2, stride 2, floor mode: out is (n, c, h / 2, w / 2). */
+void vggc_maxpool2x2(float *out,      /* (n, c, h / 2, w / 2) */
+                     const float *in, /* (n, c, h, w) */
+                     int n, int c, int h, int w);
+
+/* torch.nn.AdaptiveAvgPool2d((oh, ow)): bin i spans [floor(i * h / oh), ceil((i + 1) * h / oh)). */
+void vggc_adaptive_avgpool(float *out,      /* (n, c, oh, ow) */
+                           const float *in, /* (n, c, h, w) */
+                           int n, int c, int h, int w, int oh, int ow);
+
+/* Fully connected: out = in . weight^T + bias, then ReLU if relu. */
+void vggc_linear(float *out,          /* (n, out_f) */
+                 const float *in,     /* (n, in_f) */
+                 const float *weight, /* (out_f, in_f) */
+                 const float *bias,   /* (out_f) */
+                 int n, int in_f, int out_f, int relu);
+void vggc_linear_ref(float *out, const float *in, const float *weight, const float *bias,
+                     int n, int in_f, int out_f, int relu);
+
+#endif
