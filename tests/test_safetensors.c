@@ -1,0 +1,538 @@
+/* test_safetensors.c — loading weights from safetensors files built in memory: good files by name and by order,
+ * F16/BF16 conversion, BatchNorm folding, and every kind of damaged header, each with its own message. */
+#include "helpers.h"
+#include "vggc.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- building files ------------------------------------------------------------------------------------ */
+
+typedef struct {
+    unsigned char *bytes;
+    size_t size;
+} blob;
+
+/* A safetensors file: the u64 little-endian length of header, header, then size bytes of data. */
+static blob make_blob(const char *header, const void *data, size_t size)
+{
+    size_t n = strlen(header);
+    blob b = {malloc(8 + n + size), 8 + n + size}; /* exactly, so the sanitizer sees any overread */
+    cr_assert_not_null(b.bytes, "out of memory for a %zu-byte file", b.size);
+    for (int i = 0; i < 8; i++) b.bytes[i] = (unsigned char)((uint64_t)n >> (8 * i));
+    memcpy(b.bytes + 8, header, n);
+    if (size) memcpy(b.bytes + 8 + n, data, size);
+    return b;
+}
+
+/* "name": {"dtype": "dtype", "shape": shape, "data_offsets": [begin, end]}, in one of 16 rotating buffers. */
+static const char *tensor(const char *name, const char *dtype, const char *shape, long begin, long end)
+{
+    static char bufs[16][512];
+    static int next;
+    char *out = bufs[next++ % 16];
+    snprintf(out, 512, "\"%s\": {\"dtype\": \"%s\", \"shape\": %s, \"data_offsets\": [%ld, %ld]}", name, dtype, shape,
+             begin, end);
+    return out;
+}
+
+/* {first, ...}: the tensors given, up to a NULL. */
+static const char *header(const char *first, ...)
+{
+    static char out[8192];
+    va_list ap;
+    va_start(ap, first);
+    snprintf(out, sizeof out, "{");
+    for (const char *t = first; t; t = va_arg(ap, const char *))
+        snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s", t == first ? "" : ", ", t);
+    va_end(ap);
+    snprintf(out + strlen(out), sizeof out - strlen(out), "}");
+    return out;
+}
+
+/* ---- the tiny model: fc.weight (2, 3), fc.bias (2), out.weight (1, 2, 1, 1) ----------------------------- */
+
+static float fc_weight[6], fc_bias[2], out_weight[2];
+static const vggc_tensor tiny_tensors[] = {
+    {"fc.weight", fc_weight, 2, {2, 3, 0, 0}, 6, 1},
+    {"fc.bias", fc_bias, 1, {2, 0, 0, 0}, 2, 1},
+    {"out.weight", out_weight, 4, {1, 2, 1, 1}, 2, 1},
+};
+static const vggc_model tiny = {"tiny", tiny_tensors, 3, NULL, 0, 1, 3, 1, 1, 1, 10};
+static const float tiny_data[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+
+#define FC_WEIGHT tensor("fc.weight", "F32", "[2, 3]", 0, 24)
+#define FC_BIAS tensor("fc.bias", "F32", "[2]", 24, 32)
+#define OUT_WEIGHT tensor("out.weight", "F32", "[1, 2, 1, 1]", 32, 40)
+
+static void fill_tiny(float value)
+{
+    for (int i = 0; i < 6; i++) fc_weight[i] = value;
+    fc_bias[0] = fc_bias[1] = out_weight[0] = out_weight[1] = value;
+}
+
+static void expect_tiny_loaded(void)
+{
+    expect_close("fc.weight", fc_weight, tiny_data, 6, 0, 0);
+    expect_close("fc.bias", fc_bias, tiny_data + 6, 2, 0, 0);
+    expect_close("out.weight", out_weight, tiny_data + 8, 2, 0, 0);
+}
+
+/* Load hdr + size bytes of data into the tiny model. */
+static int load_tiny(const char *hdr, const void *data, size_t size, int match, vggc_error *err)
+{
+    blob b = make_blob(hdr, data, size);
+    int rc = vggc_load_safetensors_mem(&tiny, b.bytes, b.size, match, err);
+    free(b.bytes);
+    return rc;
+}
+
+static void expect_error(int rc, const vggc_error *err, const char *needle)
+{
+    cr_assert_eq(rc, -1, "the load succeeded (expected an error containing \"%s\")", needle);
+    cr_assert_not_null(strstr(err->msg, needle), "message \"%s\" (expected it to contain \"%s\")", err->msg, needle);
+    cr_assert_null(strchr(err->msg, '\n'), "message \"%s\" has a newline (expected one line)", err->msg);
+}
+
+/* The tiny file with one header and the tiny data, expected to fail with needle. */
+static void expect_tiny_rejected(const char *hdr, const char *needle)
+{
+    vggc_error err = {""};
+    expect_error(load_tiny(hdr, tiny_data, sizeof tiny_data, VGGC_MATCH_BY_NAME, &err), &err, needle);
+}
+
+/* ---- good files ---------------------------------------------------------------------------------------- */
+
+Test(safetensors, a_good_f32_file_loads_by_name)
+{
+    vggc_error err = {""};
+    int rc = load_tiny(header(OUT_WEIGHT, FC_WEIGHT, FC_BIAS, NULL), tiny_data, sizeof tiny_data, VGGC_MATCH_BY_NAME, &err);
+    cr_assert_eq(rc, 0, "load failed: %s", err.msg);
+    expect_tiny_loaded();
+}
+
+Test(safetensors, a_good_file_loads_by_order_of_offsets_whatever_the_names_and_header_order)
+{
+    vggc_error err = {""};
+    const char *hdr = header(tensor("c", "F32", "[1, 2, 1, 1]", 32, 40), tensor("a", "F32", "[2, 3]", 0, 24),
+                             tensor("b", "F32", "[2]", 24, 32), NULL);
+    int rc = load_tiny(hdr, tiny_data, sizeof tiny_data, VGGC_MATCH_BY_ORDER, &err);
+    cr_assert_eq(rc, 0, "load failed: %s", err.msg);
+    expect_tiny_loaded();
+}
+
+Test(safetensors, num_batches_tracked_is_ignored_by_name_and_by_order)
+{
+    unsigned char data[48];
+    memcpy(data, tiny_data, 24);
+    memset(data + 24, 0x7F, 8); /* an I64 count between the tensors */
+    memcpy(data + 32, tiny_data + 6, 16);
+    const char *hdr = header(tensor("fc.weight", "F32", "[2, 3]", 0, 24), tensor("bn.num_batches_tracked", "I64", "[]", 24, 32),
+                             tensor("fc.bias", "F32", "[2]", 32, 40), tensor("out.weight", "F32", "[1, 2, 1, 1]", 40, 48), NULL);
+    for (int match = VGGC_MATCH_BY_NAME; match <= VGGC_MATCH_BY_ORDER; match++) {
+        vggc_error err = {""};
+        fill_tiny(0);
+        cr_assert_eq(load_tiny(hdr, data, sizeof data, match, &err), 0, "load (match %d) failed: %s", match, err.msg);
+        expect_tiny_loaded();
+    }
+}
+
+Test(safetensors, metadata_of_any_json_and_trailing_spaces_in_the_header_are_accepted)
+{
+    char hdr[1024];
+    snprintf(hdr, sizeof hdr,
+             "{\"__metadata__\": {\"format\": \"pt\", \"x\": [1, -2.5e3, {\"y\": null}, true, false, \"\\\"\"]},"
+             " %s, %s, %s}        ", FC_WEIGHT, FC_BIAS, OUT_WEIGHT);
+    vggc_error err = {""};
+    cr_assert_eq(load_tiny(hdr, tiny_data, sizeof tiny_data, VGGC_MATCH_BY_NAME, &err), 0, "load failed: %s", err.msg);
+    expect_tiny_loaded();
+}
+
+/* A model of one vector "v" of n floats. */
+static float vec[16];
+
+static int load_vector(const char *name, const char *dtype, const void *data, int n, vggc_error *err)
+{
+    char shape[32];
+    vggc_tensor t = {name, vec, 1, {n, 0, 0, 0}, n, 1};
+    vggc_model m = {"vec", &t, 1, NULL, 0, 1, 1, 1, 1, 1, n};
+    size_t size = (size_t)n * (strcmp(dtype, "F32") ? 2 : 4);
+    snprintf(shape, sizeof shape, "[%d]", n);
+    blob b = make_blob(header(tensor(name, dtype, shape, 0, (long)size), NULL), data, size);
+    int rc = vggc_load_safetensors_mem(&m, b.bytes, b.size, VGGC_MATCH_BY_NAME, err);
+    free(b.bytes);
+    return rc;
+}
+
+Test(safetensors, f16_values_convert_exactly_including_subnormals_infinities_and_nan)
+{
+    const uint16_t h[] = {0x3C00, 0xC000, 0x7BFF, 0x0001, 0x03FF, 0x0400, 0x3555, 0x8000, 0x7C00, 0xFC00, 0x7E00};
+    const float want[] = {1.0f, -2.0f, 65504.0f, ldexpf(1, -24), ldexpf(1023, -24), ldexpf(1, -14), 0.333251953125f};
+    unsigned char bytes[22];
+    for (int i = 0; i < 11; i++) bytes[2 * i] = (unsigned char)(h[i] & 0xFF), bytes[2 * i + 1] = (unsigned char)(h[i] >> 8);
+    vggc_error err = {""};
+    cr_assert_eq(load_vector("v", "F16", bytes, 11, &err), 0, "load failed: %s", err.msg);
+    expect_close("f16 finite values", vec, want, 7, 0, 0);
+    cr_expect(vec[7] == 0.0f && signbit(vec[7]), "0x8000 gave %g (expected -0)", (double)vec[7]);
+    cr_expect(isinf(vec[8]) && vec[8] > 0, "0x7C00 gave %g (expected +inf)", (double)vec[8]);
+    cr_expect(isinf(vec[9]) && vec[9] < 0, "0xFC00 gave %g (expected -inf)", (double)vec[9]);
+    cr_expect(isnan(vec[10]), "0x7E00 gave %g (expected nan)", (double)vec[10]);
+}
+
+Test(safetensors, bf16_values_convert_exactly_including_subnormals_infinity_and_nan)
+{
+    const uint16_t h[] = {0x3F80, 0xC040, 0x3EAB, 0x0001, 0x7F80, 0x7FC0};
+    const float want[] = {1.0f, -3.0f, 0.333984375f, ldexpf(1, -133)};
+    unsigned char bytes[12];
+    for (int i = 0; i < 6; i++) bytes[2 * i] = (unsigned char)(h[i] & 0xFF), bytes[2 * i + 1] = (unsigned char)(h[i] >> 8);
+    vggc_error err = {""};
+    cr_assert_eq(load_vector("v", "BF16", bytes, 6, &err), 0, "load failed: %s", err.msg);
+    expect_close("bf16 finite values", vec, want, 4, 0, 0);
+    cr_expect(isinf(vec[4]) && vec[4] > 0, "0x7F80 gave %g (expected +inf)", (double)vec[4]);
+    cr_expect(isnan(vec[5]), "0x7FC0 gave %g (expected nan)", (double)vec[5]);
+}
+
+Test(safetensors, escaped_names_with_surrogate_pairs_match_their_utf8_spelling)
+{
+    const float one[1] = {0.5f};
+    vggc_tensor t = {"caf\xc3\xa9.\xf0\x9f\x98\x80", vec, 1, {1, 0, 0, 0}, 1, 1};
+    vggc_model m = {"vec", &t, 1, NULL, 0, 1, 1, 1, 1, 1, 1};
+    blob b = make_blob(header(tensor("caf\\u00e9.\\ud83d\\ude00", "F32", "[1]", 0, 4), NULL), one, 4);
+    vggc_error err = {""};
+    int rc = vggc_load_safetensors_mem(&m, b.bytes, b.size, VGGC_MATCH_BY_NAME, &err);
+    free(b.bytes);
+    cr_assert_eq(rc, 0, "load failed: %s", err.msg);
+    cr_assert_eq(vec[0], 0.5f, "got %g (expected 0.5)", (double)vec[0]);
+}
+
+/* conv (2, 3, 1, 1) + bias followed by BatchNorm over 2 channels. */
+static float conv_w[6], conv_b[2], gamma_[2], beta_[2], mean_[2], var_[2];
+static const vggc_tensor bn_tensors[] = {
+    {"conv.weight", conv_w, 4, {2, 3, 1, 1}, 6, 1}, {"conv.bias", conv_b, 1, {2, 0, 0, 0}, 2, 1},
+    {"bn.weight", gamma_, 1, {2, 0, 0, 0}, 2, 1},   {"bn.bias", beta_, 1, {2, 0, 0, 0}, 2, 1},
+    {"bn.running_mean", mean_, 1, {2, 0, 0, 0}, 2, 0}, {"bn.running_var", var_, 1, {2, 0, 0, 0}, 2, 0},
+};
+static const vggc_bn_fold bn_fold = {conv_w, conv_b, gamma_, beta_, mean_, var_, 2, 3, 1e-5f};
+static const vggc_model bn_model = {"bn", bn_tensors, 6, &bn_fold, 1, 1, 3, 1, 1, 2, 12};
+
+Test(safetensors, batchnorm_is_folded_into_the_conv_after_loading)
+{
+    const float w[6] = {1, 2, 3, -1, -2, -3}, b[2] = {0.5f, -0.5f}, g[2] = {2, 0.5f}, be[2] = {0.25f, -1};
+    const float mu[2] = {1, -2}, v[2] = {4, 0.25f};
+    float data[18], want_w[6], want_b[2];
+    memcpy(data, w, 24), memcpy(data + 6, b, 8), memcpy(data + 8, g, 8), memcpy(data + 10, be, 8);
+    memcpy(data + 12, mu, 8), memcpy(data + 14, v, 8), memset(data + 16, 0, 8);
+    const char *hdr = header(tensor("conv.weight", "F32", "[2, 3, 1, 1]", 0, 24), tensor("conv.bias", "F32", "[2]", 24, 32),
+                             tensor("bn.weight", "F32", "[2]", 32, 40), tensor("bn.bias", "F32", "[2]", 40, 48),
+                             tensor("bn.running_mean", "F32", "[2]", 48, 56), tensor("bn.running_var", "F32", "[2]", 56, 64),
+                             tensor("bn.num_batches_tracked", "I64", "[]", 64, 72), NULL);
+    for (int c = 0; c < 2; c++) {
+        double s = g[c] / sqrt((double)v[c] + 1e-5);
+        for (int j = 0; j < 3; j++) want_w[3 * c + j] = (float)(w[3 * c + j] * s);
+        want_b[c] = (float)((b[c] - mu[c]) * s + be[c]);
+    }
+    blob f = make_blob(hdr, data, sizeof data);
+    vggc_error err = {""};
+    int rc = vggc_load_safetensors_mem(&bn_model, f.bytes, f.size, VGGC_MATCH_BY_NAME, &err);
+    free(f.bytes);
+    cr_assert_eq(rc, 0, "load failed: %s", err.msg);
+    expect_close("folded conv.weight", conv_w, want_w, 6, 1e-6, 0);
+    expect_close("folded conv.bias", conv_b, want_b, 2, 1e-6, 1e-7);
+}
+
+Test(safetensors, a_file_on_disk_loads_from_its_path)
+{
+    char *dir = make_temp_dir("st"), path[4200];
+    snprintf(path, sizeof path, "%s/tiny.safetensors", dir);
+    blob b = make_blob(header(FC_WEIGHT, FC_BIAS, OUT_WEIGHT, NULL), tiny_data, sizeof tiny_data);
+    FILE *out = fopen(path, "wb");
+    cr_assert_not_null(out, "cannot write %s", path);
+    cr_assert_eq(fwrite(b.bytes, 1, b.size, out), b.size, "short write to %s", path);
+    fclose(out);
+    vggc_error err = {""};
+    int rc = vggc_load_safetensors(&tiny, path, VGGC_MATCH_BY_NAME, &err);
+    free(b.bytes);
+    remove_tree(dir);
+    free(dir);
+    cr_assert_eq(rc, 0, "load failed: %s", err.msg);
+    expect_tiny_loaded();
+}
+
+/* ---- errors: the file and its header ------------------------------------------------------------------- */
+
+Test(safetensors, a_missing_path_is_named_and_said_to_be_missing)
+{
+    vggc_error err = {""};
+    int rc = vggc_load_safetensors(&tiny, "/nonexistent/W.safetensors", VGGC_MATCH_BY_NAME, &err);
+    expect_error(rc, &err, "/nonexistent/W.safetensors: cannot open: No such file or directory");
+}
+
+Test(safetensors, messages_from_memory_start_with_memory)
+{
+    vggc_error err = {""};
+    int rc = vggc_load_safetensors_mem(&tiny, "abc", 3, VGGC_MATCH_BY_NAME, &err);
+    expect_error(rc, &err, "<memory>: file is 3 bytes, too short for a header length (expected at least 8)");
+}
+
+Test(safetensors, a_header_cut_short_is_truncated)
+{
+    blob b = make_blob(header(FC_WEIGHT, FC_BIAS, OUT_WEIGHT, NULL), tiny_data, sizeof tiny_data);
+    vggc_error err = {""};
+    int rc = vggc_load_safetensors_mem(&tiny, b.bytes, 8 + 20, VGGC_MATCH_BY_NAME, &err);
+    free(b.bytes);
+    expect_error(rc, &err, "bytes runs past the end of the file (20 bytes follow; truncated?)");
+}
+
+Test(safetensors, a_header_length_past_the_end_of_the_file_is_rejected)
+{
+    blob b = make_blob("{}", NULL, 0);
+    b.bytes[0] = 0xE8, b.bytes[1] = 0x03; /* 1000 */
+    vggc_error err = {""};
+    int rc = vggc_load_safetensors_mem(&tiny, b.bytes, b.size, VGGC_MATCH_BY_NAME, &err);
+    free(b.bytes);
+    expect_error(rc, &err, "header of 1000 bytes runs past the end of the file (2 bytes follow");
+}
+
+Test(safetensors, a_huge_header_length_is_rejected_as_absurd)
+{
+    blob b = make_blob("{}", NULL, 0);
+    memset(b.bytes, 0xFF, 8);
+    vggc_error err = {""};
+    int rc = vggc_load_safetensors_mem(&tiny, b.bytes, b.size, VGGC_MATCH_BY_NAME, &err);
+    free(b.bytes);
+    expect_error(rc, &err, "header length 18446744073709551615 is absurd (expected at most 100000000 bytes)");
+}
+
+Test(safetensors, non_utf8_bytes_in_the_header_are_rejected)
+{
+    expect_tiny_rejected("{\"fc.w\xff\": 1}", "header byte 6: invalid UTF-8");
+    expect_tiny_rejected("{\"\xc0\xaf\": 1}", "invalid UTF-8");         /* overlong '/' */
+    expect_tiny_rejected("{\"\xed\xa0\x80\": 1}", "invalid UTF-8");     /* encoded surrogate */
+}
+
+Test(safetensors, broken_json_is_rejected_at_the_byte_where_it_breaks)
+{
+    const char *cases[][2] = {
+        {"", "header byte 0: expected '{' (the header is a JSON object)"},
+        {"{\"a\" {}}", "header byte 5: expected ':' after a key"},
+        {"{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]} \"b\": 1}", "expected ',' or '}' in an object"},
+        {"{\"__metadata__\": {}, }", "expected a string key"},
+        {"{\"a", "unterminated string"},
+        {"{\"a\\q\": {}}", "invalid escape"},
+        {"{\"a\\ud800x\": {}}", "lone high surrogate"},
+        {"{\"a\\udc00\": {}}", "lone low surrogate"},
+        {"{\"a\\u00\": {}}", "invalid \\u escape"},
+        {"{\"a\\u0000\": {}}", "\\u0000 in a string"},
+        {"{\"a\tb\": {}}", "control character in a string"},
+        {"{} x", "unexpected text after the header object"},
+        {"{\"__metadata__\": {\"k\": tru}}", "expected a JSON value"},
+        {"{\"__metadata__\": {\"k\": 01}}", "expected ',' or '}' in an object"},
+        {"{\"__metadata__\": {\"k\": [1 2]}}", "expected ',' or ']' in an array"},
+        {"{\"__metadata__\": \"pt\"}", "__metadata__ is not an object"},
+        {"{\"__metadata__\": {}, \"__metadata__\": {}}", "__metadata__ given twice"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) expect_tiny_rejected(cases[i][0], cases[i][1]);
+}
+
+Test(safetensors, nesting_deeper_than_64_in_the_metadata_is_rejected)
+{
+    char hdr[512] = "{\"__metadata__\": {\"k\": ";
+    for (int i = 0; i < 100; i++) strcat(hdr, "[");
+    expect_tiny_rejected(hdr, "nesting deeper than 64");
+}
+
+Test(safetensors, a_duplicate_tensor_name_is_rejected)
+{
+    expect_tiny_rejected(header(FC_WEIGHT, FC_BIAS, OUT_WEIGHT, tensor("fc.bias", "F32", "[2]", 24, 32), NULL),
+                         "<memory>: fc.bias: tensor given twice in the header (expected unique names)");
+}
+
+Test(safetensors, missing_and_malformed_fields_are_each_named)
+{
+    const char *cases[][2] = {
+        {"{\"a\": 3}", "a: not an object"},
+        {"{\"a\": {\"shape\": [1], \"data_offsets\": [0, 4]}}", "a: no dtype"},
+        {"{\"a\": {\"dtype\": \"F32\", \"data_offsets\": [0, 4]}}", "a: no shape"},
+        {"{\"a\": {\"dtype\": \"F32\", \"shape\": [1]}}", "a: no data_offsets"},
+        {"{\"a\": {\"dtype\": 32}}", "a: dtype is not a string"},
+        {"{\"a\": {\"dtype\": \"F32\", \"dtype\": \"F32\"}}", "a: dtype given twice"},
+        {"{\"a\": {\"shape\": 1}}", "a: shape is not an array"},
+        {"{\"a\": {\"shape\": [1, -3]}}", "a: shape dimension -3 is negative (expected an integer >= 0)"},
+        {"{\"a\": {\"shape\": [2.5]}}", "a: shape dimension 2.5 is not an integer"},
+        {"{\"a\": {\"shape\": [1e3]}}", "a: shape dimension 1e3 is not an integer"},
+        {"{\"a\": {\"shape\": [\"1\"]}}", "a: shape dimension is not a number"},
+        {"{\"a\": {\"shape\": [99999999999999999999999]}}", "a: shape dimension 99999999999999999999999 is too large"},
+        {"{\"a\": {\"shape\": [1,1,1,1,1,1,1,1,1]}}", "a: shape has more than 8 dimensions"},
+        {"{\"a\": {\"data_offsets\": [0]}}", "a: data_offsets holds 1 of 2 numbers (expected [begin, end])"},
+        {"{\"a\": {\"data_offsets\": [0, 4, 8]}}", "a: data_offsets has more than 2 numbers"},
+        {"{\"a\": {\"data_offsets\": [-1, 4]}}", "a: data offset -1 is negative"},
+        {"{\"a\": {\"sha\": [1]}}", "a: unknown field \"sha\" (expected dtype, shape and data_offsets)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) expect_tiny_rejected(cases[i][0], cases[i][1]);
+}
+
+/* ---- errors: offsets and sizes ------------------------------------------------------------------------- */
+
+Test(safetensors, offsets_past_the_data_section_are_rejected)
+{
+    expect_tiny_rejected(header(FC_WEIGHT, FC_BIAS, tensor("out.weight", "F32", "[1, 2, 1, 1]", 36, 44), NULL),
+                         "out.weight: data_offsets [36, 44] run past the data section (40 bytes)");
+}
+
+Test(safetensors, offsets_that_begin_after_they_end_are_rejected)
+{
+    expect_tiny_rejected(header(FC_WEIGHT, FC_BIAS, tensor("out.weight", "F32", "[1, 2, 1, 1]", 40, 32), NULL),
+                         "out.weight: data_offsets [40, 32] end before they begin");
+}
+
+Test(safetensors, overlapping_offsets_are_rejected_naming_both_tensors)
+{
+    expect_tiny_rejected(header(FC_WEIGHT, tensor("fc.bias", "F32", "[2]", 20, 28), OUT_WEIGHT, NULL),
+                         "fc.bias: data_offsets [20, 28] overlap fc.weight [0, 24] (expected disjoint ranges)");
+}
+
+Test(safetensors, a_byte_size_that_does_not_match_the_shape_is_rejected)
+{
+    expect_tiny_rejected(header(tensor("fc.weight", "F32", "[2, 3]", 0, 20), FC_BIAS, OUT_WEIGHT, NULL),
+                         "fc.weight: 20 bytes of data for F32 [2, 3] (expected 24)");
+}
+
+Test(safetensors, a_shape_whose_byte_size_overflows_is_rejected)
+{
+    expect_tiny_rejected(header(tensor("fc.weight", "F32", "[9007199254740992, 9007199254740992]", 0, 24), NULL),
+                         "fc.weight: shape [9007199254740992, 9007199254740992] is too large");
+}
+
+Test(safetensors, an_unknown_dtype_is_rejected_by_name)
+{
+    expect_tiny_rejected(header(tensor("fc.weight", "Q7", "[2, 3]", 0, 24), NULL),
+                         "fc.weight: unknown dtype Q7 (expected a safetensors dtype such as F32)");
+}
+
+/* ---- errors: matching the model ------------------------------------------------------------------------ */
+
+Test(safetensors, an_unsupported_dtype_is_rejected_by_name)
+{
+    const float zeros[16] = {0};
+    vggc_error err = {""};
+    const char *hdr = header(tensor("fc.weight", "I64", "[2, 3]", 0, 48), tensor("fc.bias", "F32", "[2]", 48, 56),
+                             tensor("out.weight", "F32", "[1, 2, 1, 1]", 56, 64), NULL);
+    int rc = load_tiny(hdr, zeros, sizeof zeros, VGGC_MATCH_BY_NAME, &err);
+    expect_error(rc, &err, "<memory>: fc.weight: dtype I64 is not supported (expected F32, F16 or BF16)");
+}
+
+Test(safetensors, a_missing_tensor_is_named)
+{
+    expect_tiny_rejected(header(FC_WEIGHT, OUT_WEIGHT, NULL), "<memory>: fc.bias: missing (expected by tiny)");
+}
+
+Test(safetensors, an_extra_tensor_is_named_as_a_sign_of_another_model)
+{
+    expect_tiny_rejected(header(FC_WEIGHT, FC_BIAS, OUT_WEIGHT, tensor("extra.weight", "F32", "[0]", 40, 40), NULL),
+                         "<memory>: extra.weight: not a tensor of tiny (is the file for another model?)");
+}
+
+Test(safetensors, a_wrong_shape_says_what_was_found_and_what_was_expected)
+{
+    expect_tiny_rejected(header(tensor("fc.weight", "F32", "[3, 2]", 0, 24), FC_BIAS, OUT_WEIGHT, NULL),
+                         "<memory>: fc.weight: shape [3, 2] (expected [2, 3])");
+    expect_tiny_rejected(header(FC_WEIGHT, FC_BIAS, tensor("out.weight", "F32", "[2]", 32, 40), NULL),
+                         "<memory>: out.weight: shape [2] (expected [1, 2, 1, 1])");
+}
+
+Test(safetensors, a_wrong_shape_by_order_names_the_file_tensor_and_the_model_tensor)
+{
+    vggc_error err = {""};
+    const char *hdr = header(tensor("a", "F32", "[2]", 0, 8), tensor("b", "F32", "[2, 3]", 8, 32),
+                             tensor("c", "F32", "[1, 2, 1, 1]", 32, 40), NULL);
+    int rc = load_tiny(hdr, tiny_data, sizeof tiny_data, VGGC_MATCH_BY_ORDER, &err);
+    expect_error(rc, &err, "<memory>: a (by order, as fc.weight): shape [2] (expected [2, 3])");
+}
+
+Test(safetensors, a_wrong_tensor_count_by_order_is_rejected)
+{
+    vggc_error err = {""};
+    int rc = load_tiny(header(FC_WEIGHT, FC_BIAS, NULL), tiny_data, sizeof tiny_data, VGGC_MATCH_BY_ORDER, &err);
+    expect_error(rc, &err, "<memory>: 2 tensors to match by order (expected 3, the tensors of tiny)");
+}
+
+Test(safetensors, an_unknown_match_mode_is_rejected)
+{
+    vggc_error err = {""};
+    int rc = load_tiny(header(FC_WEIGHT, FC_BIAS, OUT_WEIGHT, NULL), tiny_data, sizeof tiny_data, 7, &err);
+    expect_error(rc, &err, "match mode 7 (expected VGGC_MATCH_BY_NAME or VGGC_MATCH_BY_ORDER)");
+}
+
+Test(safetensors, a_failed_load_leaves_every_weight_unchanged)
+{
+    const float sentinel[6] = {42, 42, 42, 42, 42, 42};
+    fill_tiny(42);
+    expect_tiny_rejected(header(FC_WEIGHT, FC_BIAS, tensor("out.weight", "F32", "[2, 1, 1, 1]", 32, 40), NULL),
+                         "out.weight: shape [2, 1, 1, 1] (expected [1, 2, 1, 1])");
+    expect_close("fc.weight after a failed load", fc_weight, sentinel, 6, 0, 0);
+    expect_close("fc.bias after a failed load", fc_bias, sentinel, 2, 0, 0);
+    expect_close("out.weight after a failed load", out_weight, sentinel, 2, 0, 0);
+}
+
+/* ---- robustness ---------------------------------------------------------------------------------------- */
+
+Test(safetensors, every_truncation_of_a_good_file_is_rejected)
+{
+    blob b = make_blob(header(FC_WEIGHT, FC_BIAS, OUT_WEIGHT, NULL), tiny_data, sizeof tiny_data);
+    for (size_t n = 0; n < b.size; n++) {
+        vggc_error err = {""};
+        unsigned char *cut = malloc(n ? n : 1); /* exactly n bytes, so the sanitizer sees any overread */
+        memcpy(cut, b.bytes, n);
+        int rc = vggc_load_safetensors_mem(&tiny, cut, n, VGGC_MATCH_BY_NAME, &err);
+        free(cut);
+        cr_assert_eq(rc, -1, "a file cut to %zu of %zu bytes loaded (expected an error)", n, b.size);
+        cr_assert_neq(err.msg[0], '\0', "a file cut to %zu bytes failed without a message", n);
+    }
+    free(b.bytes);
+}
+
+Test(safetensors, every_prefix_of_the_header_json_ending_the_file_is_rejected)
+{
+    char hdr[1024];
+    snprintf(hdr, sizeof hdr, "{\"__metadata__\": {\"k\": [1.5e-3, true, null, {\"q\": \"\\u00e9\\ud83d\\ude00\"}]}, %s}",
+             FC_WEIGHT);
+    for (size_t n = 0; n < strlen(hdr); n++) {
+        char cut[1024];
+        memcpy(cut, hdr, n);
+        cut[n] = '\0';
+        blob b = make_blob(cut, NULL, 0);
+        vggc_error err = {""};
+        int rc = vggc_load_safetensors_mem(&tiny, b.bytes, b.size, VGGC_MATCH_BY_NAME, &err);
+        free(b.bytes);
+        cr_assert_eq(rc, -1, "a header cut to %zu bytes loaded (expected an error)", n);
+        cr_assert_neq(err.msg[0], '\0', "a header cut to %zu bytes failed without a message", n);
+    }
+}
+
+/* Each byte of the header set to each of a few telling values; with_data 0 makes the JSON end the buffer. */
+static void corrupt_every_header_byte(int with_data)
+{
+    static const unsigned char values[] = {0x00, 0x7F, 0x80, 0xFF, '"', '\\', '{', '}', '[', ']', ',', ':', '-', '9', 'e'};
+    const char *hdr = header(FC_WEIGHT, FC_BIAS, OUT_WEIGHT, NULL);
+    size_t n = strlen(hdr), data = with_data ? sizeof tiny_data : 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t v = 0; v < sizeof values; v++) {
+            blob b = make_blob(hdr, tiny_data, data);
+            b.bytes[8 + i] = values[v];
+            vggc_error err = {""};
+            int rc = vggc_load_safetensors_mem(&tiny, b.bytes, b.size, VGGC_MATCH_BY_NAME, &err);
+            free(b.bytes);
+            cr_assert(rc == 0 || err.msg[0], "header byte %zu set to 0x%02X failed without a message", i, values[v]);
+        }
+}
+
+Test(safetensors, every_single_byte_corruption_of_the_header_is_handled)
+{
+    corrupt_every_header_byte(1);
+    corrupt_every_header_byte(0);
+}
