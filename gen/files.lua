@@ -28,9 +28,15 @@ function M.write_all(host, list)
       if not (f and ok and closed) then
         os.remove(tmp)
         abandon()
-        errors.raise(file.path, "cannot write (%s)", err or "write failed")
+        errors.raise(file.path, "cannot write (%s)", (err or "write failed"):gsub("^.-: ", ""))
       end
       pending[#pending + 1] = { tmp = tmp, path = file.path }
+    end
+  end
+  for _, p in ipairs(pending) do -- what would stop a rename half-way, found before any rename
+    if host.isdir(p.path) then
+      abandon()
+      errors.raise(p.path, "cannot replace: a directory is in the way")
     end
   end
   for i, p in ipairs(pending) do

@@ -169,6 +169,7 @@ local function parse_name(where, name)
   if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") or #name > 64 then
     errors.raise(where, "'%s' is not a C identifier (letters, digits, _; at most 64)", tostring(name))
   end
+  if name:lower() == "vggc" then errors.raise(where, "'%s' is taken by the runtime's vggc.h", name) end
   return name
 end
 

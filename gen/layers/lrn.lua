@@ -22,8 +22,11 @@ function K.describe(u)
   return string.format("local response norm, size %d, alpha %g, beta %g, k %g", u.size, u.alpha, u.beta, u.k)
 end
 
+-- A C float literal: 2 -> "2.0f", 1e-4 -> "0.0001f"
 local function float(x)
-  return string.format("%.9gf", x)
+  local s = string.format("%.9g", x)
+  if not s:find("[.eEn]") then s = s .. ".0" end
+  return s .. "f"
 end
 
 function K.args(u, shape)

@@ -1,0 +1,353 @@
+/* test_report.c — `vggc report`: the numbers people check a VGG against (params, MACs, per-layer shapes), the
+ * three renderings (text, Markdown, JSON), models given as inline lists and Lua files, and the --help/--version
+ * screens. Expected values are torchvision's (sum(p.numel() for p in model.parameters())) or worked by hand. */
+#define _POSIX_C_SOURCE 200809L
+#include "helpers.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- helpers --------------------------------------------------------------------------------------------- */
+
+/* stdout of `vggc ARGS`, which must exit 0 with nothing on stderr. */
+static char *vggc_ok(const char *args)
+{
+    cmd_result r = run("'%s' %s", VGGC_EXE, args);
+    cr_assert_eq(r.status, 0, "`vggc %s` exited %d; stderr:\n%s", args, r.status, r.err);
+    cr_assert_str_empty(r.err, "`vggc %s` wrote to stderr:\n%s", args, r.err);
+    free(r.err);
+    return r.out;
+}
+
+/* stdout of `vggc report MODEL_AND_OPTIONS --json` */
+static char *report_json(const char *args)
+{
+    char line[8192];
+    snprintf(line, sizeof line, "report %s --json", args);
+    return vggc_ok(line);
+}
+
+/* The integer after `"key": ` (the first one), failing the test when the key is absent. */
+static long long json_int(const char *doc, const char *key)
+{
+    char pattern[128];
+    snprintf(pattern, sizeof pattern, "\"%s\": ", key);
+    const char *at = strstr(doc, pattern);
+    cr_assert_not_null(at, "no \"%s\" in the JSON report:\n%s", key, doc);
+    return strtoll(at + strlen(pattern), NULL, 10);
+}
+
+/* Number of times needle occurs in text. */
+static int count(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle)) n++;
+    return n;
+}
+
+/* Sum of every integer following `"key": ` (e.g. every layer's "params"). */
+static long long sum_of(const char *doc, const char *key)
+{
+    char pattern[128];
+    snprintf(pattern, sizeof pattern, "\"%s\": ", key);
+    long long sum = 0;
+    for (const char *p = strstr(doc, pattern); p; p = strstr(p + 1, pattern))
+        sum += strtoll(p + strlen(pattern), NULL, 10);
+    return sum;
+}
+
+/* Every layer's "out" array in order, as "64x224x224 64x112x112 ... 1000" (malloc'ed). */
+static char *out_shapes(const char *doc)
+{
+    size_t cap = strlen(doc) + 1, len = 0;
+    char *list = calloc(cap, 1);
+    for (const char *p = strstr(doc, "\"out\": ["); p; p = strstr(p + 1, "\"out\": [")) {
+        const char *q = p + strlen("\"out\": [");
+        if (len > 0) list[len++] = ' ';
+        for (;;) {
+            char *end;
+            long v = strtol(q, &end, 10);
+            cr_assert_neq(end, q, "an \"out\" array that is not a list of integers near: %.40s", p);
+            len += (size_t)snprintf(list + len, cap - len, "%ld", v);
+            q = end;
+            if (strncmp(q, ", ", 2) != 0) break;
+            list[len++] = 'x';
+            q += 2;
+        }
+        cr_assert_eq(*q, ']', "an \"out\" array that does not close near: %.40s", p);
+    }
+    return list;
+}
+
+static void expect_params(const char *args, long long want)
+{
+    char *doc = report_json(args);
+    cr_expect_eq(json_int(doc, "total_params"), want, "`vggc report %s`: total_params %lld, want %lld", args,
+                 json_int(doc, "total_params"), want);
+    free(doc);
+}
+
+static void expect_macs(const char *args, long long want)
+{
+    char *doc = report_json(args);
+    cr_expect_eq(json_int(doc, "total_macs"), want, "`vggc report %s`: total_macs %lld, want %lld", args,
+                 json_int(doc, "total_macs"), want);
+    free(doc);
+}
+
+static void expect_shapes(const char *args, const char *want)
+{
+    char *doc = report_json(args);
+    char *got = out_shapes(doc);
+    cr_expect_str_eq(got, want, "`vggc report %s`: layer outputs\n got: %s\nwant: %s", args, got, want);
+    free(got);
+    free(doc);
+}
+
+/* ---- parameter counts: torchvision's presets and the paper's configurations ------------------------------ */
+
+Test(report, vgg11_at_224_has_132863336_params) { expect_params("vgg11 --input 3x224x224", 132863336); }
+Test(report, vgg13_at_224_has_133047848_params) { expect_params("vgg13 --input 3x224x224", 133047848); }
+Test(report, vgg16_at_224_has_138357544_params) { expect_params("vgg16 --input 3x224x224", 138357544); }
+Test(report, vgg19_at_224_has_143667240_params) { expect_params("vgg19 --input 3x224x224", 143667240); }
+Test(report, vgg11_bn_at_224_has_132868840_params) { expect_params("vgg11_bn --input 3x224x224", 132868840); }
+Test(report, vgg13_bn_at_224_has_133053736_params) { expect_params("vgg13_bn --input 3x224x224", 133053736); }
+Test(report, vgg16_bn_at_224_has_138365992_params) { expect_params("vgg16_bn --input 3x224x224", 138365992); }
+Test(report, vgg19_bn_at_224_has_143678248_params) { expect_params("vgg19_bn --input 3x224x224", 143678248); }
+Test(report, the_papers_config_c_with_1x1_convs_has_133638952_params) { expect_params("C", 133638952); }
+
+Test(report, a_lrn_has_as_many_params_as_vgg11_because_lrn_has_none)
+{
+    expect_params("A-LRN", 132863336);
+}
+
+Test(report, the_cifar_head_on_vgg16_bn_has_15253578_params)
+{
+    expect_params("vgg16_bn --input 3x32x32 --avgpool none --classifier 512,512 --classes 10", 15253578);
+}
+
+Test(report, the_layers_params_add_up_to_total_params)
+{
+    char *doc = report_json("vgg16_bn");
+    cr_expect_eq(sum_of(doc, "params"), json_int(doc, "total_params"));
+    free(doc);
+}
+
+/* ---- multiply-accumulates -------------------------------------------------------------------------------- */
+
+Test(report, vgg11_at_224_has_7609090048_macs) { expect_macs("vgg11 --input 3x224x224", 7609090048LL); }
+Test(report, vgg16_at_224_has_15470264320_macs) { expect_macs("vgg16 --input 3x224x224", 15470264320LL); }
+
+Test(report, a_batch_of_4_has_four_times_the_macs_and_the_same_params)
+{
+    char *one = report_json("vgg11"), *four = report_json("vgg11 --batch 4");
+    cr_expect_eq(json_int(four, "total_macs"), 4 * json_int(one, "total_macs"));
+    cr_expect_eq(json_int(four, "total_params"), json_int(one, "total_params"));
+    cr_expect_eq(json_int(four, "batch"), 4);
+    free(one);
+    free(four);
+}
+
+/* ---- per-layer output shapes ----------------------------------------------------------------------------- */
+
+Test(report, vgg11_at_224_halves_the_map_at_each_of_5_pools_down_to_512x7x7)
+{
+    expect_shapes("vgg11 --input 3x224x224",
+                  "64x224x224 64x112x112 128x112x112 128x56x56 256x56x56 256x56x56 256x28x28 512x28x28 512x28x28 "
+                  "512x14x14 512x14x14 512x14x14 512x7x7 512x7x7 4096 4096 4096 4096 1000");
+}
+
+/* At 32x32 the last pool leaves 512x1x1; the adaptive average pool spreads it to 512x7x7, so the first linear
+ * still sees 512 * 7 * 7 = 25088 inputs and the params equal those at 224. */
+Test(report, vgg11_at_32_pools_to_1x1_and_the_avgpool_brings_it_back_to_7x7)
+{
+    expect_shapes("vgg11 --input 3x32x32",
+                  "64x32x32 64x16x16 128x16x16 128x8x8 256x8x8 256x8x8 256x4x4 512x4x4 512x4x4 "
+                  "512x2x2 512x2x2 512x2x2 512x1x1 512x7x7 4096 4096 4096 4096 1000");
+    expect_params("vgg11 --input 3x32x32", 132863336);
+}
+
+Test(report, vgg13_on_a_64x96_input_keeps_the_aspect_down_to_2x3)
+{
+    expect_shapes("vgg13 --input 3x64x96",
+                  "64x64x96 64x64x96 64x32x48 128x32x48 128x32x48 128x16x24 256x16x24 256x16x24 256x8x12 "
+                  "512x8x12 512x8x12 512x4x6 512x4x6 512x4x6 512x2x3 512x7x7 4096 4096 4096 4096 1000");
+}
+
+/* One input channel: only the first conv changes, 64 * 1 * 9 + 64 = 640 params instead of 64 * 3 * 9 + 64 =
+ * 1,792, so 132,863,336 - 1,152 = 132,862,184. */
+Test(report, a_1_channel_input_changes_only_the_first_conv)
+{
+    expect_shapes("vgg11 --input 1x32x32",
+                  "64x32x32 64x16x16 128x16x16 128x8x8 256x8x8 256x8x8 256x4x4 512x4x4 512x4x4 "
+                  "512x2x2 512x2x2 512x2x2 512x1x1 512x7x7 4096 4096 4096 4096 1000");
+    expect_params("vgg11 --input 1x32x32", 132862184);
+}
+
+/* ---- the three renderings -------------------------------------------------------------------------------- */
+
+Test(report, the_text_report_ends_with_the_total_params_line)
+{
+    char *text = vggc_ok("report vgg11 --input 3x224x224");
+    size_t len = strlen(text);
+    cr_assert(len > 0 && text[len - 1] == '\n', "the report does not end with a newline:\n%s", text);
+    text[len - 1] = '\0';
+    const char *last = strrchr(text, '\n');
+    last = last ? last + 1 : text;
+    cr_expect(strstr(last, "Total params") != NULL, "the last line is not Total params: '%s'", last);
+    cr_expect(strstr(last, "132,863,336") != NULL, "the last line does not say 132,863,336: '%s'", last);
+    free(text);
+}
+
+Test(report, the_text_report_has_one_row_per_layer_with_its_output_and_params)
+{
+    char *text = vggc_ok("report vgg11");
+    cr_expect(strstr(text, "  1  conv3x3+relu") != NULL, "no row for layer 1:\n%s", text);
+    cr_expect(strstr(text, " 19  linear ") != NULL, "no row for layer 19:\n%s", text);
+    cr_expect(strstr(text, "102,764,544") != NULL, "the first linear's params are missing:\n%s", text);
+    cr_expect(strstr(text, "Total MACs:") && strstr(text, "7,609,090,048"), "no MACs total:\n%s", text);
+    free(text);
+}
+
+Test(report, markdown_prints_a_table_with_a_header_and_one_row_per_layer)
+{
+    char *md = vggc_ok("report vgg11 --markdown");
+    cr_expect(strstr(md, "\n| # | layer | output | params | MACs |\n") != NULL, "no header row:\n%s", md);
+    cr_expect(strstr(md, "\n|--:|") != NULL, "no alignment row under the header:\n%s", md);
+    cr_expect(strstr(md, "\n| 1 | conv3x3+relu | 64x224x224 | 1,792 |") != NULL, "no row for layer 1:\n%s", md);
+    cr_expect(strstr(md, "\n| 19 | linear | 1000 | 4,097,000 |") != NULL, "no row for layer 19:\n%s", md);
+    cr_expect_eq(count(md, "\n| "), 20, "want a header and 19 layer rows:\n%s", md);
+    cr_expect(strstr(md, "132,863,336") != NULL, "no total params:\n%s", md);
+    free(md);
+}
+
+Test(report, json_is_one_object_whose_layers_have_kind_out_params_and_macs)
+{
+    char *doc = report_json("vgg11");
+    size_t len = strlen(doc);
+    cr_assert(len > 2 && doc[0] == '{' && strcmp(doc + len - 2, "}\n") == 0, "not one JSON object:\n%s", doc);
+    cr_expect_eq(count(doc, "{"), count(doc, "}"), "unbalanced braces");
+    cr_expect_eq(count(doc, "["), count(doc, "]"), "unbalanced brackets");
+    cr_expect(strstr(doc, "\"layers\": [") != NULL, "no layers array");
+    cr_expect_eq(count(doc, "\"kind\": "), 19);
+    cr_expect_eq(count(doc, "\"out\": ["), 19);
+    cr_expect_eq(count(doc, "\"params\": "), 19);
+    cr_expect_eq(count(doc, "\"macs\": "), 19);
+    cr_expect(strstr(doc, "\"kind\": \"conv3x3+relu\"") != NULL, "no conv layer kind");
+    cr_expect_eq(json_int(doc, "total_params"), 132863336);
+    free(doc);
+}
+
+/* "buffers": {"a": N, "b": N, "work": N} — the planned static buffers, which together are the workspace. */
+Test(report, static_bytes_is_the_sum_of_the_buffers)
+{
+    const char *models[] = {"vgg11", "vgg16_bn --batch 2", "vgg13 --input 3x64x96", "64,M,128,128:1,M"};
+    for (size_t i = 0; i < sizeof models / sizeof *models; i++) {
+        char *doc = report_json(models[i]);
+        const char *buffers = strstr(doc, "\"buffers\": {");
+        cr_assert_not_null(buffers, "no buffers object for %s", models[i]);
+        buffers += strlen("\"buffers\": {");
+        const char *end = strchr(buffers, '}');
+        long long sum = 0;
+        for (const char *p = strstr(buffers, "\": "); p && p < end; p = strstr(p + 1, "\": "))
+            sum += strtoll(p + 3, NULL, 10);
+        cr_expect_gt(sum, 0, "no buffers listed for %s", models[i]);
+        cr_expect_eq(json_int(doc, "static_bytes"), sum, "%s: static_bytes %lld, buffers add up to %lld", models[i],
+                     json_int(doc, "static_bytes"), sum);
+        free(doc);
+    }
+}
+
+/* ---- models given as inline lists and Lua files ---------------------------------------------------------- */
+
+/* "64,M,128,128:1,M" at 3x224x224, default head (avgpool 7x7, 4096, 4096, 1000 classes):
+ *   conv3x3 3->64       64*3*9 + 64      =      1,792
+ *   conv3x3 64->128     128*64*9 + 128   =     73,856
+ *   conv1x1 128->128    128*128 + 128    =     16,512
+ *   linear 128*7*7 = 6272 -> 4096        = 25,694,208
+ *   linear 4096 -> 4096                  = 16,781,312
+ *   linear 4096 -> 1000                  =  4,097,000
+ *   total                                 46,664,680 */
+Test(report, an_inline_list_with_a_1x1_conv_has_46664680_params)
+{
+    expect_params("64,M,128,128:1,M", 46664680);
+    expect_shapes("64,M,128,128:1,M",
+                  "64x224x224 64x112x112 128x112x112 128x112x112 128x56x56 128x7x7 4096 4096 4096 4096 1000");
+}
+
+/* The same list on CIFAR with a small head: after two pools the map is 128x8x8 = 8192,
+ *   features 1,792 + 73,856 + 16,512 = 92,160; linear 8192 -> 64: 524,352; linear 64 -> 10: 650; total 617,162 */
+Test(report, an_inline_list_with_a_small_head_has_617162_params)
+{
+    expect_params("64,M,128,128:1,M --input 3x32x32 --avgpool none --classifier 64 --classes 10", 617162);
+}
+
+/* A model file on MNIST: input 1x28x28, {64, M, 128:1, M}, a 32-wide hidden layer, 10 classes:
+ *   conv3x3 1->64       64*1*9 + 64   =     640
+ *   conv1x1 64->128     128*64 + 128  =   8,320
+ *   avgpool 7x7 on the 128x7x7 map is the identity
+ *   linear 128*7*7 = 6272 -> 32       = 200,736
+ *   linear 32 -> 10                   =     330
+ *   total                               210,026 */
+Test(report, a_lua_model_file_sets_input_head_and_name)
+{
+    char *dir = make_temp_dir("report");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/mnist.lua", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "cannot write %s", path);
+    fputs("-- a small VGG for MNIST\n"
+          "return {\n"
+          "  features = {64, 'M', '128:1', 'M'},\n"
+          "  input = '1x28x28', classifier = {32}, classes = 10, name = 'tiny',\n"
+          "}\n", f);
+    fclose(f);
+
+    char args[4300];
+    snprintf(args, sizeof args, "'%s'", path);
+    char *doc = report_json(args);
+    cr_expect_eq(json_int(doc, "total_params"), 210026);
+    cr_expect(strstr(doc, "\"name\": \"tiny\"") != NULL, "the file's name is not used:\n%.300s", doc);
+    char *shapes = out_shapes(doc);
+    cr_expect_str_eq(shapes, "64x28x28 64x14x14 128x14x14 128x7x7 128x7x7 32 32 10");
+    free(shapes);
+    free(doc);
+
+    snprintf(args, sizeof args, "'%s' --classes 100", path);
+    doc = report_json(args);
+    cr_expect_eq(json_int(doc, "total_params"), 210026 - 330 + (32 * 100 + 100), "--classes overrides the file");
+    free(doc);
+    remove_tree(dir);
+    free(dir);
+}
+
+/* ---- version and help ------------------------------------------------------------------------------------ */
+
+Test(report, version_prints_vggc_0_1_0)
+{
+    char *out = vggc_ok("--version");
+    cr_expect_str_eq(out, "vggc 0.1.0\n");
+    free(out);
+}
+
+Test(report, help_exits_0_and_names_the_commands_and_model_forms)
+{
+    char *out = vggc_ok("--help");
+    const char *want[] = {"usage: vggc COMMAND MODEL", "report", "generate", "build", "vgg11_bn", "A-LRN", "N:1",
+                          "model.lua", "--version"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        cr_expect(strstr(out, want[i]) != NULL, "`vggc --help` does not mention %s:\n%s", want[i], out);
+    free(out);
+}
+
+Test(report, report_help_exits_0_and_names_every_option)
+{
+    char *out = vggc_ok("report --help");
+    const char *want[] = {"usage: vggc report", "--json", "--markdown", "--input", "--classes", "--batch",
+                          "--avgpool", "--classifier", "--batch-norm", "--name"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        cr_expect(strstr(out, want[i]) != NULL, "`vggc report --help` does not mention %s:\n%s", want[i], out);
+    free(out);
+}
