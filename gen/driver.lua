@@ -94,6 +94,7 @@ function M.main(host, args)
   local dir = output_dir(host, cmd.options.output)
   require("limits").check(net, plan)
   local list = require("emit").files(host, net, plan, command_line(args), dir)
+  list.command = command_line(args)
   if cmd.command == "build" then
     return require("build").run(host, net, list, dir, cmd.options.cc)
   end
