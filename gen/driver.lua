@@ -68,7 +68,9 @@ local function help(cmd)
 end
 
 local function output_dir(host, dir)
-  if not host.isdir(dir) then errors.raise(dir, "no such directory (create it first)") end
+  if not host.isdir(dir) then
+    errors.raise(dir, files.read(dir) and "not a directory (-o takes a directory)" or "no such directory (create it first)")
+  end
   return dir
 end
 

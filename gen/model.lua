@@ -87,7 +87,7 @@ end
 
 local function read_model_file(path)
   local f, err = io.open(path, "rb")
-  if not f then errors.raise(path, "cannot read the model file (%s)", err) end
+  if not f then errors.raise(path, "cannot read the model file (%s)", (err:gsub("^.-: ", ""))) end
   local text = f:read("a")
   f:close()
   local chunk, msg = load(text, "=" .. path, "t", {})
