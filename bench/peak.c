@@ -1,0 +1,106 @@
+/* peak.c -- measured FMA peak (GFLOP/s) and read bandwidth (GB/s) with T threads.
+ *
+ *   gcc -O3 -march=native -fopenmp bench/peak.c -o peak && ./peak [THREADS]
+ *
+ * Prints one JSON object on stdout. Used by bench/run as the denominator of "fraction of peak".
+ * Uses AVX-512 when the compiler targets it (__AVX512F__), else AVX2+FMA. */
+#include <immintrin.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define CHAINS 12    /* independent FMA chains per thread: > latency (4) x ports (2) */
+#define INNER 1000   /* FMAs per chain between clock checks */
+#define RUNS 5
+
+#if defined(__AVX512F__)
+typedef __m512 vec;
+#define VLEN 16
+#define ISA "avx512"
+#define vset1(x) _mm512_set1_ps(x)
+#define vfma(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define vadd(a, b) _mm512_add_ps(a, b)
+#define vload(p) _mm512_loadu_ps(p)
+static float vsum(vec v) { return _mm512_reduce_add_ps(v); }
+#else
+typedef __m256 vec;
+#define VLEN 8
+#define ISA "avx2"
+#define vset1(x) _mm256_set1_ps(x)
+#define vfma(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define vadd(a, b) _mm256_add_ps(a, b)
+#define vload(p) _mm256_loadu_ps(p)
+static float vsum(vec v) {
+    float t[8];
+    _mm256_storeu_ps(t, v);
+    return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+}
+#endif
+
+static volatile float sink;
+
+/* One thread's FMA loop for about `seconds`; returns the number of FMAs it did (per lane). */
+static double fma_thread(double seconds) {
+    vec acc[CHAINS], mul = vset1(0.9999999f), add = vset1(1e-7f);
+    for (int c = 0; c < CHAINS; c++) acc[c] = vset1((float)c);
+    double start = omp_get_wtime(), fmas = 0;
+    while (omp_get_wtime() - start < seconds) {
+        for (int i = 0; i < INNER; i++)
+            for (int c = 0; c < CHAINS; c++) acc[c] = vfma(acc[c], mul, add);
+        fmas += (double)INNER * CHAINS;
+    }
+    vec total = acc[0];
+    for (int c = 1; c < CHAINS; c++) total = vadd(total, acc[c]);
+    sink = vsum(total);
+    return fmas;
+}
+
+/* GFLOP/s of all threads together for one ~0.3 s run. */
+static double fma_run(int threads) {
+    double fmas = 0, start = omp_get_wtime();
+#pragma omp parallel num_threads(threads) reduction(+ : fmas)
+    fmas += fma_thread(0.3);
+    return fmas * VLEN * 2 / (omp_get_wtime() - start) / 1e9;
+}
+
+/* GB/s of one pass summing x (n floats, n a multiple of 4*VLEN). */
+static double read_run(const float *x, size_t n, int threads) {
+    double start = omp_get_wtime(), total = 0;
+#pragma omp parallel for num_threads(threads) schedule(static) reduction(+ : total)
+    for (size_t i = 0; i < n; i += 4 * VLEN) {
+        vec s = vadd(vadd(vload(x + i), vload(x + i + VLEN)),
+                     vadd(vload(x + i + 2 * VLEN), vload(x + i + 3 * VLEN)));
+        total += vsum(s);
+    }
+    double seconds = omp_get_wtime() - start;
+    sink = (float)total;
+    return (double)n * sizeof(float) / seconds / 1e9;
+}
+
+int main(int argc, char **argv) {
+    int threads = argc > 1 ? atoi(argv[1]) : omp_get_max_threads();
+    if (threads < 1) {
+        fprintf(stderr, "peak: bad thread count '%s'\n", argv[1]);
+        return 1;
+    }
+    size_t n = ((size_t)1 << 30) / sizeof(float); /* 1 GiB */
+    float *x = aligned_alloc(64, n * sizeof(float));
+    if (!x) {
+        fprintf(stderr, "peak: cannot allocate 1 GiB\n");
+        return 1;
+    }
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (size_t i = 0; i < n; i++) x[i] = 1.0f; /* first touch by the reading threads */
+
+    double gflops = 0, gbps = 0;
+    for (int r = 0; r < RUNS; r++) {
+        double g = fma_run(threads), b = read_run(x, n, threads);
+        if (g > gflops) gflops = g;
+        if (b > gbps) gbps = b;
+    }
+    free(x);
+    printf("{\"isa\": \"%s\", \"threads\": %d, \"chains\": %d, \"runs\": %d, "
+           "\"fma_gflops\": %.1f, \"read_gbps\": %.2f, \"read_bytes\": %zu}\n",
+           ISA, threads, CHAINS, RUNS, gflops, gbps, n * sizeof(float));
+    return 0;
+}
