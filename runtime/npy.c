@@ -6,6 +6,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "vggc.h"
+#include "fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -152,7 +153,9 @@ static int parse_value(header *h, const char *key)
     if (strcmp(key, "shape") == 0 && h->rank < 0) return parse_shape(h);
     if (strcmp(key, "descr") == 0 || strcmp(key, "fortran_order") == 0 || strcmp(key, "shape") == 0)
         return syntax(h, "'%s' given twice (expected it once)", key);
-    return syntax(h, "unknown key '%s' (expected descr, fortran_order and shape)", key);
+    char shown[80];
+    return syntax(h, "unknown key '%s' (expected descr, fortran_order and shape)",
+                  vggc_printable(shown, sizeof shown, key, 64));
 }
 
 /* '{' 'key': value (',' 'key': value)* ','? '}' then only whitespace. */
@@ -191,7 +194,8 @@ static int check_header(const header *h)
 {
     char shape[160];
     if (strcmp(h->descr, "<f4") != 0)
-        return fail(h->err, h->where, "dtype '%s' is not supported (expected float32, '<f4')", h->descr);
+        return fail(h->err, h->where, "dtype '%s' is not supported (expected float32, '<f4')",
+                    vggc_printable(shape, sizeof shape, h->descr, 64));
     if (h->fortran) return fail(h->err, h->where, "fortran_order is True (expected C order, False)");
     if (h->rank < 1 || h->rank > 4) return fail(h->err, h->where, "rank %d (expected 1 to 4 dimensions)", h->rank);
     format_shape(shape, sizeof shape, h->shape, h->rank);
@@ -256,42 +260,12 @@ int vggc_npy_parse(const void *buf, size_t size, float **data, int64_t shape[4],
     return parse_at(buf, buf ? size : 0, "<memory>", data, shape, rank, err);
 }
 
-/* Read the rest of in into *buf (cap bytes, grown as needed); *len bytes read. */
-static int read_all(FILE *in, unsigned char **buf, size_t cap, size_t *len)
-{
-    size_t got;
-    *len = 0;
-    while ((got = fread(*buf + *len, 1, cap - *len, in)) > 0) {
-        if ((*len += got) < cap) continue;
-        unsigned char *more = realloc(*buf, cap *= 2);
-        if (!more) return -1;
-        *buf = more;
-    }
-    return 0;
-}
-
-/* The whole file at path, malloc'ed. */
-static int read_file(const char *path, unsigned char **buf, size_t *size, vggc_error *err)
-{
-    FILE *in = fopen(path, "rb");
-    if (!in) return fail(err, path, "cannot open: %s", strerror(errno));
-    struct stat st;
-    size_t cap = (fstat(fileno(in), &st) == 0 && st.st_size > 0) ? (size_t)st.st_size + 1 : 65536;
-    *buf = malloc(cap);
-    int oom = !*buf || read_all(in, buf, cap, size), bad = ferror(in), e = errno;
-    fclose(in);
-    if (oom || bad) free(*buf);
-    if (oom) return fail(err, path, "out of memory reading the file");
-    if (bad) return fail(err, path, "cannot read: %s", strerror(e));
-    return 0;
-}
-
 int vggc_npy_read(const char *path, float **data, int64_t shape[4], int *rank, vggc_error *err)
 {
     unsigned char *buf = NULL;
     size_t size = 0;
     *data = NULL;
-    if (read_file(path, &buf, &size, err)) return -1;
+    if (vggc_read_file(path, &buf, &size, err)) return -1;
     int rc = parse_at(buf, size, path, data, shape, rank, err);
     free(buf);
     return rc;

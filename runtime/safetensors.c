@@ -7,6 +7,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "vggc.h"
+#include "fileio.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -87,12 +88,7 @@ static int PRINTF_LIKE(2, 3) syntax(st_file *f, const char *fmt, ...)
 /* name, cut to NAME_MAX_SHOWN bytes at a character boundary, control characters shown as '?'. */
 static const char *printable(char *out, size_t cap, const char *name)
 {
-    size_t n = strlen(name), i;
-    if (n > NAME_MAX_SHOWN) n = NAME_MAX_SHOWN;
-    while (n > 0 && n < strlen(name) && ((unsigned char)name[n] & 0xC0) == 0x80) n--;
-    for (i = 0; i < n && i + 4 < cap; i++) out[i] = ((unsigned char)name[i] < 0x20 || name[i] == 0x7F) ? '?' : name[i];
-    strcpy(out + i, n < strlen(name) ? "..." : "");
-    return out;
+    return vggc_printable(out, cap, name, NAME_MAX_SHOWN);
 }
 
 /* An error about one file tensor: "<where>: <name>: <what>". */
@@ -795,41 +791,11 @@ int vggc_load_safetensors_mem(const vggc_model *m, const void *data, size_t size
     return load(m, data, data ? size : 0, match, "<memory>", err);
 }
 
-/* Read the rest of in into *buf (cap bytes, grown as needed); *len bytes read. */
-static int read_all(FILE *in, unsigned char **buf, size_t cap, size_t *len)
-{
-    size_t got;
-    *len = 0;
-    while ((got = fread(*buf + *len, 1, cap - *len, in)) > 0) {
-        if ((*len += got) < cap) continue;
-        unsigned char *more = realloc(*buf, cap *= 2);
-        if (!more) return -1;
-        *buf = more;
-    }
-    return 0;
-}
-
-/* The whole file at path, malloc'ed. */
-static int read_file(const char *path, unsigned char **buf, size_t *size, vggc_error *err)
-{
-    FILE *in = fopen(path, "rb");
-    if (!in) return fail(err, path, "cannot open: %s", strerror(errno));
-    struct stat st;
-    size_t cap = (fstat(fileno(in), &st) == 0 && st.st_size > 0) ? (size_t)st.st_size + 1 : 65536;
-    *buf = malloc(cap);
-    int oom = !*buf || read_all(in, buf, cap, size), bad = ferror(in), e = errno;
-    fclose(in);
-    if (oom || bad) free(*buf);
-    if (oom) return fail(err, path, "out of memory reading the file");
-    if (bad) return fail(err, path, "cannot read: %s", strerror(e));
-    return 0;
-}
-
 int vggc_load_safetensors(const vggc_model *m, const char *path, int match, vggc_error *err)
 {
     unsigned char *buf = NULL;
     size_t size = 0;
-    if (read_file(path, &buf, &size, err)) return -1;
+    if (vggc_read_file(path, &buf, &size, err)) return -1;
     int rc = load(m, buf, size, match, path, err);
     free(buf);
     return rc;

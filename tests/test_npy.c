@@ -328,3 +328,27 @@ Test(npy, a_write_replaces_an_existing_file)
     remove_tree(dir);
     free(dir);
 }
+
+/* ---- regressions found by fuzzing (fuzz/run) ------------------------------------------------------------- */
+
+static void expect_no_control_bytes(const char *msg)
+{
+    for (const char *p = msg; *p; p++)
+        cr_assert((unsigned char)*p >= 0x20 && *p != 0x7F, "message \"%s\" carries control byte 0x%02x", msg,
+                  (unsigned char)*p);
+}
+
+Test(npy, control_bytes_of_an_unknown_key_are_not_copied_into_the_message)
+{
+    vggc_error err = {""};
+    expect_error(parse_npy(1, "{'a\x1b[2Jb\rc': 0}", 0, &err), &err, "unknown key 'a?[2Jb?c'");
+    expect_no_control_bytes(err.msg);
+}
+
+Test(npy, control_bytes_of_a_dtype_are_not_copied_into_the_message)
+{
+    vggc_error err = {""};
+    expect_error(parse_npy(1, "{'descr': '<f\x1b', 'fortran_order': False, 'shape': (6,), }", 24, &err), &err,
+                 "dtype '<f?' is not supported");
+    expect_no_control_bytes(err.msg);
+}

@@ -1,0 +1,55 @@
+/* fileio.c — reading whole files and quoting untrusted text in messages, for the safetensors and .npy readers. */
+#define _POSIX_C_SOURCE 200809L
+#include "fileio.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Read the rest of in into *buf (cap bytes, grown as needed); *len bytes read. */
+static int read_all(FILE *in, unsigned char **buf, size_t cap, size_t *len)
+{
+    size_t got;
+    *len = 0;
+    while ((got = fread(*buf + *len, 1, cap - *len, in)) > 0) {
+        if ((*len += got) < cap) continue;
+        unsigned char *more = realloc(*buf, cap *= 2);
+        if (!more) return -1;
+        *buf = more;
+    }
+    return 0;
+}
+
+int vggc_read_file(const char *path, unsigned char **buf, size_t *size, vggc_error *err)
+{
+    FILE *in = fopen(path, "rb");
+    if (!in) {
+        snprintf(err->msg, sizeof err->msg, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    size_t cap = (fstat(fileno(in), &st) == 0 && st.st_size > 0) ? (size_t)st.st_size + 1 : 65536;
+    *buf = malloc(cap);
+    int oom = !*buf || read_all(in, buf, cap, size), bad = ferror(in), e = errno;
+    fclose(in);
+    if (oom || bad) {
+        free(*buf);
+        *buf = NULL;
+        if (oom) snprintf(err->msg, sizeof err->msg, "%s: out of memory reading the file", path);
+        else snprintf(err->msg, sizeof err->msg, "%s: cannot read: %s", path, strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
+const char *vggc_printable(char *out, size_t cap, const char *text, size_t max)
+{
+    size_t len = strlen(text), n = len < max ? len : max, i;
+    while (n > 0 && n < len && ((unsigned char)text[n] & 0xC0) == 0x80) n--;
+    for (i = 0; i < n && i + 4 < cap; i++)
+        out[i] = ((unsigned char)text[i] < 0x20 || text[i] == 0x7F) ? '?' : text[i];
+    strcpy(out + i, n < len ? "..." : "");
+    return out;
+}

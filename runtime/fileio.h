@@ -1,0 +1,16 @@
+/* fileio.h — what the runtime's readers share (internal: not installed, not part of vggc.h). */
+#ifndef VGGC_FILEIO_H
+#define VGGC_FILEIO_H
+
+#include <stddef.h>
+
+#include "vggc.h"
+
+/* The whole file at path, malloc'ed into *buf (*size bytes). Returns 0, or -1 with err set ("<path>: ..."). */
+int vggc_read_file(const char *path, unsigned char **buf, size_t *size, vggc_error *err);
+
+/* text made safe for a one-line message: cut to at most max bytes at a UTF-8 boundary (then "..."), control
+ * characters shown as '?'. out holds cap bytes; cap must exceed max + 3. Returns out. */
+const char *vggc_printable(char *out, size_t cap, const char *text, size_t max);
+
+#endif
