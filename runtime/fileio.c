@@ -3,10 +3,22 @@
 #include "fileio.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+int vggc_fail(vggc_error *err, const char *where, const char *fmt, ...)
+{
+    int len = snprintf(err->msg, sizeof err->msg, "%s: ", where);
+    if (len < 0 || (size_t)len >= sizeof err->msg) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg + len, sizeof err->msg - (size_t)len, fmt, ap);
+    va_end(ap);
+    return -1;
+}
 
 /* Read the rest of in into *buf (cap bytes, grown as needed); *len bytes read. */
 static int read_all(FILE *in, unsigned char **buf, size_t cap, size_t *len)
@@ -25,10 +37,7 @@ static int read_all(FILE *in, unsigned char **buf, size_t cap, size_t *len)
 int vggc_read_file(const char *path, unsigned char **buf, size_t *size, vggc_error *err)
 {
     FILE *in = fopen(path, "rb");
-    if (!in) {
-        snprintf(err->msg, sizeof err->msg, "%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
+    if (!in) return vggc_fail(err, path, "cannot open: %s", strerror(errno));
     struct stat st;
     size_t cap = (fstat(fileno(in), &st) == 0 && st.st_size > 0) ? (size_t)st.st_size + 1 : 65536;
     *buf = malloc(cap);
@@ -37,9 +46,8 @@ int vggc_read_file(const char *path, unsigned char **buf, size_t *size, vggc_err
     if (oom || bad) {
         free(*buf);
         *buf = NULL;
-        if (oom) snprintf(err->msg, sizeof err->msg, "%s: out of memory reading the file", path);
-        else snprintf(err->msg, sizeof err->msg, "%s: cannot read: %s", path, strerror(e));
-        return -1;
+        if (oom) return vggc_fail(err, path, "out of memory reading the file");
+        return vggc_fail(err, path, "cannot read: %s", strerror(e));
     }
     return 0;
 }

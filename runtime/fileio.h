@@ -6,6 +6,15 @@
 
 #include "vggc.h"
 
+#if defined(__GNUC__)
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PRINTF_LIKE(f, a)
+#endif
+
+/* Set err to "<where>: <formatted what>" and return -1. */
+int PRINTF_LIKE(3, 4) vggc_fail(vggc_error *err, const char *where, const char *fmt, ...);
+
 /* The whole file at path, malloc'ed into *buf (*size bytes). Returns 0, or -1 with err set ("<path>: ..."). */
 int vggc_read_file(const char *path, unsigned char **buf, size_t *size, vggc_error *err);
 

@@ -18,11 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#if defined(__GNUC__)
-#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#else
-#define PRINTF_LIKE(f, a)
-#endif
 
 #define MAGIC "\x93NUMPY"
 #define MAGIC_LEN 6
@@ -40,17 +35,6 @@ typedef struct {
     int64_t shape[4];
 } header;
 
-static int PRINTF_LIKE(3, 4) fail(vggc_error *err, const char *where, const char *fmt, ...)
-{
-    int len = snprintf(err->msg, sizeof err->msg, "%s: ", where);
-    if (len < 0 || (size_t)len >= sizeof err->msg) return -1;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg + len, sizeof err->msg - (size_t)len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* A syntax error in the header dict, located by its byte offset in the dict. */
 static int PRINTF_LIKE(2, 3) syntax(header *h, const char *fmt, ...)
 {
@@ -59,7 +43,7 @@ static int PRINTF_LIKE(2, 3) syntax(header *h, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    return fail(h->err, h->where, "header byte %zu: %s", (size_t)(h->p - h->text), what);
+    return vggc_fail(h->err, h->where, "header byte %zu: %s", (size_t)(h->p - h->text), what);
 }
 
 /* "(2, 3)", as Python writes a tuple: "(5,)" for one dimension. */
@@ -171,7 +155,7 @@ static int parse_dict(header *h)
     h->p++;
     if (peek(h) != -1) return syntax(h, "unexpected text after the header dict");
     if (!h->descr[0] || h->fortran < 0 || h->rank < 0)
-        return fail(h->err, h->where, "header lacks '%s' (expected descr, fortran_order and shape)",
+        return vggc_fail(h->err, h->where, "header lacks '%s' (expected descr, fortran_order and shape)",
                     !h->descr[0] ? "descr" : h->fortran < 0 ? "fortran_order" : "shape");
     return 0;
 }
@@ -194,14 +178,14 @@ static int check_header(const header *h)
 {
     char shape[160];
     if (strcmp(h->descr, "<f4") != 0)
-        return fail(h->err, h->where, "dtype '%s' is not supported (expected float32, '<f4')",
+        return vggc_fail(h->err, h->where, "dtype '%s' is not supported (expected float32, '<f4')",
                     vggc_printable(shape, sizeof shape, h->descr, 64));
-    if (h->fortran) return fail(h->err, h->where, "fortran_order is True (expected C order, False)");
-    if (h->rank < 1 || h->rank > 4) return fail(h->err, h->where, "rank %d (expected 1 to 4 dimensions)", h->rank);
+    if (h->fortran) return vggc_fail(h->err, h->where, "fortran_order is True (expected C order, False)");
+    if (h->rank < 1 || h->rank > 4) return vggc_fail(h->err, h->where, "rank %d (expected 1 to 4 dimensions)", h->rank);
     format_shape(shape, sizeof shape, h->shape, h->rank);
     for (int i = 0; i < h->rank; i++)
         if (h->shape[i] == 0)
-            return fail(h->err, h->where, "shape %s has a zero dimension (expected every dimension >= 1)", shape);
+            return vggc_fail(h->err, h->where, "shape %s has a zero dimension (expected every dimension >= 1)", shape);
     return 0;
 }
 
@@ -210,16 +194,16 @@ static int parse_preamble(const unsigned char *buf, size_t size, size_t *start, 
                           vggc_error *err)
 {
     if (size < MAGIC_LEN + 2 || memcmp(buf, MAGIC, MAGIC_LEN) != 0)
-        return fail(err, where, "not a .npy file (expected the magic \\x93NUMPY)");
+        return vggc_fail(err, where, "not a .npy file (expected the magic \\x93NUMPY)");
     int major = buf[6], minor = buf[7];
     if (minor != 0 || major < 1 || major > 3)
-        return fail(err, where, ".npy version %d.%d is not supported (expected 1.0, 2.0 or 3.0)", major, minor);
+        return vggc_fail(err, where, ".npy version %d.%d is not supported (expected 1.0, 2.0 or 3.0)", major, minor);
     *start = major == 1 ? 10 : 12;
-    if (size < *start) return fail(err, where, "file is %zu bytes, cut inside the preamble (expected %zu)", size, *start);
+    if (size < *start) return vggc_fail(err, where, "file is %zu bytes, cut inside the preamble (expected %zu)", size, *start);
     *len = (size_t)buf[8] | (size_t)buf[9] << 8;
     if (major > 1) *len |= (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
     if (*len > size - *start)
-        return fail(err, where, "header of %zu bytes runs past the end of the file (%zu bytes follow; truncated?)", *len,
+        return vggc_fail(err, where, "header of %zu bytes runs past the end of the file (%zu bytes follow; truncated?)", *len,
                     size - *start);
     return 0;
 }
@@ -228,11 +212,11 @@ static int check_data_size(const header *h, size_t have, size_t *want)
 {
     char shape[160];
     format_shape(shape, sizeof shape, h->shape, h->rank);
-    if (byte_count(h->shape, h->rank, want)) return fail(h->err, h->where, "shape %s is too large", shape);
+    if (byte_count(h->shape, h->rank, want)) return vggc_fail(h->err, h->where, "shape %s is too large", shape);
     if (have < *want)
-        return fail(h->err, h->where, "data is truncated: %zu bytes (expected %zu for shape %s)", have, *want, shape);
+        return vggc_fail(h->err, h->where, "data is truncated: %zu bytes (expected %zu for shape %s)", have, *want, shape);
     if (have > *want)
-        return fail(h->err, h->where, "%zu trailing bytes after the data (expected %zu bytes for shape %s)", have - *want,
+        return vggc_fail(h->err, h->where, "%zu trailing bytes after the data (expected %zu bytes for shape %s)", have - *want,
                     *want, shape);
     return 0;
 }
@@ -248,7 +232,7 @@ static int parse_at(const unsigned char *buf, size_t size, const char *where, fl
     h.end = h.text + len;
     if (parse_dict(&h) || check_header(&h) || check_data_size(&h, size - start - len, &bytes)) return -1;
     *data = malloc(bytes);
-    if (!*data) return fail(err, where, "out of memory for %zu bytes", bytes);
+    if (!*data) return vggc_fail(err, where, "out of memory for %zu bytes", bytes);
     memcpy(*data, buf + start + len, bytes); /* little-endian host */
     memcpy(shape, h.shape, sizeof h.shape);
     *rank = h.rank;
@@ -301,12 +285,12 @@ static FILE *create_temp(const char *path, char *tmp, size_t cap, vggc_error *er
         if (fd < 0 && errno != EEXIST) break;
     }
     if (fd < 0) {
-        fail(err, path, "cannot create a temporary file beside it: %s", strerror(errno));
+        vggc_fail(err, path, "cannot create a temporary file beside it: %s", strerror(errno));
         return NULL;
     }
     FILE *out = fdopen(fd, "wb");
     if (out) return out;
-    fail(err, path, "cannot open a temporary file: %s", strerror(errno));
+    vggc_fail(err, path, "cannot open a temporary file: %s", strerror(errno));
     close(fd);
     remove(tmp);
     return NULL;
@@ -316,12 +300,12 @@ static int check_write(const char *path, const float *data, int rank, const int6
                        vggc_error *err)
 {
     char tuple[160];
-    if (rank < 1 || rank > 4) return fail(err, path, "rank %d (expected 1 to 4 dimensions)", rank);
+    if (rank < 1 || rank > 4) return vggc_fail(err, path, "rank %d (expected 1 to 4 dimensions)", rank);
     format_shape(tuple, sizeof tuple, shape, rank);
     if (byte_count(shape, rank, bytes) || !data)
-        return fail(err, path, "cannot write shape %s (expected dimensions >= 1 and data)", tuple);
+        return vggc_fail(err, path, "cannot write shape %s (expected dimensions >= 1 and data)", tuple);
     for (int i = 0; i < rank; i++)
-        if (shape[i] > MAX_DIM) return fail(err, path, "shape %s is too large (expected dimensions <= 2^53)", tuple);
+        if (shape[i] > MAX_DIM) return vggc_fail(err, path, "shape %s is too large (expected dimensions <= 2^53)", tuple);
     return 0;
 }
 
@@ -335,7 +319,7 @@ static int write_and_close(FILE *out, const char *head, size_t head_len, const f
     ok = (fflush(out) == 0) && ok;
     int e = errno;
     ok = (fclose(out) == 0) && ok;
-    return ok ? 0 : fail(err, path, "cannot write: %s", strerror(e ? e : errno));
+    return ok ? 0 : vggc_fail(err, path, "cannot write: %s", strerror(e ? e : errno));
 }
 
 int vggc_npy_write(const char *path, const float *data, int rank, const int64_t *shape, vggc_error *err)
@@ -346,10 +330,10 @@ int vggc_npy_write(const char *path, const float *data, int rank, const int64_t 
     head_len = format_header(head, sizeof head, rank, shape);
     size_t cap = strlen(path) + 48;
     char *tmp = malloc(cap);
-    if (!tmp) return fail(err, path, "out of memory");
+    if (!tmp) return vggc_fail(err, path, "out of memory");
     FILE *out = create_temp(path, tmp, cap, err);
     int rc = out ? write_and_close(out, head, head_len, data, bytes, path, err) : -1;
-    if (!rc && rename(tmp, path) != 0) rc = fail(err, path, "cannot replace the file: %s", strerror(errno));
+    if (!rc && rename(tmp, path) != 0) rc = vggc_fail(err, path, "cannot replace the file: %s", strerror(errno));
     if (rc && out) remove(tmp);
     free(tmp);
     return rc;

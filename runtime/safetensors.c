@@ -17,11 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#if defined(__GNUC__)
-#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#else
-#define PRINTF_LIKE(f, a)
-#endif
 
 #define MAX_HEADER 100000000u          /* as the reference implementation: a longer header is not a weights file */
 #define MAX_RANK 8                     /* file tensors of higher rank are rejected */
@@ -63,17 +58,6 @@ typedef int (*element_fn)(st_file *f, void *ctx);
 
 /* ---- messages ------------------------------------------------------------------------------------------ */
 
-static int PRINTF_LIKE(3, 4) fail(vggc_error *err, const char *where, const char *fmt, ...)
-{
-    int len = snprintf(err->msg, sizeof err->msg, "%s: ", where);
-    if (len < 0 || (size_t)len >= sizeof err->msg) return -1;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg + len, sizeof err->msg - (size_t)len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* A JSON syntax error, located by its byte offset in the header. */
 static int PRINTF_LIKE(2, 3) syntax(st_file *f, const char *fmt, ...)
 {
@@ -82,7 +66,7 @@ static int PRINTF_LIKE(2, 3) syntax(st_file *f, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    return fail(f->err, f->where, "header byte %zu: %s", (size_t)(f->p - f->json), what);
+    return vggc_fail(f->err, f->where, "header byte %zu: %s", (size_t)(f->p - f->json), what);
 }
 
 /* name, cut to NAME_MAX_SHOWN bytes at a character boundary, control characters shown as '?'. */
@@ -99,7 +83,7 @@ static int PRINTF_LIKE(3, 4) tensor_fail(st_file *f, const entry *e, const char 
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    return fail(f->err, f->where, "%s: %s", printable(name, sizeof name, e->name), what);
+    return vggc_fail(f->err, f->where, "%s: %s", printable(name, sizeof name, e->name), what);
 }
 
 /* "[64, 3, 3, 3]" */
@@ -139,7 +123,7 @@ static int check_utf8(st_file *f)
     size_t n = (size_t)(f->json_end - f->json);
     for (size_t i = 0, len; i < n; i += len) {
         len = utf8_length(f->json + i, n - i);
-        if (len == 0) return fail(f->err, f->where, "header byte %zu: invalid UTF-8 (expected a UTF-8 JSON header)", i);
+        if (len == 0) return vggc_fail(f->err, f->where, "header byte %zu: invalid UTF-8 (expected a UTF-8 JSON header)", i);
     }
     return 0;
 }
@@ -450,7 +434,7 @@ static int grow_entries(st_file *f)
 {
     int cap = f->cap ? 2 * f->cap : 64;
     entry *more = realloc(f->entries, (size_t)cap * sizeof *more);
-    if (!more) return fail(f->err, f->where, "out of memory for %d tensors", cap);
+    if (!more) return vggc_fail(f->err, f->where, "out of memory for %d tensors", cap);
     f->entries = more;
     f->cap = cap;
     return 0;
@@ -499,7 +483,7 @@ static int parse_header(st_file *f)
 {
     if (check_utf8(f)) return -1;
     f->arena = malloc((size_t)(f->json_end - f->json) + 1);
-    if (!f->arena) return fail(f->err, f->where, "out of memory for a %zu-byte header", (size_t)(f->json_end - f->json));
+    if (!f->arena) return vggc_fail(f->err, f->where, "out of memory for a %zu-byte header", (size_t)(f->json_end - f->json));
     if (peek(f) != '{') return syntax(f, "expected '{' (the header is a JSON object)");
     if (parse_object(f, parse_top_member, NULL)) return -1;
     return peek(f) == -1 ? 0 : syntax(f, "unexpected text after the header object");
@@ -509,12 +493,12 @@ static int parse_header(st_file *f)
 static int split_file(st_file *f, const unsigned char *buf, size_t size)
 {
     uint64_t n = 0;
-    if (size < 8) return fail(f->err, f->where, "file is %zu bytes, too short for a header length (expected at least 8)", size);
+    if (size < 8) return vggc_fail(f->err, f->where, "file is %zu bytes, too short for a header length (expected at least 8)", size);
     for (int i = 7; i >= 0; i--) n = n << 8 | buf[i];
     if (n > MAX_HEADER)
-        return fail(f->err, f->where, "header length %" PRIu64 " is absurd (expected at most %u bytes)", n, MAX_HEADER);
+        return vggc_fail(f->err, f->where, "header length %" PRIu64 " is absurd (expected at most %u bytes)", n, MAX_HEADER);
     if (n > size - 8)
-        return fail(f->err, f->where, "header of %" PRIu64 " bytes runs past the end of the file (%zu bytes follow; truncated?)",
+        return vggc_fail(f->err, f->where, "header of %" PRIu64 " bytes runs past the end of the file (%zu bytes follow; truncated?)",
                     n, size - 8);
     f->json = f->p = buf + 8;
     f->json_end = f->json + n;
@@ -582,7 +566,7 @@ static int sort_entries(st_file *f)
     size_t n = (size_t)f->n + 1;
     f->by_name = malloc(n * sizeof *f->by_name);
     f->by_offset = malloc(n * sizeof *f->by_offset);
-    if (!f->by_name || !f->by_offset) return fail(f->err, f->where, "out of memory for %d tensors", f->n);
+    if (!f->by_name || !f->by_offset) return vggc_fail(f->err, f->where, "out of memory for %d tensors", f->n);
     for (int i = 0; i < f->n; i++) f->by_name[i] = f->by_offset[i] = &f->entries[i];
     qsort(f->by_name, (size_t)f->n, sizeof *f->by_name, by_name);
     qsort(f->by_offset, (size_t)f->n, sizeof *f->by_offset, by_offset);
@@ -645,7 +629,7 @@ static int match_by_name(st_file *f, const vggc_model *m, entry **pick)
     for (int i = 0; i < m->n_tensors; i++) {
         pick[i] = find_entry(f, m->tensors[i].name);
         if (!pick[i])
-            return fail(f->err, f->where, "%s: missing (expected by %s)", printable(name, sizeof name, m->tensors[i].name),
+            return vggc_fail(f->err, f->where, "%s: missing (expected by %s)", printable(name, sizeof name, m->tensors[i].name),
                         model_name(m));
         pick[i]->used = 1;
     }
@@ -664,7 +648,7 @@ static int match_by_order(st_file *f, const vggc_model *m, entry **pick)
             k++;
         }
     if (k != m->n_tensors)
-        return fail(f->err, f->where, "%d tensors to match by order (expected %d, the tensors of %s)", k, m->n_tensors,
+        return vggc_fail(f->err, f->where, "%d tensors to match by order (expected %d, the tensors of %s)", k, m->n_tensors,
                     model_name(m));
     return 0;
 }
@@ -683,7 +667,7 @@ static int check_model_tensor(st_file *f, const vggc_model *m, const vggc_tensor
     char name[NAME_MAX_SHOWN + 8];
     int ok;
     if (t->rank < 1 || t->rank > 4 || !t->data || element_count(t->shape, t->rank, &ok) != (uint64_t)t->count || !ok)
-        return fail(f->err, f->where, "%s: model %s describes it inconsistently (expected rank 1..4, count = product of shape)",
+        return vggc_fail(f->err, f->where, "%s: model %s describes it inconsistently (expected rank 1..4, count = product of shape)",
                     printable(name, sizeof name, t->name), model_name(m));
     return 0;
 }
@@ -702,9 +686,9 @@ static int check_pick(st_file *f, const vggc_model *m, const vggc_tensor *t, con
     if (check_model_tensor(f, m, t)) return -1;
     describe(who, sizeof who, e, t, match);
     if (strcmp(e->dtype, "F32") && strcmp(e->dtype, "F16") && strcmp(e->dtype, "BF16"))
-        return fail(f->err, f->where, "%s: dtype %s is not supported (expected F32, F16 or BF16)", who, e->dtype);
+        return vggc_fail(f->err, f->where, "%s: dtype %s is not supported (expected F32, F16 or BF16)", who, e->dtype);
     if (!same_shape(e, t))
-        return fail(f->err, f->where, "%s: shape %s (expected %s)", who, format_shape(found, sizeof found, e->shape, e->rank),
+        return vggc_fail(f->err, f->where, "%s: shape %s (expected %s)", who, format_shape(found, sizeof found, e->shape, e->rank),
                     format_shape(want, sizeof want, t->shape, t->rank));
     return 0;
 }
@@ -762,7 +746,7 @@ static void release(st_file *f)
 static int match_model(st_file *f, const vggc_model *m, int match, entry **pick)
 {
     if (match != VGGC_MATCH_BY_NAME && match != VGGC_MATCH_BY_ORDER)
-        return fail(f->err, f->where, "match mode %d (expected VGGC_MATCH_BY_NAME or VGGC_MATCH_BY_ORDER)", match);
+        return vggc_fail(f->err, f->where, "match mode %d (expected VGGC_MATCH_BY_NAME or VGGC_MATCH_BY_ORDER)", match);
     if (match == VGGC_MATCH_BY_NAME ? match_by_name(f, m, pick) : match_by_order(f, m, pick)) return -1;
     for (int i = 0; i < m->n_tensors; i++)
         if (check_pick(f, m, &m->tensors[i], pick[i], match)) return -1;
@@ -773,7 +757,7 @@ static int load(const vggc_model *m, const unsigned char *buf, size_t size, int 
 {
     st_file f = {.where = where, .err = err};
     entry **pick = malloc(((size_t)(m->n_tensors > 0 ? m->n_tensors : 0) + 1) * sizeof *pick);
-    int rc = !pick ? fail(err, where, "out of memory") : 0;
+    int rc = !pick ? vggc_fail(err, where, "out of memory") : 0;
     if (!rc) rc = split_file(&f, buf, size);
     if (!rc) rc = parse_header(&f);
     if (!rc) rc = check_file(&f);
