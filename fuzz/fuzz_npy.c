@@ -2,23 +2,10 @@
  * Build and run with fuzz/run; not part of the default build.
  */
 #include "vggc.h"
+#include "check_error.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* The message contract of vggc_error: NUL-terminated inside msg, not empty on failure, one line (no '\n').
- * With -DFUZZ_STRICT_MESSAGES (fuzz/run --strict) also no control byte at all: '\r', ESC, ... echoed from the input. */
-static void check_error(const vggc_error *err)
-{
-    const char *end = memchr(err->msg, '\0', sizeof err->msg);
-    if (!end || end == err->msg) abort();
-    for (const char *p = err->msg; p < end; p++) {
-        if (*p == '\n') abort();
-#ifdef FUZZ_STRICT_MESSAGES
-        if ((unsigned char)*p < 0x20 || *p == 0x7f) abort();
-#endif
-    }
-}
 
 /* On success: rank 1..4, positive-or-zero dims, and every one of the product(shape) floats readable. */
 static void check_result(const float *data, const int64_t shape[4], int rank)

@@ -5,6 +5,7 @@
  * Build and run with fuzz/run; not part of the default build.
  */
 #include "vggc.h"
+#include "check_error.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,20 +32,6 @@ static const vggc_bn_fold folds[] = {
 static const vggc_model model = {
     "fuzz_vgg", tensors, (int)(sizeof tensors / sizeof tensors[0]), folds, 1, 1, 3, 4, 4, 2, 108 + 4 + 8 + 8 + 2,
 };
-
-/* The message contract of vggc_error: NUL-terminated inside msg, not empty on failure, one line (no '\n').
- * With -DFUZZ_STRICT_MESSAGES (fuzz/run --strict) also no control byte at all: '\r', ESC, ... echoed from the input. */
-static void check_error(const vggc_error *err)
-{
-    const char *end = memchr(err->msg, '\0', sizeof err->msg);
-    if (!end || end == err->msg) abort();
-    for (const char *p = err->msg; p < end; p++) {
-        if (*p == '\n') abort();
-#ifdef FUZZ_STRICT_MESSAGES
-        if ((unsigned char)*p < 0x20 || *p == 0x7f) abort();
-#endif
-    }
-}
 
 static void load_once(const uint8_t *data, size_t size, int match)
 {

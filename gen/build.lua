@@ -36,10 +36,10 @@ local function compile(cc, dir, name, library, link_flags)
   return out
 end
 
-function M.run(host, net, list, dir, cc)
+function M.run(host, net, list, dir, cc, command)
   local name = net.model.name
   local runner = template.fill(template.load(host, "templates/runner.c.in"), {
-    name = name, PREFIX = name:upper(), version = host.version, command = list.command,
+    name = name, PREFIX = name:upper(), version = host.version, command = command,
     batch = net.model.batch, in_c = net.model.input[1], in_h = net.model.input[2], in_w = net.model.input[3],
     classes = net.model.classes,
   })

@@ -95,10 +95,10 @@ function M.main(host, args)
   end
   local dir = output_dir(host, cmd.options.output)
   require("limits").check(net, plan)
-  local list = require("emit").files(host, net, plan, command_line(args), dir)
-  list.command = command_line(args)
+  local command = command_line(args)
+  local list = require("emit").files(host, net, plan, command, dir)
   if cmd.command == "build" then
-    return require("build").run(host, net, list, dir, cmd.options.cc)
+    return require("build").run(host, net, list, dir, cmd.options.cc, command)
   end
   files.write_all(host, list)
   return 0
