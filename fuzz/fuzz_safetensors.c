@@ -30,7 +30,7 @@ static const vggc_bn_fold folds[] = {
 };
 
 static const vggc_model model = {
-    "fuzz_vgg", tensors, (int)(sizeof tensors / sizeof tensors[0]), folds, 1, 1, 3, 4, 4, 2, 108 + 4 + 8 + 8 + 2,
+    "fuzz_vgg", tensors, (int)(sizeof tensors / sizeof tensors[0]), folds, 1, 1, 3, 4, 4, 2, 108 + 4 + 8 + 8 + 2, NULL, 0,
 };
 
 static void load_once(const uint8_t *data, size_t size, int match)

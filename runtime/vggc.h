@@ -36,6 +36,16 @@ typedef struct {
     float eps;            /* 1e-5, as torch.nn.BatchNorm2d */
 } vggc_bn_fold;
 
+/* Weights rearranged once at load time, after BatchNorm folding, for a fast kernel: Winograd-transformed (kind
+ * VGGC_PREPARE_WINOGRAD, tile m = 2 or 4) or packed for the blocked direct convolution (VGGC_PREPARE_DIRECT). */
+enum { VGGC_PREPARE_WINOGRAD = 1, VGGC_PREPARE_DIRECT = 2 };
+typedef struct {
+    int kind;
+    float *dst;          /* VGGC_WINOGRAD_WEIGHT_FLOATS(cin, cout, m) or VGGC_DIRECT_WEIGHT_FLOATS(cin, cout, k) */
+    const float *weight; /* (cout, cin, k, k) */
+    int cin, cout, k, m;
+} vggc_prepare;
+
 typedef struct {
     const char *name;            /* model name, e.g. "vgg11_224" */
     const vggc_tensor *tensors;  /* in state_dict order */
@@ -44,6 +54,8 @@ typedef struct {
     int n_folds;
     int batch, in_c, in_h, in_w, classes;
     int64_t params;              /* sum of count over tensors with is_param */
+    const vggc_prepare *prepares;
+    int n_prepares;
 } vggc_model;
 
 /* ---- errors from I/O ----------------------------------------------------------------------------------- */
@@ -62,6 +74,8 @@ int vggc_load_safetensors(const vggc_model *m, const char *path, int match, vggc
 int vggc_load_safetensors_mem(const vggc_model *m, const void *data, size_t size, int match, vggc_error *err);
 /* Fold every BatchNorm of m into its conv; the loader calls it. */
 void vggc_fold_batchnorm(const vggc_model *m);
+/* Fill every prepared (transformed or packed) weight of m from its tensor; the loader calls it after folding. */
+void vggc_prepare_weights(const vggc_model *m);
 
 /* ---- tensors: .npy ------------------------------------------------------------------------------------- */
 
@@ -114,5 +128,53 @@ void vggc_linear(float *out,          /* (n, out_f) */
                  int n, int in_f, int out_f, int relu);
 void vggc_linear_ref(float *out, const float *in, const float *weight, const float *bias,
                      int n, int in_f, int out_f, int relu);
+
+/* ---- the blocked layout of the fast path ----------------------------------------------------------------
+ * A blocked tensor (n, c, h, w) is stored as (n, cpad / 16, h, w, 16) with cpad = VGGC_CPAD(c): channel ch of
+ * pixel (y, x) is at [ch / 16][y][x][ch % 16]. Channels c..cpad-1 are zero, and every kernel that writes a
+ * blocked tensor writes them as zero. Kernels split work over OpenMP threads in pieces that do not depend on
+ * the thread count, so results are bitwise the same for any number of threads. */
+#define VGGC_CPAD(c) (((c) + 15) / 16 * 16)
+#define VGGC_BLOCKED_FLOATS(n, c, h, w) ((size_t)(n) * VGGC_CPAD(c) * (h) * (w))
+
+void vggc_to_blocked(float *out,      /* blocked (n, c, h, w) */
+                     const float *in, /* (n, c, h, w) */
+                     int n, int c, int h, int w);
+void vggc_from_blocked(float *out,      /* (n, c, h, w) */
+                       const float *in, /* blocked (n, c, h, w) */
+                       int n, int c, int h, int w);
+/* Max pool 2x2, stride 2, floor mode, on blocked tensors. */
+void vggc_maxpool2x2_blocked(float *out,      /* blocked (n, c, h / 2, w / 2) */
+                             const float *in, /* blocked (n, c, h, w) */
+                             int n, int c, int h, int w);
+
+/* Direct convolution k x k (k = 1 or 3), stride 1, pad k / 2, + bias, ReLU, then a 2x2/2 max pool if pool
+ * (out is then h / 2 x w / 2, floor), on blocked tensors. wpack comes from vggc_direct_pack. */
+#define VGGC_DIRECT_WEIGHT_FLOATS(cin, cout, k) ((size_t)VGGC_CPAD(cout) * (cin) * (k) * (k))
+void vggc_direct_pack(float *wpack,        /* VGGC_DIRECT_WEIGHT_FLOATS(cin, cout, k) */
+                      const float *weight, /* (cout, cin, k, k) */
+                      int cin, int cout, int k);
+void vggc_conv_direct(float *out,          /* blocked (n, cout, h, w), or (n, cout, h / 2, w / 2) if pool */
+                      const float *in,     /* blocked (n, cin, h, w) */
+                      const float *wpack,  /* VGGC_DIRECT_WEIGHT_FLOATS(cin, cout, k) */
+                      const float *bias,   /* (cout) */
+                      int n, int cin, int h, int w, int cout, int k, int pool);
+
+/* Winograd F(m x m, 3 x 3), m = 2 or 4: 3x3 convolution, stride 1, pad 1, + bias, ReLU, then a 2x2/2 max pool
+ * if pool, on blocked tensors. u comes from vggc_winograd_pack (the transformed weights); work holds
+ * VGGC_WINOGRAD_WORK_FLOATS(n, cin, h, w, cout, m) floats. The transform-domain products are GEMMs. */
+#define VGGC_WINOGRAD_TILES(n, h, w, m) ((size_t)(n) * (((h) + (m) - 1) / (m)) * (((w) + (m) - 1) / (m)))
+#define VGGC_WINOGRAD_WEIGHT_FLOATS(cin, cout, m) ((size_t)((m) + 2) * ((m) + 2) * VGGC_CPAD(cin) * VGGC_CPAD(cout))
+#define VGGC_WINOGRAD_WORK_FLOATS(n, cin, h, w, cout, m) \
+    ((size_t)((m) + 2) * ((m) + 2) * VGGC_CPAD(VGGC_WINOGRAD_TILES(n, h, w, m)) * (VGGC_CPAD(cin) + VGGC_CPAD(cout)))
+void vggc_winograd_pack(float *u,            /* VGGC_WINOGRAD_WEIGHT_FLOATS(cin, cout, m) */
+                        const float *weight, /* (cout, cin, 3, 3) */
+                        int cin, int cout, int m);
+void vggc_conv_winograd(float *out,         /* blocked (n, cout, h, w), or (n, cout, h / 2, w / 2) if pool */
+                        const float *in,    /* blocked (n, cin, h, w) */
+                        const float *u,     /* VGGC_WINOGRAD_WEIGHT_FLOATS(cin, cout, m) */
+                        const float *bias,  /* (cout) */
+                        float *work,        /* VGGC_WINOGRAD_WORK_FLOATS(n, cin, h, w, cout, m) */
+                        int n, int cin, int h, int w, int cout, int m, int pool);
 
 #endif

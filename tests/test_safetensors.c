@@ -63,7 +63,7 @@ static const vggc_tensor tiny_tensors[] = {
     {"fc.bias", fc_bias, 1, {2, 0, 0, 0}, 2, 1},
     {"out.weight", out_weight, 4, {1, 2, 1, 1}, 2, 1},
 };
-static const vggc_model tiny = {"tiny", tiny_tensors, 3, NULL, 0, 1, 3, 1, 1, 1, 10};
+static const vggc_model tiny = {"tiny", tiny_tensors, 3, NULL, 0, 1, 3, 1, 1, 1, 10, NULL, 0};
 static const float tiny_data[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
 
 #define FC_WEIGHT tensor("fc.weight", "F32", "[2, 3]", 0, 24)
@@ -160,7 +160,7 @@ static int load_vector(const char *name, const char *dtype, const void *data, in
 {
     char shape[32];
     vggc_tensor t = {name, vec, 1, {n, 0, 0, 0}, n, 1};
-    vggc_model m = {"vec", &t, 1, NULL, 0, 1, 1, 1, 1, 1, n};
+    vggc_model m = {"vec", &t, 1, NULL, 0, 1, 1, 1, 1, 1, n, NULL, 0};
     size_t size = (size_t)n * (strcmp(dtype, "F32") ? 2 : 4);
     snprintf(shape, sizeof shape, "[%d]", n);
     blob b = make_blob(header(tensor(name, dtype, shape, 0, (long)size), NULL), data, size);
@@ -201,7 +201,7 @@ Test(safetensors, escaped_names_with_surrogate_pairs_match_their_utf8_spelling)
 {
     const float one[1] = {0.5f};
     vggc_tensor t = {"caf\xc3\xa9.\xf0\x9f\x98\x80", vec, 1, {1, 0, 0, 0}, 1, 1};
-    vggc_model m = {"vec", &t, 1, NULL, 0, 1, 1, 1, 1, 1, 1};
+    vggc_model m = {"vec", &t, 1, NULL, 0, 1, 1, 1, 1, 1, 1, NULL, 0};
     blob b = make_blob(header(tensor("caf\\u00e9.\\ud83d\\ude00", "F32", "[1]", 0, 4), NULL), one, 4);
     vggc_error err = {""};
     int rc = vggc_load_safetensors_mem(&m, b.bytes, b.size, VGGC_MATCH_BY_NAME, &err);
@@ -218,7 +218,7 @@ static const vggc_tensor bn_tensors[] = {
     {"bn.running_mean", mean_, 1, {2, 0, 0, 0}, 2, 0}, {"bn.running_var", var_, 1, {2, 0, 0, 0}, 2, 0},
 };
 static const vggc_bn_fold bn_fold = {conv_w, conv_b, gamma_, beta_, mean_, var_, 2, 3, 1e-5f};
-static const vggc_model bn_model = {"bn", bn_tensors, 6, &bn_fold, 1, 1, 3, 1, 1, 2, 12};
+static const vggc_model bn_model = {"bn", bn_tensors, 6, &bn_fold, 1, 1, 3, 1, 1, 2, 12, NULL, 0};
 
 Test(safetensors, batchnorm_is_folded_into_the_conv_after_loading)
 {
