@@ -38,6 +38,8 @@ model options:
   --classifier W1,W2,..  hidden widths of the classifier (default 4096,4096); none for a single Linear
   --batch-norm           BatchNorm after every conv (for cfg lists and files)
   --name NAME            C name of the model (default from MODEL)
+  --conv ALGO            how convs run: auto (chosen per layer, the default), im2col, direct, winograd2,
+                         winograd4 (the report's algorithm column shows the choice)
 ]],
   report = "usage: vggc report MODEL [options] [--json | --markdown]\n\n"
     .. "Print each layer's kind, output shape, params and MACs, then the totals.\n"
@@ -86,6 +88,7 @@ function M.main(host, args)
   end
   local model = model_.from_command(cmd)
   local net = net_.build(model)
+  require("algo").choose(net, cmd.options.conv)
   local plan = plan_.plan(net)
   if cmd.command == "report" then
     local report = require("report")

@@ -12,14 +12,15 @@ local function c_name(tensor_name)
 end
 
 local function summary(net)
-  local lines = { string.format(" * %3s  %-18s %-14s %13s %12s", "#", "layer", "output", "params", "MACs") }
+  local fmt = " * %3s  %-18s %-14s %13s %12s  %s"
+  local lines = { string.format(fmt, "#", "layer", "output", "params", "MACs", "algorithm") }
   for i, u in ipairs(net.units) do
-    lines[#lines + 1] = string.format(" * %3d  %-18s %-14s %13s %12s", i, u.label, format.shape(u.output),
-                                      format.thousands(u.params), format.mega(u.macs))
+    lines[#lines + 1] = string.format(fmt, i, u.label, format.shape(u.output), format.thousands(u.params),
+                                      format.mega(u.macs), u.algo or "")
   end
-  lines[#lines + 1] = string.format(" * %3s  %-18s %-14s %13s %12s", "", "total", "",
-                                    format.thousands(net.total_params), format.mega(net.total_macs))
-  return table.concat(lines, "\n")
+  lines[#lines + 1] = string.format(fmt, "", "total", "", format.thousands(net.total_params),
+                                    format.mega(net.total_macs), "")
+  return (table.concat(lines, "\n"):gsub(" +\n", "\n"):gsub(" +$", ""))
 end
 
 local function each_tensor(net, fn)
@@ -35,6 +36,42 @@ local function weights(net)
                                       format.shape(t.shape, " * "), format.tuple(t.shape))
   end)
   return table.concat(lines, "\n")
+end
+
+-- The C size macro (runtime/vggc.h) each prepared array must match.
+local function prepared_macro(u)
+  if u.prepared.kind == "VGGC_PREPARE_DIRECT" then
+    return string.format("VGGC_DIRECT_WEIGHT_FLOATS(%d, %d, %d)", u.input[1], u.out, u.k)
+  end
+  return string.format("VGGC_WINOGRAD_WEIGHT_FLOATS(%d, %d, %d)", u.input[1], u.out, u.prepared.m)
+end
+
+-- Weights rearranged at load for the fast kernels, the manifest rows that fill them, and the checks that the
+-- generator's sizes (algo.lua) are the runtime's.
+local function prepared(net)
+  local arrays, rows, checks = {}, {}, {}
+  for _, u in ipairs(net.units) do
+    if u.prepared then
+      local weight = c_name(u.tensors[1].name)
+      local name = weight .. u.prepared.suffix
+      arrays[#arrays + 1] = string.format("_Alignas(64) static float %s[%d]; /* %s of %s */", name, u.prepared.floats,
+                                          u.algo, u.tensors[1].name)
+      rows[#rows + 1] = string.format("    {%s, %s, %s, %d, %d, %d, %d},", u.prepared.kind, name, weight, u.input[1],
+                                      u.out, u.k, u.prepared.m)
+      checks[#checks + 1] = string.format("_Static_assert(sizeof %s / sizeof(float) == %s, \"%s\");", name,
+                                          prepared_macro(u), name)
+    end
+    if u.tile then
+      checks[#checks + 1] = string.format(
+        "_Static_assert(WORK_FLOATS >= VGGC_WINOGRAD_WORK_FLOATS(%d, %d, %d, %d, %d, %d), \"work for layer %d\");",
+        net.model.batch, u.input[1], u.input[2], u.input[3], u.out, u.tile, u.number)
+    end
+  end
+  if #rows == 0 then return { arrays = "", table = "", ref = "NULL", n = 0, checks = table.concat(checks, "\n") } end
+  return { arrays = "\n/* prepared at load (" .. format.thousands(net.prepared_floats * 4) .. " bytes) */\n"
+                    .. table.concat(arrays, "\n"),
+           table = "\nstatic const vggc_prepare prepares[] = {\n" .. table.concat(rows, "\n") .. "\n};\n",
+           ref = "prepares", n = #rows, checks = table.concat(checks, "\n") }
 end
 
 local function tensor_rows(net)
@@ -93,11 +130,30 @@ local function comment(u, kind)
   return table.concat(lines, "\n")
 end
 
+local function call(host, path, values)
+  return "    " .. template.fill(template.load(host, path), values):gsub("\n$", "")
+end
+
+-- a layout conversion {op, src, dst, shape} from plan.lua
+local function conversion(host, c, batch)
+  return call(host, "templates/layers/" .. c.op .. ".c.in", { dst = c.dst, src = c.src, n = batch, c = c.shape[1],
+                                                              h = c.shape[2], w = c.shape[3] })
+end
+
+-- The unit's calls, each timed under -DVGGC_PROFILE (TIC/TOC in templates/model.c.in).
 local function layer_call(host, u, kind, batch, ctx)
-  if not u.computes then return "    /* nothing to run */" end
+  if not u.computes then
+    return u.fused and string.format("    /* done by layer %d */", u.fused) or "    /* nothing to run */"
+  end
   local values = kind.args(u, u.input, ctx)
   values.dst, values.src, values.n = u.dst, u.src, batch
-  return "    " .. template.fill(template.load(host, kind.template), values):gsub("\n$", "")
+  local path = type(kind.template) == "function" and kind.template(u) or kind.template
+  local lines = { "    TIC();" }
+  if u.convert then lines[#lines + 1] = conversion(host, u.convert, batch) end
+  lines[#lines + 1] = call(host, path, values)
+  if u.finish then lines[#lines + 1] = conversion(host, u.finish, batch) end
+  lines[#lines + 1] = string.format("    TOC(%d);", u.number - 1)
+  return table.concat(lines, "\n")
 end
 
 local function layers(host, net, plan)
@@ -131,6 +187,7 @@ local function header(host, net, plan, command)
   local v = common(host, net, plan, command)
   v.in_count, v.out_count = net.model.batch * format.product(net.model.input), net.model.batch * net.model.classes
   v.workspace_floats = plan.floats
+  v.prepared_bytes, v.n_layers = (net.prepared_floats or 0) * 4, #net.units
   return template.fill(template.load(host, "templates/model.h.in"), v)
 end
 
@@ -141,6 +198,10 @@ local function source(host, net, plan, command)
   v.folds, v.folds_ref, v.n_folds = folds(net)
   v.param_sum, v.buffer_list = param_sum(net), buffer_list(plan)
   v.buffer_decls, v.layers = buffer_decls(plan), layers(host, net, plan)
+  local p = prepared(net)
+  v.prepared, v.prepare_table, v.prepares_ref, v.n_prepares, v.checks = p.arrays, p.table, p.ref, p.n, p.checks
+  v.work_floats, v.n_layers = 0, #net.units
+  for _, b in ipairs(plan.buffers) do if b.name == "work" then v.work_floats = b.floats end end
   return template.fill(template.load(host, "templates/model.c.in"), v)
 end
 

@@ -1,35 +1,58 @@
 -- plan.lua — plan the static activation buffers. Units that compute read their input and write their output;
--- identity units (dropout, a same-size avgpool) pass the pointer on. The first computing unit reads the caller's
--- input, the last writes the caller's output, and the ones between alternate between two buffers, a and b, each
--- as large as the largest output it holds. One scratch buffer, work, serves every conv's im2col. The three
--- share one static workspace; each starts on a 64-byte boundary, so the report's bytes are what the C declares.
-local format = require("format")
+-- identity units (dropout, a same-size avgpool, a max pool fused into its conv) pass the pointer on. The first
+-- computing unit reads the caller's input, the last writes the caller's output, and the ones between alternate
+-- between two buffers, a and b, each as large as the largest tensor it holds. When a unit needs its input in the
+-- other layout (algo.lua: NCHW or blocked), a conversion copies it into the other buffer first and the unit
+-- writes back; a last unit that computes blocked writes a buffer that is converted into the output. One scratch
+-- buffer, work, serves every conv (im2col, Winograd transforms). The three share one static workspace; each
+-- starts on a 64-byte boundary, so the report's bytes are what the C declares.
+local algo = require("algo")
 
 local ALIGN = 16 -- floats
 
 local M = {}
 
--- plan(net) -> {buffers = {{name, offset, floats}...}, floats, static_bytes}; sets u.src, u.dst on every unit
+local function other(buffer)
+  return buffer == "a" and "b" or "a"
+end
+
+-- plan(net) -> {buffers = {{name, offset, floats}...}, floats, static_bytes}; sets u.src, u.dst on every unit,
+-- and u.convert (before) and u.finish (after) on units that need a layout conversion: {op, src, dst, shape}
 function M.plan(net)
   local batch = net.model.batch
   local sizes = { a = 0, b = 0, work = 0 }
+  local function hold(buffer, layout, shape)
+    sizes[buffer] = math.max(sizes[buffer], algo.floats(layout, batch, shape))
+  end
   local last
   for _, u in ipairs(net.units) do if u.computes then last = u end end
-  local current = "input"
+  local current, layout = "input", "nchw"
   for _, u in ipairs(net.units) do
-    u.src = current
+    u.convert, u.finish = nil, nil
     if u.computes then
-      if u == last then
+      local want = u.layout or layout
+      if want ~= layout then
+        local dst = other(current)
+        u.convert = { op = want == "blocked" and "to_blocked" or "from_blocked", src = current, dst = dst,
+                      shape = u.input }
+        hold(dst, want, u.input)
+        current, layout = dst, want
+      end
+      u.src = current
+      local written = u.written or u.output
+      if u == last and want == "nchw" then
         u.dst = "output"
       else
-        u.dst = current == "a" and "b" or "a"
-        sizes[u.dst] = math.max(sizes[u.dst], format.product(u.output) * batch)
+        u.dst = other(current)
+        hold(u.dst, want, written)
+        if u == last then u.finish = { op = "from_blocked", src = u.dst, dst = "output", shape = written } end
       end
       sizes.work = math.max(sizes.work, u.work)
-      current = u.dst
+      current, layout = u.dst, want
     else
-      u.dst = current
+      u.src, u.dst = current, current
     end
+    u.layout_out = layout
   end
   local plan = { buffers = {}, floats = 0 }
   for _, name in ipairs({ "a", "b", "work" }) do

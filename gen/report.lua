@@ -16,7 +16,7 @@ local function rows(net)
   local list = {}
   for i, u in ipairs(net.units) do
     list[i] = { i, u.label, format.shape(u.output), format.thousands(u.params),
-                u.macs > 0 and format.thousands(u.macs) or "-" }
+                u.macs > 0 and format.thousands(u.macs) or "-", u.algo or "" }
   end
   return list
 end
@@ -36,23 +36,25 @@ local function totals(net, plan)
     { "Activations (MB)", format.mb(net.activation_floats * 4) },
     { "Params size (MB)", format.mb(net.total_params * 4) },
     { "Static buffers (bytes)", format.thousands(plan.static_bytes) .. buffer_text(plan) },
+    { "Prepared weights (B)", format.thousands(net.prepared_floats * 4) .. " (conv weights rearranged at load; "
+      .. "convs: " .. net.conv_mode .. ")" },
     { "Total params", format.thousands(net.total_params) },
   }
 end
 
 function M.text(net, plan, version)
   local out = { title(net, version), "" }
-  local fmt = "%4s  %-18s %-16s %13s %16s"
-  out[#out + 1] = string.format(fmt, "#", "layer", "output", "params", "MACs")
-  for _, r in ipairs(rows(net)) do out[#out + 1] = string.format(fmt, table.unpack(r)) end
+  local fmt = "%4s  %-18s %-16s %13s %16s  %s"
+  out[#out + 1] = string.format(fmt, "#", "layer", "output", "params", "MACs", "algorithm")
+  for _, r in ipairs(rows(net)) do out[#out + 1] = (string.format(fmt, table.unpack(r)):gsub(" +$", "")) end
   out[#out + 1] = ""
   for _, t in ipairs(totals(net, plan)) do out[#out + 1] = string.format("%-24s %s", t[1] .. ":", t[2]) end
   return table.concat(out, "\n") .. "\n"
 end
 
 function M.markdown(net, plan, version)
-  local out = { "**" .. title(net, version) .. "**", "", "| # | layer | output | params | MACs |",
-                "|--:|:--|:--|--:|--:|" }
+  local out = { "**" .. title(net, version) .. "**", "", "| # | layer | output | params | MACs | algorithm |",
+                "|--:|:--|:--|--:|--:|:--|" }
   for _, r in ipairs(rows(net)) do out[#out + 1] = "| " .. table.concat(r, " | ") .. " |" end
   out[#out + 1] = ""
   for _, t in ipairs(totals(net, plan)) do out[#out + 1] = string.format("- %s: %s", t[1], t[2]) end
@@ -65,7 +67,8 @@ local function json_layers(net)
     local names = {}
     for j, t in ipairs(u.tensors) do names[j] = t.name end
     list[i] = json.ordered({ index = i, kind = u.label, out = u.output, params = u.params, macs = u.macs,
-                             tensors = names }, { "index", "kind", "out", "params", "macs", "tensors" })
+                             algorithm = u.algo, tensors = names },
+                           { "index", "kind", "out", "params", "macs", "algorithm", "tensors" })
   end
   return list
 end
@@ -93,9 +96,9 @@ function M.json(net, plan, version)
     vggc = version, name = m.name, source = m.source, input = m.input, batch = m.batch, classes = m.classes,
     layers = json_layers(net), modules = json_modules(net), total_params = net.total_params,
     total_macs = net.total_macs, activation_bytes = net.activation_floats * 4, static_bytes = plan.static_bytes,
-    buffers = buffers,
+    buffers = buffers, prepared_bytes = net.prepared_floats * 4, conv = net.conv_mode,
   }, { "vggc", "name", "source", "input", "batch", "classes", "total_params", "total_macs", "static_bytes",
-       "activation_bytes", "buffers", "layers", "modules" })
+       "activation_bytes", "buffers", "prepared_bytes", "conv", "layers", "modules" })
   return json.encode(doc, "  ") .. "\n"
 end
 

@@ -214,7 +214,7 @@ Test(report, the_text_report_has_one_row_per_layer_with_its_output_and_params)
 Test(report, markdown_prints_a_table_with_a_header_and_one_row_per_layer)
 {
     char *md = vggc_ok("report vgg11 --markdown");
-    cr_expect(strstr(md, "\n| # | layer | output | params | MACs |\n") != NULL, "no header row:\n%s", md);
+    cr_expect(strstr(md, "\n| # | layer | output | params | MACs | algorithm |\n") != NULL, "no header row:\n%s", md);
     cr_expect(strstr(md, "\n|--:|") != NULL, "no alignment row under the header:\n%s", md);
     cr_expect(strstr(md, "\n| 1 | conv3x3+relu | 64x224x224 | 1,792 |") != NULL, "no row for layer 1:\n%s", md);
     cr_expect(strstr(md, "\n| 19 | linear | 1000 | 4,097,000 |") != NULL, "no row for layer 19:\n%s", md);
@@ -350,4 +350,45 @@ Test(report, report_help_exits_0_and_names_every_option)
     for (size_t i = 0; i < sizeof want / sizeof *want; i++)
         cr_expect(strstr(out, want[i]) != NULL, "`vggc report --help` does not mention %s:\n%s", want[i], out);
     free(out);
+}
+
+/* --conv: how each conv runs, chosen per layer unless forced, and shown in the algorithm column. */
+Test(report, the_automatic_choice_puts_winograd_on_big_maps_direct_on_the_first_layer_and_fuses_the_pools)
+{
+    char *text = vggc_ok("report vgg11 --conv auto");
+    const char *want[] = {"   1  conv3x3+relu ", "direct",    "   2  maxpool2x2 ",   "fused",
+                          "   3  conv3x3+relu ", "winograd4", "  11  conv3x3+relu ", "winograd2"};
+    for (int i = 0; i < 8; i += 2) {
+        const char *row = strstr(text, want[i]);
+        cr_assert(row != NULL, "no row '%s':\n%s", want[i], text);
+        const char *end = strchr(row, '\n');
+        cr_expect(strstr(row, want[i + 1]) != NULL && strstr(row, want[i + 1]) < end, "row '%s' is not %s:\n%s",
+                  want[i], want[i + 1], text);
+    }
+    cr_expect(strstr(text, "convs: auto") != NULL, "the totals do not say how convs run:\n%s", text);
+    free(text);
+}
+
+Test(report, a_forced_algorithm_applies_to_every_conv_it_can_run)
+{
+    char *text = vggc_ok("report C --conv winograd2");
+    cr_expect_eq(count(text, "winograd2"), 11, "C has 10 3x3 convs (and winograd2 in the totals):\n%s", text);
+    cr_expect_eq(count(text, "direct"), 3, "C's three 1x1 convs run direct:\n%s", text);
+    free(text);
+    text = vggc_ok("report vgg11 --conv im2col");
+    cr_expect_eq(count(text, "im2col"), 9, "vgg11 has 8 convs (and im2col in the totals):\n%s", text);
+    cr_expect_eq(count(text, "fused"), 0, "im2col convs do not fuse pools:\n%s", text);
+    free(text);
+}
+
+Test(report, json_names_each_layers_algorithm_and_the_prepared_bytes)
+{
+    char *doc = vggc_ok("report vgg11 --conv auto --json");
+    cr_expect(strstr(doc, "\"algorithm\": \"winograd4\"") != NULL, "no algorithm in the layers:\n%.2000s", doc);
+    /* direct 64x3x3x3 padded to 64 outputs; F(4x4): 36 x cin x cout; F(2x2): 16 x cin x cout (all multiples of 16) */
+    long long want = 4LL * (64 * 27 + 36LL * (64 * 128 + 128 * 256 + 256 * 256 + 256 * 512 + 512 * 512) +
+                            16LL * 2 * 512 * 512);
+    cr_expect_eq(json_int(doc, "prepared_bytes"), want, "prepared_bytes %lld, want %lld", json_int(doc, "prepared_bytes"),
+                 want);
+    free(doc);
 }

@@ -2,7 +2,14 @@
 -- torchvision modules: features.i Conv2d, [features.i+1 BatchNorm2d], features.i+1|i+2 ReLU.
 local sizes = require("sizes")
 
-local K = { computes = true, template = "templates/layers/conv.c.in" }
+local K = { computes = true }
+
+local TEMPLATES = { im2col = "templates/layers/conv.c.in", direct = "templates/layers/conv_direct.c.in",
+                    winograd2 = "templates/layers/conv_winograd.c.in", winograd4 = "templates/layers/conv_winograd.c.in" }
+
+function K.template(u)
+  return TEMPLATES[u.algo or "im2col"]
+end
 
 function K.label(u)
   return string.format("conv%dx%d%s+relu", u.k, u.k, u.bn and "+bn" or "")
@@ -46,14 +53,26 @@ function K.modules(u, shape)
   return list
 end
 
+local HOW = { im2col = "im2col + sgemm", direct = "direct, blocked", winograd2 = "Winograd F(2x2,3x3), blocked",
+              winograd4 = "Winograd F(4x4,3x3), blocked" }
+
 function K.describe(u, shape)
-  return string.format("conv%dx%d %d -> %d, pad %d, + bias%s, relu", u.k, u.k, shape[1], u.out, u.k // 2,
-                       u.bn and string.format(", batchnorm features.%d folded in at load", u.bn) or "")
+  return string.format("conv%dx%d %d -> %d, pad %d, + bias%s, relu%s [%s]", u.k, u.k, shape[1], u.out, u.k // 2,
+                       u.bn and string.format(", batchnorm features.%d folded in at load", u.bn) or "",
+                       u.pool and ", maxpool 2x2 fused" or "", HOW[u.algo or "im2col"])
 end
 
 function K.args(u, shape, ctx)
-  return { weight = ctx.array(u.tensors[1].name), bias = ctx.array(u.tensors[2].name), work = ctx.work,
-           cin = shape[1], h = shape[2], w = shape[3], cout = u.out, k = u.k }
+  local weight = ctx.array(u.tensors[1].name)
+  local v = { bias = ctx.array(u.tensors[2].name), cin = shape[1], h = shape[2], w = shape[3], cout = u.out }
+  if u.algo == "direct" then
+    v.prepared, v.k, v.pool = weight .. u.prepared.suffix, u.k, u.pool and 1 or 0
+  elseif u.tile then
+    v.prepared, v.work, v.m, v.pool = weight .. u.prepared.suffix, ctx.work, u.tile, u.pool and 1 or 0
+  else
+    v.weight, v.work, v.k = weight, ctx.work, u.k
+  end
+  return v
 end
 
 return K

@@ -2,7 +2,12 @@
 local errors = require("errors")
 local sizes = require("sizes")
 
-local K = { computes = true, template = "templates/layers/maxpool.c.in" }
+local K = { computes = true }
+
+-- A max pool works in the layout it is given (algo.lua); one fused into its conv emits nothing.
+function K.template(u)
+  return u.layout_out == "blocked" and "templates/layers/maxpool_blocked.c.in" or "templates/layers/maxpool.c.in"
+end
 
 function K.label()
   return "maxpool2x2"
@@ -26,8 +31,9 @@ function K.modules(u)
   return { { name = "features." .. u.index, type = "MaxPool2d", kernel_size = 2, stride = 2 } }
 end
 
-function K.describe(_, shape)
-  return string.format("maxpool 2x2 stride 2 over %d channels", shape[1])
+function K.describe(u, shape)
+  if u.fused then return string.format("maxpool 2x2 stride 2 over %d channels (fused into layer %d)", shape[1], u.fused) end
+  return string.format("maxpool 2x2 stride 2 over %d channels%s", shape[1], u.layout_out == "blocked" and ", blocked" or "")
 end
 
 function K.args(_, shape)

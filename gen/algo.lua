@@ -1,0 +1,109 @@
+-- algo.lua — choose how each layer runs, between shapes and buffer planning. A conv runs as
+--   im2col     NCHW: im2col + single-threaded SGEMM per piece (vggc_conv2d), the plain path
+--   direct     blocked: direct convolution, k = 1 or 3 (vggc_conv_direct)
+--   winograd2  blocked: Winograd F(2x2, 3x3) (vggc_conv_winograd, m = 2)
+--   winograd4  blocked: Winograd F(4x4, 3x3) (vggc_conv_winograd, m = 4)
+-- "blocked" is the fast path's layout: channels in blocks of 16, (n, cpad / 16, h, w, 16). A 2x2 max pool right
+-- after a blocked conv is fused into the conv's epilogue. LRN, a computing avgpool and the classifier read NCHW;
+-- plan.lua inserts the conversions. The size formulas here mirror runtime/vggc.h's macros, and the generated C
+-- checks every one of them with _Static_assert.
+local errors = require("errors")
+local format = require("format")
+
+local M = {}
+
+M.names = { "auto", "im2col", "direct", "winograd2", "winograd4" }
+M.default = "im2col"
+
+local TILE = { winograd2 = 2, winograd4 = 4 }
+
+function M.cpad(c)
+  return (c + 15) // 16 * 16
+end
+
+-- floats of a tensor (n, c, h, w) in a layout
+function M.floats(layout, n, shape)
+  if layout ~= "blocked" then return n * format.product(shape) end
+  return n * M.cpad(shape[1]) * shape[2] * shape[3]
+end
+
+function M.winograd_tiles(n, h, w, m)
+  return n * ((h + m - 1) // m) * ((w + m - 1) // m)
+end
+
+function M.winograd_weights(cin, cout, m)
+  return (m + 2) * (m + 2) * M.cpad(cin) * M.cpad(cout)
+end
+
+function M.winograd_work(n, cin, h, w, cout, m)
+  return (m + 2) * (m + 2) * M.cpad(M.winograd_tiles(n, h, w, m)) * (M.cpad(cin) + M.cpad(cout))
+end
+
+function M.direct_weights(cin, cout, k)
+  return M.cpad(cout) * cin * k * k
+end
+
+-- The automatic choice, from bench/layers measurements on the project's machine (README: "Speed"): Winograd
+-- where the map has room for tiles and there are enough input channels to make the GEMMs worth it, F(4x4) when
+-- its tiles cover the map without waste, else F(2x2); direct for 1x1, few input channels and tiny maps.
+local function auto(u, shape)
+  local cin, h, w = shape[1], shape[2], shape[3]
+  if u.k ~= 3 or cin < 16 or h * w < 64 then return "direct" end
+  if h % 4 == 0 and w % 4 == 0 and h >= 28 and w >= 28 then return "winograd4" end
+  return "winograd2"
+end
+
+local function conv(u, mode, batch)
+  local shape = u.input
+  local algo = mode == "auto" and auto(u, shape) or mode
+  if TILE[algo] and u.k ~= 3 then algo = "direct" end -- Winograd is for 3x3; a forced mode keeps 1x1 direct
+  u.algo = algo
+  if algo == "im2col" then
+    u.layout = "nchw"
+    return
+  end
+  u.layout = "blocked"
+  local cin, h, w = shape[1], shape[2], shape[3]
+  if algo == "direct" then
+    u.prepared = { kind = "VGGC_PREPARE_DIRECT", suffix = "_direct", floats = M.direct_weights(cin, u.out, u.k), m = 0 }
+    u.work = 0
+  else
+    local m = TILE[algo]
+    u.tile = m
+    u.prepared = { kind = "VGGC_PREPARE_WINOGRAD", suffix = "_winograd", floats = M.winograd_weights(cin, u.out, m),
+                   m = m }
+    u.work = M.winograd_work(batch, cin, h, w, u.out, m)
+  end
+end
+
+-- choose(net, mode): sets u.algo (convs and fused pools), u.layout ("nchw", "blocked", or nil for a max pool,
+-- which works in either), u.pool and u.written (a conv that also pools), u.prepared and u.work.
+function M.choose(net, mode)
+  mode = mode or M.default
+  local known = false
+  for _, name in ipairs(M.names) do known = known or name == mode end
+  if not known then
+    errors.raise("--conv", "unknown algorithm '%s' (expected one of: %s)", mode, table.concat(M.names, ", "))
+  end
+  net.conv_mode = mode
+  local prev
+  for _, u in ipairs(net.units) do
+    if u.kind == "conv" then
+      conv(u, mode, net.model.batch)
+    elseif u.kind == "maxpool" then
+      if prev and prev.kind == "conv" and prev.layout == "blocked" then
+        prev.pool, prev.written = true, u.output
+        u.computes, u.algo, u.fused = false, "fused", prev.number
+      end
+    elseif u.computes then
+      u.layout = "nchw"
+    end
+    prev = u
+  end
+  net.prepared_floats = 0
+  for _, u in ipairs(net.units) do
+    if u.prepared then net.prepared_floats = net.prepared_floats + u.prepared.floats end
+  end
+end
+
+return M
