@@ -1,0 +1,268 @@
+/* test_winograd.c — Winograd F(2x2, 3x3) and F(4x4, 3x3) on blocked tensors against the naive NCHW convolution
+ * (then the naive pool), on odd shapes; the AVX-512 and portable paths against each other; padded channels, buffer
+ * bounds, and bitwise determinism for 1 and 2 threads. */
+#include "cpu.h"
+#include "helpers.h"
+#include "vggc.h"
+#include "winograd_internal.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Normwise relative error allowed against the double-accumulated reference. F(4x4) multiplies by up to 8 in the
+ * output transform and by 5 in the input transform, so its rounding error is larger than F(2x2)'s. */
+#define NORM_BOUND_F2 1e-6
+#define NORM_BOUND_F4 1e-5
+/* Elementwise: |got - want| <= ELEM_BOUND * max |want| (an error relative to the output's scale). */
+#define ELEM_BOUND 1e-4
+#define GUARD 64              /* floats of canary after every buffer the kernel writes */
+#define CANARY 1234.5f
+
+typedef void winograd_fn(float *, const float *, const float *, const float *, float *, int, int, int, int, int, int,
+                         int);
+
+typedef struct {
+    int n, cin, h, w, cout, m, pool;
+} conv_case;
+
+static float *floats(size_t count)
+{
+    float *p = malloc((count + GUARD) * sizeof *p);
+    cr_assert_not_null(p, "out of memory for %zu floats", count);
+    for (size_t i = 0; i < count + GUARD; i++) p[i] = CANARY;
+    return p;
+}
+
+static void expect_guard_intact(const char *what, const float *p, size_t count)
+{
+    for (size_t i = count; i < count + GUARD; i++)
+        cr_expect(p[i] == CANARY, "%s: written past its %zu floats (at +%zu)", what, count, i - count);
+}
+
+/* NCHW -> blocked (n, cpad / 16, h, w, 16), padded channels zero. */
+static void to_blocked(float *out, const float *in, int n, int c, int h, int w)
+{
+    int cp = VGGC_CPAD(c);
+    for (int b = 0; b < n; b++)
+        for (int ch = 0; ch < cp; ch++)
+            for (int p = 0; p < h * w; p++)
+                out[(((size_t)b * cp + ch) / 16 * h * w + p) * 16 + ch % 16] =
+                    ch < c ? in[((size_t)b * c + ch) * h * w + p] : 0.0f;
+}
+
+/* blocked -> NCHW; also checks that the padded channels hold 0. */
+static void from_blocked(float *out, const float *in, int n, int c, int h, int w)
+{
+    int cp = VGGC_CPAD(c);
+    for (int b = 0; b < n; b++)
+        for (int ch = 0; ch < cp; ch++)
+            for (int p = 0; p < h * w; p++) {
+                float v = in[(((size_t)b * cp + ch) / 16 * h * w + p) * 16 + ch % 16];
+                if (ch < c) out[((size_t)b * c + ch) * h * w + p] = v;
+                else if (v != 0.0f)
+                    cr_assert_fail("padded channel %d of image %d pixel %d holds %g, not 0", ch, b, p, (double)v);
+            }
+}
+
+/* Operands of a case: random input (optionally >= 0, as after a ReLU), PyTorch-like weights, small bias. */
+typedef struct {
+    float *in, *weight, *bias, *in_blocked, *u;
+} operands;
+
+static operands make_operands(const conv_case *c, unsigned seed)
+{
+    size_t in_count = (size_t)c->n * c->cin * c->h * c->w, w_count = (size_t)c->cout * c->cin * 9;
+    operands o = {floats(in_count), floats(w_count), floats((size_t)c->cout),
+                  floats(VGGC_BLOCKED_FLOATS(c->n, c->cin, c->h, c->w)),
+                  floats(VGGC_WINOGRAD_WEIGHT_FLOATS(c->cin, c->cout, c->m))};
+    fill_random(o.in, in_count, seed, 1.0f);
+    fill_random(o.weight, w_count, seed + 1, 1.0f / sqrtf(9.0f * (float)c->cin));
+    fill_random(o.bias, (size_t)c->cout, seed + 2, 0.1f);
+    to_blocked(o.in_blocked, o.in, c->n, c->cin, c->h, c->w);
+    vggc_winograd_pack(o.u, o.weight, c->cin, c->cout, c->m);
+    expect_guard_intact("packed weights", o.u, VGGC_WINOGRAD_WEIGHT_FLOATS(c->cin, c->cout, c->m));
+    return o;
+}
+
+static void free_operands(operands *o)
+{
+    free(o->in), free(o->weight), free(o->bias), free(o->in_blocked), free(o->u);
+}
+
+static int out_h(const conv_case *c) { return c->pool ? c->h / 2 : c->h; }
+static int out_w(const conv_case *c) { return c->pool ? c->w / 2 : c->w; }
+static size_t out_count(const conv_case *c) { return (size_t)c->n * c->cout * out_h(c) * out_w(c); }
+
+/* The naive reference: conv + bias + ReLU in double per output, then the floor-mode pool. */
+static float *reference(const conv_case *c, const operands *o)
+{
+    size_t full = (size_t)c->n * c->cout * c->h * c->w;
+    float *conv = floats(full);
+    vggc_conv2d_ref(conv, o->in, o->weight, o->bias, c->n, c->cin, c->h, c->w, c->cout, 3, 1);
+    if (!c->pool) return conv;
+    float *pooled = floats(out_count(c));
+    vggc_maxpool2x2(pooled, conv, c->n, c->cout, c->h, c->w);
+    free(conv);
+    return pooled;
+}
+
+/* fn's output in NCHW, run with work and output buffers full of NaN (nothing may be read before it is written),
+ * checking the canaries after them and the padded channels. */
+static float *run_winograd(winograd_fn *fn, const conv_case *c, const operands *o)
+{
+    size_t work_count = VGGC_WINOGRAD_WORK_FLOATS(c->n, c->cin, c->h, c->w, c->cout, c->m);
+    size_t blocked_count = VGGC_BLOCKED_FLOATS(c->n, c->cout, out_h(c), out_w(c));
+    float *work = floats(work_count), *blocked = floats(blocked_count), *got = floats(out_count(c));
+    for (size_t i = 0; i < work_count; i++) work[i] = NAN;
+    for (size_t i = 0; i < blocked_count; i++) blocked[i] = NAN;
+    fn(blocked, o->in_blocked, o->u, o->bias, work, c->n, c->cin, c->h, c->w, c->cout, c->m, c->pool);
+    expect_guard_intact("work", work, work_count);
+    expect_guard_intact("output", blocked, blocked_count);
+    from_blocked(got, blocked, c->n, c->cout, out_h(c), out_w(c));
+    free(work), free(blocked);
+    return got;
+}
+
+static double max_abs(const float *x, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fabs((double)x[i]) > m ? fabs((double)x[i]) : m;
+    return m;
+}
+
+/* fn on case c matches the naive reference within the normwise bound of its m and elementwise to the scale. */
+static void expect_matches_reference(winograd_fn *fn, const char *path, const conv_case *c, unsigned seed)
+{
+    operands o = make_operands(c, seed);
+    float *want = reference(c, &o), *got = run_winograd(fn, c, &o);
+    size_t count = out_count(c);
+    char what[160];
+    snprintf(what, sizeof what, "%s F(%dx%d) n=%d %d->%d at %dx%d%s", path, c->m, c->m, c->n, c->cin, c->cout, c->h,
+             c->w, c->pool ? " + pool" : "");
+    double err = rel_error(got, want, count), bound = c->m == 2 ? NORM_BOUND_F2 : NORM_BOUND_F4;
+    cr_log_info("%s: normwise relative error %.3g (bound %.1g)", what, err, bound);
+    cr_expect(err <= bound, "%s: normwise relative error %.3g > %.1g", what, err, bound);
+    expect_close(what, got, want, count, 0.0, ELEM_BOUND * max_abs(want, count) + 1e-30);
+    free(want), free(got);
+    free_operands(&o);
+}
+
+/* Every case on the dispatched path and, when the CPU has AVX-512, on the portable path too. */
+static void expect_cases_match(const conv_case *cases, int count)
+{
+    for (int i = 0; i < count; i++) {
+        expect_matches_reference(vggc_conv_winograd, vggc_cpu_avx512() ? "avx512" : "portable", &cases[i], 10u + i);
+        if (vggc_cpu_avx512()) expect_matches_reference(vggc_conv_winograd_portable, "portable", &cases[i], 10u + i);
+    }
+}
+
+/* Odd shapes for one m and pool: maps 1x1 .. 28x28, channels 3, 5, 17, 40 (not multiples of 16), batch 1 and 3. */
+static void expect_odd_shapes_match(int m, int pool)
+{
+    conv_case cases[] = {
+        {1, 3, 1, 1, 5, m, pool},    {3, 5, 3, 5, 17, m, pool},   {1, 17, 7, 7, 40, m, pool},
+        {3, 40, 13, 9, 3, m, pool},  {1, 40, 14, 14, 17, m, pool}, {3, 17, 28, 28, 40, m, pool},
+        {1, 3, 2, 2, 3, m, pool},    {1, 5, 9, 13, 5, m, pool},
+    };
+    expect_cases_match(cases, (int)(sizeof cases / sizeof cases[0]));
+}
+
+Test(winograd, f2x2_matches_the_naive_convolution_on_odd_shapes) { expect_odd_shapes_match(2, 0); }
+Test(winograd, f4x4_matches_the_naive_convolution_on_odd_shapes) { expect_odd_shapes_match(4, 0); }
+Test(winograd, f2x2_with_the_fused_pool_matches_convolution_then_pool) { expect_odd_shapes_match(2, 1); }
+Test(winograd, f4x4_with_the_fused_pool_matches_convolution_then_pool) { expect_odd_shapes_match(4, 1); }
+
+/* Many tiles (several GEMM pieces and row blocks, a ragged last block), two 32-channel panels and a 16-wide one,
+ * several 16-channel input blocks: every part of the GEMM's cutting. */
+Test(winograd, layers_with_many_tiles_and_channels_match_the_naive_convolution)
+{
+    conv_case cases[] = {{2, 64, 28, 27, 80, 2, 0}, {2, 64, 28, 27, 80, 4, 1}, {1, 256, 14, 14, 48, 4, 0}};
+    expect_cases_match(cases, (int)(sizeof cases / sizeof cases[0]));
+}
+
+/* got and want hold the same bits; otherwise fail naming the count and the first mismatches. */
+static void expect_same_bits(const char *what, const float *got, const float *want, size_t n)
+{
+    size_t bad = 0;
+    char list[400] = "";
+    for (size_t i = 0; i < n; i++) {
+        if (memcmp(&got[i], &want[i], sizeof got[i]) == 0) continue;
+        if (bad++ < 4) {
+            size_t len = strlen(list);
+            snprintf(list + len, sizeof list - len, " [%zu] %.9g vs %.9g;", i, (double)got[i], (double)want[i]);
+        }
+    }
+    cr_expect_eq(bad, 0, "%s: %zu of %zu values differ in their bits; first:%s", what, bad, n, list);
+}
+
+/* Tiny cache budgets: many passes over the tiles (the last one ragged, not a multiple of the 12-row blocks) and
+ * GEMM pieces of one row block; the result must not change. */
+Test(winograd, many_small_passes_and_gemm_pieces_give_the_same_result_as_one)
+{
+    conv_case cases[] = {{2, 40, 13, 13, 48, 2, 1}, {1, 17, 14, 17, 33, 4, 0}}; /* 98 and 20 tiles */
+    for (int i = 0; i < 2; i++) {
+        operands o = make_operands(&cases[i], 50u + i);
+        float *one = run_winograd(vggc_conv_winograd, &cases[i], &o);
+        vggc_winograd_budgets(1, 1L << 40, 1); /* passes of 12 tiles, one row block per GEMM piece */
+        float *many = run_winograd(vggc_conv_winograd, &cases[i], &o);
+        vggc_winograd_budgets(0, 0, 0);
+        expect_same_bits("many passes vs one", many, one, out_count(&cases[i]));
+        free(one), free(many);
+        free_operands(&o);
+    }
+    conv_case c = {1, 40, 13, 13, 17, 4, 1}; /* 16 tiles */
+    vggc_winograd_budgets(1, 1L << 40, 1);
+    expect_cases_match(&c, 1);
+    vggc_winograd_budgets(0, 0, 0);
+}
+
+Test(winograd, the_avx512_and_portable_paths_agree)
+{
+    if (!vggc_cpu_avx512()) cr_skip_test("this CPU has no AVX-512 (or VGGC_ISA=generic): one path only");
+    conv_case cases[] = {{3, 40, 13, 9, 17, 2, 1}, {2, 33, 28, 28, 64, 4, 0}};
+    for (int i = 0; i < 2; i++) {
+        operands o = make_operands(&cases[i], 70u + i);
+        float *fast = run_winograd(vggc_conv_winograd_avx512, &cases[i], &o);
+        float *portable = run_winograd(vggc_conv_winograd_portable, &cases[i], &o);
+        size_t count = out_count(&cases[i]);
+        double err = rel_error(fast, portable, count), bound = cases[i].m == 2 ? NORM_BOUND_F2 : NORM_BOUND_F4;
+        cr_expect(err <= bound, "case %d: the paths differ by %.3g normwise (bound %.1g)", i, err, bound);
+        expect_close("avx512 vs portable", fast, portable, count, 0.0, 1e-5 * max_abs(portable, count) + 1e-30);
+        free(fast), free(portable);
+        free_operands(&o);
+    }
+}
+
+Test(winograd, one_and_two_threads_give_bitwise_the_same_output)
+{
+    conv_case cases[] = {{2, 40, 28, 27, 48, 2, 1}, {2, 40, 28, 27, 48, 4, 0}};
+    for (int i = 0; i < 2; i++) {
+        operands o = make_operands(&cases[i], 90u + i);
+        vggc_set_threads(1);
+        float *one = run_winograd(vggc_conv_winograd, &cases[i], &o);
+        vggc_set_threads(2);
+        float *two = run_winograd(vggc_conv_winograd, &cases[i], &o);
+        expect_same_bits(i == 0 ? "F(2x2) + pool, 1 vs 2 threads" : "F(4x4), 1 vs 2 threads", two, one,
+                         out_count(&cases[i]));
+        free(one), free(two);
+        free_operands(&o);
+    }
+}
+
+Test(winograd, padded_output_channels_are_written_as_zero_over_a_buffer_of_nan)
+{
+    /* 5 and 21 channels: lanes 5..15 of the last block are padding; run_winograd starts from an output full of NaN
+     * and from_blocked fails on any padded lane that is not exactly 0. */
+    conv_case cases[] = {{1, 5, 6, 6, 5, 4, 0}, {2, 5, 7, 5, 21, 2, 1}};
+    for (int i = 0; i < 2; i++) {
+        operands o = make_operands(&cases[i], 123u + i);
+        float *got = run_winograd(vggc_conv_winograd, &cases[i], &o);
+        for (size_t j = 0; j < out_count(&cases[i]); j++)
+            cr_assert(!isnan(got[j]), "case %d: output %zu was never written", i, j);
+        free(got);
+        free_operands(&o);
+    }
+}
