@@ -1,0 +1,361 @@
+/* test_blocked.c — the blocked layout of the fast path: conversions to and from NCHW, the blocked max pool against
+ * vggc_maxpool2x2, and the direct convolution (AVX-512 and portable kernels, with and without the fused pool)
+ * against the naive vggc_conv2d_ref + vggc_maxpool2x2, against each other, and for 1 and 2 threads. */
+#include "blocked_internal.h"
+#include "cpu.h"
+#include "helpers.h"
+#include "vggc.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RTOL 1e-5
+#define ATOL 1e-5
+
+typedef void direct_fn(float *, const float *, const float *, const float *, int, int, int, int, int, int, int);
+
+static float *floats(size_t count)
+{
+    float *p = calloc(count ? count : 1, sizeof *p);
+    cr_assert_not_null(p, "out of memory for %zu floats", count);
+    return p;
+}
+
+/* Index of channel ch of pixel (y, x) of image b in a blocked (n, c, h, w) tensor. */
+static size_t blocked_at(int c, int h, int w, int b, int ch, int y, int x)
+{
+    return ((((size_t)b * VGGC_CPAD(c) / 16 + ch / 16) * h + y) * w + x) * 16 + ch % 16;
+}
+
+/* Every padded channel (c..cpad-1) of a blocked tensor is exactly +0.0. */
+static void expect_padding_zero(const char *what, const float *t, int n, int c, int h, int w)
+{
+    for (int b = 0; b < n; b++)
+        for (int ch = c; ch < VGGC_CPAD(c); ch++)
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++) {
+                    float v = t[blocked_at(c, h, w, b, ch, y, x)];
+                    if (v != 0.0f || signbit(v))
+                        cr_assert_fail("%s: padded channel %d of image %d at (%d, %d) is %g, not 0", what, ch, b, y, x,
+                                       (double)v);
+                }
+}
+
+/* got and want are the same bit for bit, NaNs included; the first difference is named. */
+static void expect_identical(const char *what, const float *got, const float *want, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (memcmp(&got[i], &want[i], sizeof got[i]) != 0)
+            cr_assert_fail("%s: element %zu of %zu is %.9g, expected %.9g", what, i, count, (double)got[i],
+                           (double)want[i]);
+}
+
+/* ---- conversions --------------------------------------------------------------------------------------- */
+
+static void expect_round_trip(int n, int c, int h, int w)
+{
+    size_t count = (size_t)n * c * h * w;
+    float *x = floats(count), *blk = floats(VGGC_BLOCKED_FLOATS(n, c, h, w)), *back = floats(count);
+    fill_random(x, count, 7u, 1.0f);
+    for (size_t i = 0; i < VGGC_BLOCKED_FLOATS(n, c, h, w); i++) blk[i] = NAN; /* the pads must be written */
+    vggc_to_blocked(blk, x, n, c, h, w);
+    vggc_from_blocked(back, blk, n, c, h, w);
+
+    char what[96];
+    snprintf(what, sizeof what, "blocked n=%d c=%d %dx%d", n, c, h, w);
+    for (int b = 0; b < n; b++)
+        for (int ch = 0; ch < c; ch++)
+            for (int y = 0; y < h; y++)
+                for (int xx = 0; xx < w; xx++) {
+                    float want = x[(((size_t)b * c + ch) * h + y) * w + xx];
+                    float got = blk[blocked_at(c, h, w, b, ch, y, xx)];
+                    if (got != want)
+                        cr_assert_fail("%s: channel %d of image %d at (%d, %d) is %g, expected %g", what, ch, b, y, xx,
+                                       (double)got, (double)want);
+                }
+    expect_padding_zero(what, blk, n, c, h, w);
+    expect_identical(what, back, x, count);
+    free(x), free(blk), free(back);
+}
+
+Test(blocked, conversion_puts_channel_ch_at_block_ch_over_16_lane_ch_mod_16_and_zeroes_the_padding)
+{
+    int cs[] = {1, 3, 16, 17, 40};
+    for (int i = 0; i < 5; i++) {
+        expect_round_trip(1, cs[i], 1, 1);
+        expect_round_trip(2, cs[i], 3, 5);
+    }
+}
+
+Test(blocked, a_round_trip_through_the_blocked_layout_gives_back_every_bit)
+{
+    expect_round_trip(2, 33, 7, 6);
+}
+
+/* ---- max pool ------------------------------------------------------------------------------------------ */
+
+/* Blocked max pool against vggc_maxpool2x2 on the same data with some NaNs, compared bit for bit. */
+static void expect_pool_matches_nchw(int n, int c, int h, int w)
+{
+    int oh = h / 2, ow = w / 2;
+    size_t count = (size_t)n * c * h * w, out_count = (size_t)n * c * oh * ow;
+    float *x = floats(count), *blk = floats(VGGC_BLOCKED_FLOATS(n, c, h, w));
+    float *pooled = floats(VGGC_BLOCKED_FLOATS(n, c, oh, ow)), *got = floats(out_count), *want = floats(out_count);
+    fill_random(x, count, 11u, 1.0f);
+    for (size_t i = 0; i < count; i += 13) x[i] = NAN;
+    vggc_maxpool2x2(want, x, n, c, h, w);
+    vggc_to_blocked(blk, x, n, c, h, w);
+    for (size_t i = 0; i < VGGC_BLOCKED_FLOATS(n, c, oh, ow); i++) pooled[i] = NAN;
+    vggc_maxpool2x2_blocked(pooled, blk, n, c, h, w);
+    vggc_from_blocked(got, pooled, n, c, oh, ow);
+
+    char what[96];
+    snprintf(what, sizeof what, "maxpool blocked n=%d c=%d %dx%d", n, c, h, w);
+    expect_identical(what, got, want, out_count);
+    expect_padding_zero(what, pooled, n, c, oh, ow);
+    free(x), free(blk), free(pooled), free(got), free(want);
+}
+
+Test(blocked, max_pool_matches_the_nchw_pool_bit_for_bit_on_odd_sizes_with_nans)
+{
+    expect_pool_matches_nchw(1, 1, 2, 2);
+    expect_pool_matches_nchw(2, 17, 7, 9);
+    expect_pool_matches_nchw(1, 40, 5, 4);
+    expect_pool_matches_nchw(2, 3, 13, 14);
+}
+
+Test(blocked, max_pool_of_a_one_row_map_writes_nothing)
+{
+    float in[16 * 3] = {0}, out[16] = {42.0f};
+    vggc_maxpool2x2_blocked(out, in, 1, 5, 1, 3);
+    cr_assert_eq(out[0], 42.0f, "a 1x3 map pools to 0x1 and must not touch the output");
+}
+
+/* ---- direct convolution -------------------------------------------------------------------------------- */
+
+Test(direct, packing_puts_weight_co_ci_ky_kx_at_block_position_channel_lane_and_zeroes_the_padding)
+{
+    int cin = 5, cout = 17, k = 3;
+    size_t count = (size_t)cout * cin * k * k;
+    float *weight = floats(count), *pack = floats(VGGC_DIRECT_WEIGHT_FLOATS(cin, cout, k));
+    for (size_t i = 0; i < count; i++) weight[i] = (float)(i + 1);
+    vggc_direct_pack(pack, weight, cin, cout, k);
+    for (int co = 0; co < VGGC_CPAD(cout); co++)
+        for (int ci = 0; ci < cin; ci++)
+            for (int pos = 0; pos < k * k; pos++) {
+                float got = pack[(((size_t)(co / 16) * k * k + pos) * cin + ci) * 16 + co % 16];
+                float want = co < cout ? weight[((size_t)co * cin + ci) * k * k + pos] : 0.0f;
+                if (got != want)
+                    cr_assert_fail("packed weight co=%d ci=%d pos=%d is %g, expected %g", co, ci, pos, (double)got,
+                                   (double)want);
+            }
+    free(weight), free(pack);
+}
+
+/* One convolution's operands: NCHW input, blocked input, torch-layout and packed weights, bias. */
+typedef struct {
+    int n, cin, h, w, cout, k, pool, oh, ow;
+    float *x, *xb, *weight, *wpack, *bias;
+} conv_case;
+
+static conv_case make_case(int n, int cin, int h, int w, int cout, int k, int pool, unsigned seed)
+{
+    conv_case c = {n, cin, h, w, cout, k, pool, pool ? h / 2 : h, pool ? w / 2 : w, NULL, NULL, NULL, NULL, NULL};
+    size_t count = (size_t)n * cin * h * w, wcount = (size_t)cout * cin * k * k;
+    c.x = floats(count), c.xb = floats(VGGC_BLOCKED_FLOATS(n, cin, h, w));
+    c.weight = floats(wcount), c.wpack = floats(VGGC_DIRECT_WEIGHT_FLOATS(cin, cout, k)), c.bias = floats((size_t)cout);
+    fill_random(c.x, count, seed, 1.0f);
+    fill_random(c.weight, wcount, seed + 1, 1.0f / sqrtf((float)(cin * k * k)));
+    fill_random(c.bias, (size_t)cout, seed + 2, 0.1f);
+    vggc_to_blocked(c.xb, c.x, n, cin, h, w);
+    vggc_direct_pack(c.wpack, c.weight, cin, cout, k);
+    return c;
+}
+
+static void free_case(conv_case *c)
+{
+    free(c->x), free(c->xb), free(c->weight), free(c->wpack), free(c->bias);
+}
+
+static size_t out_blocked_floats(const conv_case *c) { return VGGC_BLOCKED_FLOATS(c->n, c->cout, c->oh, c->ow); }
+
+/* The reference: vggc_conv2d_ref with ReLU, then vggc_maxpool2x2 if pool; (n, cout, oh, ow) malloc'ed. */
+static float *reference(const conv_case *c)
+{
+    float *full = floats((size_t)c->n * c->cout * c->h * c->w), *pooled;
+    vggc_conv2d_ref(full, c->x, c->weight, c->bias, c->n, c->cin, c->h, c->w, c->cout, c->k, 1);
+    if (!c->pool) return full;
+    pooled = floats((size_t)c->n * c->cout * c->oh * c->ow);
+    vggc_maxpool2x2(pooled, full, c->n, c->cout, c->h, c->w);
+    free(full);
+    return pooled;
+}
+
+/* Run a kernel on the case; the blocked output (pre-filled with NaN, so every element must be written). */
+static float *run_direct(direct_fn *fn, const conv_case *c)
+{
+    float *out = floats(out_blocked_floats(c));
+    for (size_t i = 0; i < out_blocked_floats(c); i++) out[i] = NAN;
+    fn(out, c->xb, c->wpack, c->bias, c->n, c->cin, c->h, c->w, c->cout, c->k, c->pool);
+    return out;
+}
+
+static void expect_kernel_matches(direct_fn *fn, const char *name, const conv_case *c, const float *want)
+{
+    size_t count = (size_t)c->n * c->cout * c->oh * c->ow;
+    float *blk = run_direct(fn, c), *got = floats(count);
+    vggc_from_blocked(got, blk, c->n, c->cout, c->oh, c->ow);
+    char what[160];
+    snprintf(what, sizeof what, "%s conv%dx%d n=%d %d->%d on %dx%d pool=%d", name, c->k, c->k, c->n, c->cin, c->cout,
+             c->h, c->w, c->pool);
+    expect_close(what, got, want, count, RTOL, ATOL);
+    expect_padding_zero(what, blk, c->n, c->cout, c->oh, c->ow);
+    free(blk), free(got);
+}
+
+/* Both kernels (AVX-512 only where the CPU has it) against the reference, for every channel count pair and map.
+ * One thread: 720 tiny parallel regions cost seconds of spinning on a busy machine, and the thread count does not
+ * change a bit of the result (one_and_two_threads_give_bitwise_identical_outputs). */
+static void expect_direct_matches_reference(int k, int pool)
+{
+    static const int channels[] = {1, 3, 5, 16, 17, 40};
+    static const int maps[][2] = {{1, 1}, {2, 3}, {7, 7}, {13, 9}, {14, 14}};
+    unsigned seed = 100;
+    omp_set_num_threads(1);
+    for (int n = 1; n <= 2; n++)
+        for (int m = 0; m < 5; m++)
+            for (int i = 0; i < 6; i++)
+                for (int o = 0; o < 6; o++) {
+                    conv_case c = make_case(n, channels[i], maps[m][0], maps[m][1], channels[o], k, pool, seed += 3);
+                    float *want = reference(&c);
+                    expect_kernel_matches(vggc_conv_direct_portable, "portable", &c, want);
+                    if (vggc_cpu_avx512()) expect_kernel_matches(vggc_conv_direct_avx512, "avx512", &c, want);
+                    free(want);
+                    free_case(&c);
+                }
+}
+
+Test(direct, three_by_three_matches_the_reference_for_every_channel_count_and_map)
+{
+    expect_direct_matches_reference(3, 0);
+}
+
+Test(direct, three_by_three_with_the_fused_pool_matches_the_reference_conv_then_max_pool)
+{
+    expect_direct_matches_reference(3, 1);
+}
+
+Test(direct, one_by_one_matches_the_reference_for_every_channel_count_and_map)
+{
+    expect_direct_matches_reference(1, 0);
+}
+
+Test(direct, one_by_one_with_the_fused_pool_matches_the_reference_conv_then_max_pool)
+{
+    expect_direct_matches_reference(1, 1);
+}
+
+/* Few input channels on maps wide enough for interior tiles: the first VGG layer's flat-taps kernel, for 1, 2 and 4
+ * channel blocks per group. */
+Test(direct, few_input_channels_on_wide_maps_match_the_reference_like_the_first_vgg_layer)
+{
+    static const int cins[] = {3, 16}, couts[] = {16, 32, 64};
+    for (int k = 1; k <= 3; k += 2)
+        for (int pool = 0; pool <= 1; pool++)
+            for (int i = 0; i < 2; i++)
+                for (int o = 0; o < 3; o++) {
+                    conv_case c = make_case(1, cins[i], 20, 31, couts[o], k, pool, 5u + (unsigned)(i * 3 + o));
+                    float *want = reference(&c);
+                    expect_kernel_matches(vggc_conv_direct_portable, "portable", &c, want);
+                    if (vggc_cpu_avx512()) expect_kernel_matches(vggc_conv_direct_avx512, "avx512", &c, want);
+                    free(want);
+                    free_case(&c);
+                }
+}
+
+Test(direct, avx512_and_portable_kernels_agree_on_vgg_like_layers)
+{
+    if (!vggc_cpu_avx512()) cr_skip_test("this CPU has no AVX-512 (or VGGC_ISA=generic)");
+    int shapes[][6] = {/* cin, h, w, cout, k, pool */
+                       {64, 20, 20, 128, 3, 1}, {96, 9, 11, 96, 3, 0}, {128, 12, 12, 160, 1, 0}, {48, 1, 1, 64, 3, 0}};
+    for (int s = 0; s < 4; s++) {
+        int *p = shapes[s];
+        conv_case c = make_case(2, p[0], p[1], p[2], p[3], p[4], p[5], 40u + (unsigned)s);
+        float *a = run_direct(vggc_conv_direct_avx512, &c), *b = run_direct(vggc_conv_direct_portable, &c);
+        char what[96];
+        snprintf(what, sizeof what, "avx512 vs portable %d->%d on %dx%d k=%d pool=%d", p[0], p[3], p[1], p[2], p[4],
+                 p[5]);
+        expect_close(what, a, b, out_blocked_floats(&c), RTOL, ATOL);
+        free(a), free(b);
+        free_case(&c);
+    }
+}
+
+/* The dispatching kernel with 1 and with 2 threads gives the same bits. */
+static void expect_thread_count_invariant(direct_fn *fn, const char *name)
+{
+    conv_case c = make_case(2, 24, 15, 17, 72, 3, 1, 77u);
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    float *one = run_direct(fn, &c);
+    omp_set_num_threads(2);
+    float *two = run_direct(fn, &c);
+    omp_set_num_threads(saved);
+    expect_identical(name, two, one, out_blocked_floats(&c));
+    free(one), free(two);
+    free_case(&c);
+}
+
+Test(direct, one_and_two_threads_give_bitwise_identical_outputs)
+{
+    expect_thread_count_invariant(vggc_conv_direct_portable, "portable, 2 threads vs 1");
+    if (vggc_cpu_avx512()) expect_thread_count_invariant(vggc_conv_direct_avx512, "avx512, 2 threads vs 1");
+}
+
+/* A NaN in the input reaches exactly the outputs the reference says (through ReLU and the pool), and never the
+ * padded output channels. */
+static void expect_nan_like_reference(direct_fn *fn, const char *name, int k, int pool)
+{
+    conv_case c = make_case(1, 5, 9, 8, 20, k, pool, 90u);
+    c.x[4 * 9 * 8 + 3 * 8 + 5] = NAN; /* channel 4, (3, 5) */
+    vggc_to_blocked(c.xb, c.x, c.n, c.cin, c.h, c.w);
+    size_t count = (size_t)c.cout * c.oh * c.ow;
+    float *want = reference(&c), *blk = run_direct(fn, &c), *got = floats(count);
+    vggc_from_blocked(got, blk, c.n, c.cout, c.oh, c.ow);
+    size_t nans = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (!!isnan(got[i]) != !!isnan(want[i]))
+            cr_assert_fail("%s k=%d pool=%d: element %zu is %g, reference %g", name, k, pool, i, (double)got[i],
+                           (double)want[i]);
+        nans += isnan(want[i]) != 0;
+    }
+    cr_assert_gt(nans, 0, "the NaN must reach some output");
+    expect_padding_zero(name, blk, c.n, c.cout, c.oh, c.ow);
+    free(want), free(blk), free(got);
+    free_case(&c);
+}
+
+Test(direct, a_nan_in_the_input_propagates_through_relu_and_pool_as_in_torch)
+{
+    for (int k = 1; k <= 3; k += 2)
+        for (int pool = 0; pool <= 1; pool++) {
+            expect_nan_like_reference(vggc_conv_direct_portable, "portable", k, pool);
+            if (vggc_cpu_avx512()) expect_nan_like_reference(vggc_conv_direct_avx512, "avx512", k, pool);
+        }
+}
+
+Test(direct, padded_input_channels_are_never_read)
+{
+    conv_case c = make_case(1, 3, 6, 7, 16, 3, 0, 60u);
+    for (int ch = 3; ch < 16; ch++)
+        for (int p = 0; p < 6 * 7; p++) c.xb[(size_t)p * 16 + ch] = NAN;
+    float *want = reference(&c), *got = floats((size_t)16 * 6 * 7), *blk = run_direct(vggc_conv_direct, &c);
+    vggc_from_blocked(got, blk, 1, 16, 6, 7);
+    expect_close("conv with NaN in the padded input channels", got, want, (size_t)16 * 6 * 7, RTOL, ATOL);
+    free(want), free(got), free(blk);
+    free_case(&c);
+}
