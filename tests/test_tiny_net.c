@@ -1,5 +1,6 @@
 /* test_tiny_net.c — a small generated net ("4,L,M,6,5:1,M" with BatchNorm at 2x9x7, avgpool 3x2, one hidden
- * layer of 10, 5 classes, batch 2) against a naive forward pass written here from the unfolded weights. */
+ * layer of 10, 5 classes, batch 2) against a naive forward pass written here from the unfolded weights. Built
+ * once per conv algorithm (tiny_net.cmake): the same test runs the automatic choice and every forced one. */
 #include "tiny.h"
 
 #include <criterion/criterion.h>
@@ -155,6 +156,7 @@ Test(tiny_net, generated_forward_matches_a_naive_forward_pass_written_by_hand)
     float *copy = fill_weights();
     naive_forward(want, x);
     vggc_fold_batchnorm(&tiny_model);
+    vggc_prepare_weights(&tiny_model);
     tiny_forward(x, got);
     restore_weights(copy);
     free(copy);
@@ -168,6 +170,7 @@ Test(tiny_net, forward_with_a_caller_workspace_gives_the_same_bits_as_the_static
     fill_random(x, TINY_IN_COUNT, 8, 1.0f);
     float *copy = fill_weights();
     vggc_fold_batchnorm(&tiny_model);
+    vggc_prepare_weights(&tiny_model);
     tiny_forward(x, y1);
     tiny_forward_ws(ws, x, y2);
     restore_weights(copy);
