@@ -1,11 +1,17 @@
-/* conv.c — k x k convolution, stride 1, zero padding k/2: im2col + SGEMM, and the naive reference beside it.
+/* conv.c — k x k convolution, stride 1, zero padding k/2: im2col + SGEMM (the fallback algorithm), and the naive
+ * reference beside it.
  *
- * Threads have one owner at a time: OpenMP runs im2col and the bias pass, OpenBLAS runs the GEMM, and the GEMM is
- * never called from inside a parallel region.
+ * The runtime's OpenMP threads own the cores: each image is unfolded in parallel, then its GEMM is cut in pieces of
+ * PIECE_COUT output channels x PIECE_PIXELS pixels, whatever the thread count, and each piece is one single-threaded
+ * SGEMM plus its bias and ReLU. A piece always sees the same shapes and data, so the result is bitwise the same for
+ * any number of threads.
  */
+#include "dense_internal.h"
 #include "vggc.h"
 
 #include <cblas.h>
+
+enum { PIECE_COUT = 64, PIECE_PIXELS = 2048 };
 
 /* Unfold one image so that column (y, x) of row (ci, ky, kx) holds in[ci][y + ky - k/2][x + kx - k/2], or 0 in
  * the padding. */
@@ -33,19 +39,34 @@ static void im2col(float *cols,      /* (cin * k * k, h * w) */
     }
 }
 
-/* out[co][p] += bias[co], then ReLU if relu. NaN stays NaN, as in torch.relu. */
+/* out[co][p] += bias[co], then ReLU if relu, for channels [co0, co1) and pixels [p0, p1). NaN stays NaN, as in
+ * torch.relu. */
 static void add_bias_relu(float *out,        /* (cout, hw) */
                           const float *bias, /* (cout) */
-                          int cout, int hw, int relu)
+                          int hw, int co0, int co1, int p0, int p1, int relu)
 {
-#pragma omp parallel for schedule(static)
-    for (int co = 0; co < cout; co++) {
+    for (int co = co0; co < co1; co++) {
         float *o = out + (size_t)co * hw;
-        for (int p = 0; p < hw; p++) {
+        for (int p = p0; p < p1; p++) {
             float v = o[p] + bias[co];
             o[p] = (relu && v < 0.0f) ? 0.0f : v;
         }
     }
+}
+
+/* Piece `piece` of one image's GEMM out = weight . cols (+ bias, ReLU): channels by pieces_p, then pixels. */
+static void gemm_piece(float *out,          /* (cout, hw) */
+                       const float *weight, /* (cout, depth) */
+                       const float *cols,   /* (depth, hw) */
+                       const float *bias,   /* (cout) */
+                       int cout, int hw, int depth, int piece, int pieces_p, int relu)
+{
+    int co0 = piece / pieces_p * PIECE_COUT, p0 = piece % pieces_p * PIECE_PIXELS;
+    int co1 = co0 + PIECE_COUT < cout ? co0 + PIECE_COUT : cout;
+    int p1 = p0 + PIECE_PIXELS < hw ? p0 + PIECE_PIXELS : hw;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co1 - co0, p1 - p0, depth, 1.0f,
+                weight + (size_t)co0 * depth, depth, cols + p0, hw, 0.0f, out + (size_t)co0 * hw + p0, hw);
+    add_bias_relu(out, bias, hw, co0, co1, p0, p1, relu);
 }
 
 void vggc_conv2d(float *out,          /* (n, cout, h, w) */
@@ -56,6 +77,8 @@ void vggc_conv2d(float *out,          /* (n, cout, h, w) */
                  int n, int cin, int h, int w, int cout, int k, int relu)
 {
     int hw = h * w, depth = cin * k * k;
+    int pieces_p = (hw + PIECE_PIXELS - 1) / PIECE_PIXELS, pieces = (cout + PIECE_COUT - 1) / PIECE_COUT * pieces_p;
+    vggc_blas_single_threaded();
     for (int b = 0; b < n; b++) {
         const float *x = in + (size_t)b * cin * hw;   /* (cin, h, w) */
         float *y = out + (size_t)b * cout * hw;       /* (cout, h, w) */
@@ -64,9 +87,8 @@ void vggc_conv2d(float *out,          /* (n, cout, h, w) */
             im2col(work, x, cin, h, w, k);
             cols = work;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, hw, depth,
-                    1.0f, weight, depth, cols, hw, 0.0f, y, hw);
-        add_bias_relu(y, bias, cout, hw, relu);
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int p = 0; p < pieces; p++) gemm_piece(y, weight, cols, bias, cout, hw, depth, p, pieces_p, relu);
     }
 }
 

@@ -18,7 +18,9 @@ static int decide(void)
 
 int vggc_cpu_avx512(void)
 {
-    static int avx512 = -1; /* -1: not decided yet; the decision is the same in every thread */
-    if (avx512 < 0) avx512 = decide();
-    return avx512;
+    /* -1: not decided yet. Threads that race to decide compute the same answer; the atomic makes the race benign. */
+    static _Atomic int avx512 = -1;
+    int v = avx512;
+    if (v < 0) avx512 = v = decide();
+    return v;
 }

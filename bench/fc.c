@@ -1,0 +1,202 @@
+/* fc.c -- VGG11's three FC layers at batch 1 and 8: the old path (OpenBLAS sgemv / sgemm with T threads, then a
+ * bias + ReLU pass) against vggc_linear (the runtime's kernel on T OpenMP threads).
+ *
+ *   cmake -S . -B build-dense && cmake --build build-dense --target vggc_runtime
+ *   cc -O3 -march=native -fopenmp -I runtime bench/fc.c build-dense/runtime/libvggc_runtime.a \
+ *      $(pkg-config --cflags --libs openblas) -lm -o fc
+ *   OPENBLAS_CORETYPE=Haswell OMP_NUM_THREADS=2 nice -n 10 ./fc [READ_GBPS] [REPEAT]
+ *
+ * READ_GBPS is the machine's read bandwidth from bench/peak.c (e.g. 61.3), the denominator of "new/peak"; REPEAT
+ * (default 7) rounds per case after one warm-up round, medians reported. Memory bandwidth is shared with whatever
+ * else runs on the host, so each round times old, new and a yardstick interleaved: "read" is one parallel pass
+ * summing the same weights (what bench/peak.c does), and new/read is the fraction of the bandwidth available at that
+ * moment. The last-level cache is flushed before every run (a 96 MiB read), so the weights come from memory as in a
+ * real forward pass. Prints a Markdown table: median ms and GB/s of weights read (and the best run's GB/s for new), the speedup of the
+ * medians, and max |new - old| as a sanity check.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "vggc.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define FLUSH_FLOATS ((size_t)24 << 20) /* 96 MiB, three times the L3 */
+#define MAX_REPEAT 101
+
+static volatile float sink;
+
+typedef struct {
+    const char *name;
+    int in_f, out_f, relu;
+} fc_layer;
+
+static const fc_layer LAYERS[] = {
+    {"fc6 25088->4096", 25088, 4096, 1},
+    {"fc7 4096->4096", 4096, 4096, 1},
+    {"fc8 4096->1000", 4096, 1000, 0},
+};
+
+static float *floats(size_t count)
+{
+    float *p = aligned_alloc(64, (count * sizeof(float) + 63) / 64 * 64);
+    if (!p) {
+        fprintf(stderr, "fc: cannot allocate %zu floats\n", count);
+        exit(1);
+    }
+    return p;
+}
+
+/* Deterministic values in [-scale, scale), filled in parallel (first touch). */
+static void fill(float *x, size_t n, unsigned seed, float scale)
+{
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        unsigned h = (unsigned)i * 2654435761u ^ seed * 40503u;
+        h ^= h >> 13, h *= 0x5bd1e995u, h ^= h >> 15;
+        x[i] = ((float)(h & 0xffffff) / 16777216.0f * 2.0f - 1.0f) * scale;
+    }
+}
+
+static void flush(const float *scratch)
+{
+    float s = 0;
+#pragma omp parallel for schedule(static) reduction(+ : s)
+    for (size_t i = 0; i < FLUSH_FLOATS; i += 16) s += scratch[i];
+    sink = s;
+}
+
+/* The runtime's FC before this change: one SGEMV (one image) or one SGEMM (a batch), then bias and ReLU. */
+static void old_linear(float *out, const float *in, const float *weight, const float *bias, int n, int in_f, int out_f,
+                       int relu)
+{
+    if (n == 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, out_f, in_f, 1.0f, weight, in_f, in, 1, 0.0f, out, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out_f, in_f, 1.0f, in, in_f, weight, in_f, 0.0f, out,
+                    out_f);
+    for (size_t j = 0; j < (size_t)n * out_f; j++) {
+        float v = out[j] + bias[j % (size_t)out_f];
+        out[j] = (relu && v < 0.0f) ? 0.0f : v;
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *t, int count)
+{
+    qsort(t, (size_t)count, sizeof *t, cmp_double);
+    return t[count / 2];
+}
+
+/* The read-bandwidth yardstick under the same conditions: one parallel pass summing the weights, as bench/peak.c. */
+static void read_all(const float *w, /* (count), count a multiple of 16 */
+                     size_t count)
+{
+    float s = 0;
+#pragma omp parallel reduction(+ : s)
+    {
+        float lane[16] = {0};
+#pragma omp for schedule(static)
+        for (size_t i = 0; i < count; i += 16)
+            for (int l = 0; l < 16; l++) lane[l] += w[i + l];
+        for (int l = 0; l < 16; l++) s += lane[l];
+    }
+    sink = s;
+}
+
+enum { OLD, NEW, READ, KINDS };
+
+/* Seconds of one run of kind on a flushed cache. */
+static double time_one(int kind, int threads, float *out, const float *in, const float *weight, const float *bias,
+                       int n, const fc_layer *l, const float *scratch)
+{
+    if (kind == OLD) openblas_set_num_threads(threads); /* the old runtime gave OpenBLAS all threads */
+    else vggc_set_threads(threads);                     /* OpenBLAS back to 1 thread; OpenMP owns the cores */
+    flush(scratch);
+    double start = omp_get_wtime();
+    if (kind == OLD) old_linear(out, in, weight, bias, n, l->in_f, l->out_f, l->relu);
+    else if (kind == NEW) vggc_linear(out, in, weight, bias, n, l->in_f, l->out_f, l->relu);
+    else read_all(weight, (size_t)l->out_f * l->in_f);
+    return omp_get_wtime() - start;
+}
+
+/* Wait until the idle OpenBLAS and OpenMP threads stop spinning and sleep (both give up after well under 0.5 s). */
+static void settle(void)
+{
+    struct timespec half = {0, 500000000L};
+    nanosleep(&half, NULL);
+}
+
+static double gbps(const fc_layer *l, double seconds)
+{
+    return (double)l->in_f * l->out_f * sizeof(float) / seconds / 1e9;
+}
+
+static double max_diff(const float *a, const float *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - (double)b[i]));
+    return m;
+}
+
+/* One layer at batch n, in two phases: old alone, then new and the read yardstick interleaved round by round (the
+ * host is shared). Phases, because OpenBLAS's worker threads spin for a while after each call, and so do OpenMP's:
+ * interleaving both owners would time each against the other's spinning threads. Each phase has one warm-up round,
+ * then `repeat` rounds; medians are reported. */
+static void bench_layer(const fc_layer *l, int n, int threads, double peak, const float *scratch, int repeat)
+{
+    size_t w_count = (size_t)l->out_f * l->in_f, out_count = (size_t)n * l->out_f;
+    float *w = floats(w_count), *x = floats((size_t)n * l->in_f), *bias = floats((size_t)l->out_f);
+    float *out[KINDS] = {floats(out_count), floats(out_count), NULL};
+    fill(w, w_count, 1u, 1.0f / sqrtf((float)l->in_f));
+    fill(x, (size_t)n * l->in_f, 2u, 1.0f);
+    fill(bias, (size_t)l->out_f, 3u, 0.1f);
+    double t[KINDS][MAX_REPEAT];
+    for (int r = -1; r < repeat; r++) {
+        double s = time_one(OLD, threads, out[OLD], x, w, bias, n, l, scratch);
+        if (r >= 0) t[OLD][r] = s;
+    }
+    settle();
+    for (int r = -1; r < repeat; r++)
+        for (int k = NEW; k < KINDS; k++) {
+            double s = time_one(k, threads, out[k], x, w, bias, n, l, scratch);
+            if (r >= 0) t[k][r] = s;
+        }
+    settle();
+    double old = median(t[OLD], repeat), new = median(t[NEW], repeat), read = median(t[READ], repeat);
+    double best = t[NEW][0]; /* sorted by median() */
+    printf("| %-16s | %2d | %8.3f | %6.2f | %8.3f | %6.2f | %6.2f | %5.2fx | %6.2f | %5.1f%% | %5.1f%% | %.1g |\n",
+           l->name, n, old * 1e3, gbps(l, old), new * 1e3, gbps(l, new), gbps(l, best), old / new, gbps(l, read),
+           100 * read / new, peak > 0 ? 100 * gbps(l, new) / peak : 0.0, max_diff(out[NEW], out[OLD], out_count));
+    free(w), free(x), free(bias), free(out[OLD]), free(out[NEW]);
+}
+
+int main(int argc, char **argv)
+{
+    double peak = argc > 1 ? atof(argv[1]) : 0;
+    int repeat = argc > 2 ? atoi(argv[2]) : 7, threads = omp_get_max_threads();
+    if (argc > 3 || peak < 0 || repeat < 1 || repeat > MAX_REPEAT) {
+        fprintf(stderr, "usage: fc [READ_GBPS] [REPEAT 1..%d]\n", MAX_REPEAT);
+        return 2;
+    }
+    printf("fc: %d threads, OpenBLAS core %s, median of %d, bench/peak.c read bandwidth %.2f GB/s\n\n", threads,
+           openblas_get_corename(), repeat, peak);
+    printf("| layer            |  n |  old ms  | old GB/s |  new ms  | new GB/s | new best GB/s | speedup | read GB/s | "
+           "new/read | new/peak | max diff |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    float *scratch = floats(FLUSH_FLOATS);
+    fill(scratch, FLUSH_FLOATS, 9u, 1.0f);
+    static const int batches[] = {1, 8};
+    for (int b = 0; b < 2; b++)
+        for (size_t i = 0; i < sizeof LAYERS / sizeof *LAYERS; i++)
+            bench_layer(&LAYERS[i], batches[b], threads, peak, scratch, repeat);
+    free(scratch);
+    return 0;
+}

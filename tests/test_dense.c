@@ -1,0 +1,229 @@
+/* test_dense.c — the fully connected kernels (AVX-512 and portable) against the naive reference and each other,
+ * NaN propagation, and bitwise determinism of vggc_linear and vggc_conv2d for 1 and 2 threads. */
+#include "cpu.h"
+#include "dense_internal.h"
+#include "helpers.h"
+#include "vggc.h"
+
+#include <cblas.h>
+#include <criterion/criterion.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RTOL 1e-5
+#define ATOL 1e-5
+
+typedef void linear_fn(float *, const float *, const float *, const float *, int, int, int, int);
+
+static float *floats(size_t count)
+{
+    float *p = calloc(count ? count : 1, sizeof *p);
+    cr_assert_not_null(p, "out of memory for %zu floats", count);
+    return p;
+}
+
+/* A layer's operands filled with deterministic random values, weights scaled like PyTorch's default init. */
+typedef struct {
+    int n, in_f, out_f;
+    float *in, *weight, *bias; /* (n, in_f), (out_f, in_f), (out_f) */
+} layer;
+
+static layer make_layer(int n, int in_f, int out_f, unsigned seed)
+{
+    layer l = {n, in_f, out_f, floats((size_t)n * in_f), floats((size_t)out_f * in_f), floats((size_t)out_f)};
+    fill_random(l.in, (size_t)n * in_f, seed, 1.0f);
+    fill_random(l.weight, (size_t)out_f * in_f, seed + 1, 1.0f / sqrtf((float)in_f));
+    fill_random(l.bias, (size_t)out_f, seed + 2, 0.1f);
+    return l;
+}
+
+static void free_layer(layer *l)
+{
+    free(l->in), free(l->weight), free(l->bias);
+}
+
+/* got and want hold the same bits; otherwise fail naming the count and the first mismatches. */
+static void expect_same_bits(const char *what, const float *got, const float *want, size_t n)
+{
+    size_t bad = 0;
+    char list[400] = "";
+    for (size_t i = 0; i < n; i++) {
+        if (memcmp(&got[i], &want[i], sizeof got[i]) == 0) continue;
+        if (bad++ < 4) {
+            size_t len = strlen(list);
+            snprintf(list + len, sizeof list - len, " [%zu] %.9g vs %.9g;", i, (double)got[i], (double)want[i]);
+        }
+    }
+    cr_expect_eq(bad, 0, "%s: %zu of %zu values differ in their bits; first:%s", what, bad, n, list);
+}
+
+/* kernel(l) against the double-precision reference, with and without ReLU. */
+static void expect_kernel_matches_ref(linear_fn *kernel, const char *name, const layer *l)
+{
+    size_t count = (size_t)l->n * l->out_f;
+    float *got = floats(count), *want = floats(count);
+    for (int relu = 0; relu <= 1; relu++) {
+        kernel(got, l->in, l->weight, l->bias, l->n, l->in_f, l->out_f, relu);
+        vggc_linear_ref(want, l->in, l->weight, l->bias, l->n, l->in_f, l->out_f, relu);
+        char what[128];
+        snprintf(what, sizeof what, "%s n=%d %d->%d relu=%d", name, l->n, l->in_f, l->out_f, relu);
+        expect_close(what, got, want, count, RTOL, ATOL);
+    }
+    free(got), free(want);
+}
+
+/* Every batch (1, 2, 8, 9, and 17 > one group of 16) times odd and round sizes, 1 to 1000 + 7. */
+static void expect_matches_ref_on_all_shapes(linear_fn *kernel, const char *name)
+{
+    static const int batches[] = {1, 2, 8, 9, 17}, sizes[] = {1, 3, 17, 100, 1007};
+    for (size_t b = 0; b < sizeof batches / sizeof *batches; b++)
+        for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+            for (size_t o = 0; o < sizeof sizes / sizeof *sizes; o++) {
+                layer l = make_layer(batches[b], sizes[i], sizes[o], 7u * (unsigned)(b + 5 * i + 25 * o));
+                expect_kernel_matches_ref(kernel, name, &l);
+                free_layer(&l);
+            }
+}
+
+static void require_avx512(void)
+{
+    if (!vggc_cpu_avx512()) cr_skip_test("this CPU has no AVX-512 (or VGGC_ISA=generic)");
+}
+
+Test(linear, the_dispatched_kernel_matches_the_reference_for_batches_1_2_8_9_17_and_odd_sizes)
+{
+    expect_matches_ref_on_all_shapes(vggc_linear, "vggc_linear");
+}
+
+Test(linear, the_portable_kernel_matches_the_reference_for_batches_1_2_8_9_17_and_odd_sizes)
+{
+    expect_matches_ref_on_all_shapes(vggc_linear_portable, "portable");
+}
+
+Test(linear, the_avx512_kernel_matches_the_reference_for_batches_1_2_8_9_17_and_odd_sizes)
+{
+    require_avx512();
+    expect_matches_ref_on_all_shapes(vggc_linear_avx512, "avx512");
+}
+
+Test(linear, the_avx512_and_portable_kernels_agree_on_a_vgg_sized_layer)
+{
+    require_avx512();
+    layer l = make_layer(3, 4096 + 16 * 3 + 5, 515, 11u);
+    size_t count = (size_t)l.n * l.out_f;
+    float *fast = floats(count), *portable = floats(count);
+    vggc_linear_avx512(fast, l.in, l.weight, l.bias, l.n, l.in_f, l.out_f, 1);
+    vggc_linear_portable(portable, l.in, l.weight, l.bias, l.n, l.in_f, l.out_f, 1);
+    expect_close("avx512 vs portable", fast, portable, count, RTOL, ATOL);
+    free(fast), free(portable), free_layer(&l);
+}
+
+/* A NaN input makes every output of its image NaN (ReLU keeps NaN, as torch.relu) and touches no other image;
+ * a NaN weight makes its output row NaN for every image. */
+static void expect_nan_propagates(linear_fn *kernel, const char *name)
+{
+    layer l = make_layer(3, 37, 21, 5u);
+    l.in[1 * 37 + 30] = NAN;
+    l.weight[4 * 37 + 36] = NAN;
+    float got[3 * 21], want[3 * 21];
+    for (int relu = 0; relu <= 1; relu++) {
+        kernel(got, l.in, l.weight, l.bias, 3, 37, 21, relu);
+        vggc_linear_ref(want, l.in, l.weight, l.bias, 3, 37, 21, relu);
+        for (int b = 0; b < 3; b++)
+            for (int o = 0; o < 21; o++) {
+                int nan = b == 1 || o == 4;
+                float g = got[b * 21 + o], w = want[b * 21 + o];
+                cr_expect(isnan(g) == nan && isnan(w) == nan, "%s relu=%d image %d row %d: got %g, ref %g, NaN "
+                          "expected %s", name, relu, b, o, (double)g, (double)w, nan ? "yes" : "no");
+                if (!nan) cr_expect(fabsf(g - w) <= ATOL + RTOL * fabsf(w), "%s [%d][%d]: %g vs %g", name, b, o,
+                                    (double)g, (double)w);
+            }
+    }
+    free_layer(&l);
+}
+
+Test(linear, a_nan_input_or_weight_propagates_to_exactly_its_outputs_with_and_without_relu)
+{
+    expect_nan_propagates(vggc_linear_portable, "portable");
+    if (vggc_cpu_avx512()) expect_nan_propagates(vggc_linear_avx512, "avx512");
+}
+
+/* kernel on l with 1 thread, then twice with 2 threads: all three runs give the same bits. */
+static void expect_thread_count_invariant(linear_fn *kernel, const char *name, const layer *l)
+{
+    size_t count = (size_t)l->n * l->out_f;
+    float *one = floats(count), *two = floats(count), *again = floats(count);
+    vggc_set_threads(1);
+    kernel(one, l->in, l->weight, l->bias, l->n, l->in_f, l->out_f, 1);
+    vggc_set_threads(2);
+    kernel(two, l->in, l->weight, l->bias, l->n, l->in_f, l->out_f, 1);
+    kernel(again, l->in, l->weight, l->bias, l->n, l->in_f, l->out_f, 1);
+    char what[128];
+    snprintf(what, sizeof what, "%s n=%d %d->%d, 1 vs 2 threads", name, l->n, l->in_f, l->out_f);
+    expect_same_bits(what, two, one, count);
+    snprintf(what, sizeof what, "%s n=%d %d->%d, two runs with 2 threads", name, l->n, l->in_f, l->out_f);
+    expect_same_bits(what, again, two, count);
+    free(one), free(two), free(again);
+}
+
+Test(linear, outputs_are_bitwise_the_same_for_one_and_two_threads_and_across_runs)
+{
+    static const int batches[] = {1, 8, 9};
+    for (size_t b = 0; b < 3; b++) {
+        layer l = make_layer(batches[b], 3001, 1000 + 7, 21u);
+        expect_thread_count_invariant(vggc_linear, "vggc_linear", &l);
+        expect_thread_count_invariant(vggc_linear_portable, "portable", &l);
+        free_layer(&l);
+    }
+}
+
+Test(linear, an_image_gets_the_same_bits_alone_as_inside_a_batch)
+{
+    layer l = make_layer(9, 1030, 77, 31u);
+    float batch[9 * 77], alone[77];
+    vggc_linear(batch, l.in, l.weight, l.bias, 9, 1030, 77, 0);
+    for (int b = 0; b < 9; b++) {
+        vggc_linear(alone, l.in + (size_t)b * 1030, l.weight, l.bias, 1, 1030, 77, 0);
+        char what[64];
+        snprintf(what, sizeof what, "image %d alone vs in a batch of 9", b);
+        expect_same_bits(what, alone, batch + b * 77, 77);
+    }
+    free_layer(&l);
+}
+
+/* ---- conv2d threads ------------------------------------------------------------------------------------- */
+
+Test(conv2d, outputs_are_bitwise_the_same_for_one_and_two_threads_and_match_the_reference)
+{
+    enum { N = 2, CIN = 5, H = 50, W = 47, COUT = 130, K = 3 }; /* 3 channel pieces x 2 pixel pieces */
+    size_t in_count = (size_t)N * CIN * H * W, out_count = (size_t)N * COUT * H * W;
+    float *in = floats(in_count), *weight = floats((size_t)COUT * CIN * K * K), *bias = floats(COUT);
+    float *work = floats(vggc_conv2d_work(CIN, H, W, K));
+    float *one = floats(out_count), *two = floats(out_count), *again = floats(out_count), *want = floats(out_count);
+    fill_random(in, in_count, 3u, 1.0f);
+    fill_random(weight, (size_t)COUT * CIN * K * K, 4u, 0.2f);
+    fill_random(bias, COUT, 5u, 0.1f);
+    vggc_set_threads(1);
+    vggc_conv2d(one, in, weight, bias, work, N, CIN, H, W, COUT, K, 1);
+    vggc_set_threads(2);
+    vggc_conv2d(two, in, weight, bias, work, N, CIN, H, W, COUT, K, 1);
+    vggc_conv2d(again, in, weight, bias, work, N, CIN, H, W, COUT, K, 1);
+    expect_same_bits("conv2d 1 vs 2 threads", two, one, out_count);
+    expect_same_bits("conv2d two runs with 2 threads", again, two, out_count);
+    vggc_conv2d_ref(want, in, weight, bias, N, CIN, H, W, COUT, K, 1);
+    expect_close("conv2d with 2 threads vs reference", two, want, out_count, RTOL, ATOL);
+    free(in), free(weight), free(bias), free(work), free(one), free(two), free(again), free(want);
+}
+
+Test(conv2d, makes_openblas_single_threaded_even_when_set_threads_was_never_called)
+{
+    openblas_set_num_threads(2);
+    float in[9], weight[9], bias[1] = {0}, work[81], out[9];
+    fill_random(in, 9, 1u, 1.0f);
+    fill_random(weight, 9, 2u, 1.0f);
+    vggc_conv2d(out, in, weight, bias, work, 1, 1, 3, 3, 1, 3, 0);
+    cr_expect_eq(openblas_get_num_threads(), 1, "OpenBLAS runs single-threaded inside the runtime's OpenMP regions");
+}
