@@ -56,7 +56,7 @@ enum {
 
 /* Cache budgets (bytes) that size the passes and the GEMM pieces from the shape alone (vggc_winograd_budgets). */
 #define PASS_BYTES (768L << 10)    /* V + M of one pass: they stay in one core's L2 between the stages */
-#define U_CACHED_BYTES (8L << 20)  /* transformed weights small enough to be re-read from L3 every pass */
+#define U_CACHED_BYTES (12L << 20) /* transformed weights small enough to be re-read from L3 every pass */
 #define A_CHUNK_BYTES (256L << 10) /* the rows of V a GEMM piece reads; the next pieces (other panels) reuse them */
 static long pass_bytes = PASS_BYTES, u_cached_bytes = U_CACHED_BYTES, a_chunk_bytes = A_CHUNK_BYTES;
 
