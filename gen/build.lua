@@ -20,6 +20,13 @@ local function shell_quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
+-- The compiler must exist before anything is written: "cc", "gcc-12", "ccache gcc" (its first word is run).
+local function check_compiler(cc, option)
+  local program = cc:match("^%s*(%S+)") or ""
+  if os.execute("command -v " .. shell_quote(program) .. " >/dev/null 2>&1") then return end
+  errors.raise(option, "'%s' is not a command that can be run (expected a C compiler)", program)
+end
+
 local function compile(cc, dir, name, library, link_flags)
   local out = dir .. "/" .. name
   local tmp = string.format("%s.tmp-build", out)
@@ -32,7 +39,10 @@ local function compile(cc, dir, name, library, link_flags)
     errors.raise("vggc build", "the compiler failed (%s %s): %s", how, tostring(code), cmd)
   end
   local renamed, err = os.rename(tmp, out)
-  if not renamed then errors.raise(out, "cannot replace (%s)", err) end
+  if not renamed then
+    os.remove(tmp)
+    errors.raise(out, "cannot replace (%s)", err)
+  end
   return out
 end
 
@@ -46,8 +56,11 @@ function M.run(host, net, list, dir, cc, command)
   list[#list + 1] = { path = dir .. "/" .. name .. "_main.c", text = runner }
   list[#list + 1] = { path = dir .. "/vggc.h", text = host.embedded("runtime/vggc.h") }
   local library = runtime_library(host)
+  local compiler = cc or os.getenv("CC") or "cc"
+  check_compiler(compiler, cc and "--cc" or os.getenv("CC") and "$CC" or "vggc build")
+  files.check_replaceable(host, dir .. "/" .. name)
   files.write_all(host, list)
-  local out = compile(cc or os.getenv("CC") or "cc", dir, name, library, host.link_flags or "-lopenblas -lm")
+  local out = compile(compiler, dir, name, library, host.link_flags or "-lopenblas -lm")
   io.write("vggc: built ", out, "\n")
   return 0
 end

@@ -65,7 +65,7 @@ function M.parse(args)
   local i = 2
   while args[i] ~= nil do
     local arg = args[i]
-    if arg:sub(1, 1) == "-" and arg ~= "-" then
+    if arg:sub(1, 1) == "-" and arg ~= "-" and not arg:match("^%-%d") then -- "-8,M" is a (bad) cfg, not an option
       i = take_option(cmd, args, i)
     elseif cmd.model == nil then
       cmd.model, i = arg, i + 1

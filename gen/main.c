@@ -1,15 +1,29 @@
 /* main.c — the vggc host: opens Lua, makes the embedded generator loadable, runs the driver in a protected call,
  * and reports. A user's mistake (an error object the generator raised with vggc.errors) prints as one line and
- * exits 2; anything else is a bug in vggc and prints with a traceback, exit 1. */
+ * exits 2; anything else is a bug in vggc and prints with a traceback, exit 1.
+ * Model files are Lua code: the module "sandbox" runs them with a budget of instructions and memory.
+ * Built with -DVGGC_FUZZ there is no main(): fuzz/fuzz_model.c calls vggc_open(), vggc_push_host() and
+ * vggc_on_error() instead. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#ifdef VGGC_FUZZ
+#define HOST_API
+lua_State *vggc_open(void);
+int vggc_on_error(lua_State *L);
+void vggc_push_host(lua_State *L);
+#else
+#define HOST_API static
+#endif
 
 #ifndef VGGC_VERSION
 #define VGGC_VERSION "0.0.0"
@@ -79,6 +93,15 @@ static int host_isdir(lua_State *L)
     return 1;
 }
 
+/* host.mode(path) -> st_mode of an existing path, or nil (files.lua refuses to replace a read-only file) */
+static int host_mode(lua_State *L)
+{
+    struct stat st;
+    if (stat(luaL_checkstring(L, 1), &st) != 0) return 0;
+    lua_pushinteger(L, (lua_Integer)st.st_mode);
+    return 1;
+}
+
 /* host.exe_dir() -> the directory of the running vggc, or nil */
 static int host_exe_dir(lua_State *L)
 {
@@ -98,17 +121,139 @@ static int host_pid(lua_State *L)
     return 1;
 }
 
-static void push_host(lua_State *L)
+HOST_API void vggc_push_host(lua_State *L)
 {
     static const luaL_Reg fns[] = {{"embedded", host_embedded}, {"mkdir", host_mkdir}, {"isdir", host_isdir},
-                                   {"exe_dir", host_exe_dir},   {"pid", host_pid},     {NULL, NULL}};
+                                   {"mode", host_mode},         {"exe_dir", host_exe_dir}, {"pid", host_pid},
+                                   {NULL, NULL}};
     luaL_newlib(L, fns);
     lua_pushstring(L, VGGC_VERSION);
     lua_setfield(L, -2, "version");
 #ifdef VGGC_LINK_FLAGS
-    lua_pushstring(L, VGGC_LINK_FLAGS);
+#ifndef VGGC_SANITIZE_FLAGS
+#define VGGC_SANITIZE_FLAGS ""
+#endif
+    /* a sanitized build (-DVGGC_SANITIZE=ON) has a sanitized runtime: runners need the same flags to link */
+    lua_pushstring(L, VGGC_SANITIZE_FLAGS[0] ? VGGC_LINK_FLAGS " " VGGC_SANITIZE_FLAGS : VGGC_LINK_FLAGS);
     lua_setfield(L, -2, "link_flags");
 #endif
+}
+
+/* ---- the Lua heap, with a ceiling the sandbox lowers while a model file runs ---------------------------------- */
+
+#ifndef MODEL_INSTRUCTIONS
+#define MODEL_INSTRUCTIONS 1000000     /* a real model file runs a few hundred */
+#endif
+#ifndef MODEL_BYTES
+#define MODEL_BYTES (64u << 20)        /* bytes a model file may add to the heap */
+#endif
+
+struct heap {
+    size_t used, limit;
+    int ran_too_long; /* set by the instruction hook, read by sandbox_run */
+};
+
+static void *heap_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    struct heap *h = ud;
+    if (!ptr) osize = 0; /* then osize is the kind of object, not a size */
+    if (nsize == 0) {
+        free(ptr);
+        h->used -= osize;
+        return NULL;
+    }
+    if (nsize > osize && (h->used > h->limit || nsize - osize > h->limit - h->used)) return NULL;
+    void *p = realloc(ptr, nsize);
+    if (p) h->used = h->used - osize + nsize;
+    return p;
+}
+
+static struct heap *heap_of(lua_State *L)
+{
+    void *ud;
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
+/* ---- sandbox: run a model file's chunk with a budget ---------------------------------------------------------- */
+
+/* String methods a model file may call ("64"):rep(2) ...; not find/match/gmatch/gsub (a pattern can run for
+ * hours inside one instruction) nor dump. */
+static const char *const SAFE_STRING_METHODS[] = {"byte", "char", "format", "len", "lower", "rep", "reverse",
+                                                  "sub", "upper", NULL};
+
+static void on_count(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    heap_of(L)->ran_too_long = 1;
+    luaL_error(L, "ran too long");
+}
+
+/* Swap the string metatable's __index with the value on top of the stack (which then holds the old one). */
+static void swap_string_methods(lua_State *L)
+{
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);          /* value "" mt */
+    lua_getfield(L, -1, "__index");   /* value "" mt old */
+    lua_pushvalue(L, -4);             /* value "" mt old value */
+    lua_setfield(L, -3, "__index");   /* value "" mt old */
+    lua_replace(L, -4);               /* old "" mt */
+    lua_pop(L, 2);
+}
+
+/* sandbox.run(chunk) -> true, result | false, kind, message: calls chunk() with at most MODEL_INSTRUCTIONS
+ * instructions, MODEL_BYTES more heap and only SAFE_STRING_METHODS; kind is "instructions", "memory" or
+ * "error". Whatever hook was set (a fuzzer's coverage hook) is restored afterwards. */
+static int sandbox_run(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_settop(L, 1);
+    struct heap *h = heap_of(L);
+    lua_Hook old_hook = lua_gethook(L);
+    int old_mask = lua_gethookmask(L), old_count = lua_gethookcount(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    swap_string_methods(L); /* 2: the string library */
+    lua_pushvalue(L, 1);
+    h->ran_too_long = 0;
+    h->limit = h->used + MODEL_BYTES;
+    lua_sethook(L, on_count, LUA_MASKCOUNT, MODEL_INSTRUCTIONS);
+    int status = lua_pcall(L, 0, 1, 0);
+    lua_sethook(L, old_hook, old_mask, old_count);
+    h->limit = SIZE_MAX;
+    lua_pushvalue(L, 2);
+    swap_string_methods(L);
+    lua_pop(L, 1);
+    if (status == LUA_OK) {
+        lua_pushboolean(L, 1);
+        lua_insert(L, -2);
+        return 2;
+    }
+    lua_pushboolean(L, 0);
+    lua_pushstring(L, h->ran_too_long ? "instructions" : status == LUA_ERRMEM ? "memory" : "error");
+    lua_rotate(L, -3, 2); /* false kind message */
+    h->ran_too_long = 0;
+    return 3;
+}
+
+static int open_sandbox(lua_State *L)
+{
+    lua_newtable(L);
+    lua_newtable(L); /* the safe string methods, sandbox_run's upvalue */
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);
+    lua_getfield(L, -1, "__index");
+    for (const char *const *m = SAFE_STRING_METHODS; *m; m++) {
+        lua_getfield(L, -1, *m);
+        lua_setfield(L, -5, *m);
+    }
+    lua_pop(L, 3);
+    lua_pushcclosure(L, sandbox_run, 1);
+    lua_setfield(L, -2, "run");
+    lua_pushinteger(L, MODEL_INSTRUCTIONS);
+    lua_setfield(L, -2, "max_instructions");
+    lua_pushinteger(L, MODEL_BYTES);
+    lua_setfield(L, -2, "max_bytes");
+    return 1;
 }
 
 /* Modules come from the binary only: keep package.preload's searcher, replace the file searchers, so nothing in
@@ -123,11 +268,15 @@ static void use_embedded_modules(lua_State *L)
         lua_pushnil(L);
         lua_rawseti(L, -2, i);
     }
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "preload");
+    lua_pushcfunction(L, open_sandbox);
+    lua_setfield(L, -2, "sandbox");
     lua_pop(L, 2);
 }
 
 /* Message handler: a user error (a table with field 'message') stays a one-line message; a bug gets a traceback. */
-static int on_error(lua_State *L)
+HOST_API int vggc_on_error(lua_State *L)
 {
     if (lua_istable(L, 1) && lua_getfield(L, 1, "message") == LUA_TSTRING) {
         lua_pop(L, 1);
@@ -138,10 +287,26 @@ static int on_error(lua_State *L)
     return 1;
 }
 
+/* A user's message on one line: a control byte echoed from the input (a newline in a cfg token or a field name)
+ * prints as \n, \t, \r or \xHH. */
+static void print_user_error(const char *msg, size_t len)
+{
+    fputs("vggc: ", stderr);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)msg[i];
+        if (c >= 0x20 && c != 0x7f) fputc(c, stderr);
+        else if (c == '\n') fputs("\\n", stderr);
+        else if (c == '\t') fputs("\\t", stderr);
+        else if (c == '\r') fputs("\\r", stderr);
+        else fprintf(stderr, "\\x%02x", c);
+    }
+    fputc('\n', stderr);
+}
+
 /* Runs require("driver").main(host, args) with the message handler; returns the exit status. */
 static int run(lua_State *L, int argc, char **argv)
 {
-    lua_pushcfunction(L, on_error);
+    lua_pushcfunction(L, vggc_on_error);
     lua_getglobal(L, "require");
     lua_pushstring(L, "driver");
     if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
@@ -149,7 +314,7 @@ static int run(lua_State *L, int argc, char **argv)
         return 1;
     }
     lua_getfield(L, -1, "main");
-    push_host(L);
+    vggc_push_host(L);
     lua_createtable(L, argc, 0);
     for (int i = 1; i < argc; i++) {
         lua_pushstring(L, argv[i]);
@@ -157,26 +322,46 @@ static int run(lua_State *L, int argc, char **argv)
     }
     int base = lua_gettop(L) - 4;  /* the message handler */
     if (lua_pcall(L, 2, 1, base) == LUA_OK) return (int)luaL_optinteger(L, -1, 0);
-    /* on_error left the user's error table as it was, or a bug's message with its traceback */
-    const char *msg = lua_tostring(L, -1);
-    int user = lua_istable(L, -1);
-    if (user) {
+    /* vggc_on_error left the user's error table as it was, or a bug's message with its traceback */
+    if (lua_istable(L, -1)) {
+        size_t len = 0;
         lua_getfield(L, -1, "message");
-        msg = lua_tostring(L, -1);
+        const char *msg = lua_tolstring(L, -1, &len);
+        print_user_error(msg ? msg : "?", msg ? len : 1);
+        return 2;
     }
-    fprintf(stderr, user ? "vggc: %s\n" : "vggc: internal error (please report): %s\n", msg ? msg : "?");
-    return user ? 2 : 1;
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "vggc: internal error (please report): %s\n", msg ? msg : "?");
+    return 1;
 }
 
+static int panic(lua_State *L)
+{
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "vggc: internal error (Lua panic): %s\n", msg ? msg : "?");
+    return 0; /* then Lua aborts */
+}
+
+/* A Lua state on the bounded heap, with the standard libraries and the embedded modules; NULL if out of memory. */
+HOST_API lua_State *vggc_open(void)
+{
+    static struct heap heap = {0, SIZE_MAX, 0};
+    lua_State *L = lua_newstate(heap_alloc, &heap);
+    if (!L) return NULL;
+    lua_atpanic(L, panic);
+    luaL_openlibs(L);
+    use_embedded_modules(L);
+    return L;
+}
+
+#ifndef VGGC_FUZZ
 int main(int argc, char **argv)
 {
-    lua_State *L = luaL_newstate();
+    lua_State *L = vggc_open();
     if (!L) {
         fprintf(stderr, "vggc: cannot create the Lua state: out of memory\n");
         return 1;
     }
-    luaL_openlibs(L);
-    use_embedded_modules(L);
     int status = run(L, argc, argv);
     fflush(stdout);
     if (ferror(stdout)) {
@@ -186,3 +371,4 @@ int main(int argc, char **argv)
     lua_close(L);
     return status;
 }
+#endif

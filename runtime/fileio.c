@@ -1,4 +1,5 @@
-/* fileio.c — reading whole files and quoting untrusted text in messages, for the safetensors and .npy readers. */
+/* fileio.c — reading whole files, checking a file may be replaced, and quoting untrusted text in messages, for the
+ * safetensors and .npy readers and the .npy writer. */
 #define _POSIX_C_SOURCE 200809L
 #include "fileio.h"
 
@@ -49,6 +50,15 @@ int vggc_read_file(const char *path, unsigned char **buf, size_t *size, vggc_err
         if (oom) return vggc_fail(err, path, "out of memory reading the file");
         return vggc_fail(err, path, "cannot read: %s", strerror(e));
     }
+    return 0;
+}
+
+int vggc_check_replaceable(const char *path, vggc_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) return 0; /* a missing file (or a missing directory, reported when creating) */
+    if (S_ISDIR(st.st_mode)) return vggc_fail(err, path, "is a directory (expected a file name)");
+    if (!(st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH))) return vggc_fail(err, path, "is read-only (not replaced)");
     return 0;
 }
 

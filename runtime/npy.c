@@ -322,11 +322,26 @@ static int write_and_close(FILE *out, const char *head, size_t head_len, const f
     return ok ? 0 : vggc_fail(err, path, "cannot write: %s", strerror(e ? e : errno));
 }
 
+int vggc_npy_check_output(const char *path, vggc_error *err)
+{
+    if (vggc_check_replaceable(path, err)) return -1;
+    size_t cap = strlen(path) + 48;
+    char *tmp = malloc(cap);
+    if (!tmp) return vggc_fail(err, path, "out of memory");
+    FILE *out = create_temp(path, tmp, cap, err); /* the one honest test that a file can be made beside path */
+    if (out) {
+        fclose(out);
+        remove(tmp);
+    }
+    free(tmp);
+    return out ? 0 : -1;
+}
+
 int vggc_npy_write(const char *path, const float *data, int rank, const int64_t *shape, vggc_error *err)
 {
     char head[512];
     size_t bytes = 0, head_len = 0;
-    if (check_write(path, data, rank, shape, &bytes, err)) return -1;
+    if (check_write(path, data, rank, shape, &bytes, err) || vggc_check_replaceable(path, err)) return -1;
     head_len = format_header(head, sizeof head, rank, shape);
     size_t cap = strlen(path) + 48;
     char *tmp = malloc(cap);

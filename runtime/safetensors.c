@@ -3,7 +3,8 @@
  * Layout: a little-endian u64 header length n, n bytes of UTF-8 JSON, then the data section. The JSON maps each
  * tensor name to {"dtype", "shape", "data_offsets": [begin, end]} (offsets relative to the data section), plus an
  * optional "__metadata__" object that is ignored. Nothing in the header is trusted: the whole header is parsed and
- * checked, then every tensor is matched against the model, and only then is any weight written.
+ * checked, then every tensor is matched against the model and every value is checked to be finite, and only then
+ * is any weight written.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "vggc.h"
@@ -733,6 +734,42 @@ static void convert(float *out, const unsigned char *src, size_t count, const ch
     }
 }
 
+/* ---- finite values ------------------------------------------------------------------------------------- */
+
+/* 1 if element i of dtype (F32, F16 or BF16, little-endian) at src is an infinity or a NaN (its exponent all
+ * ones); *is_nan tells which. */
+static int non_finite(const unsigned char *src, size_t i, const char *dtype, int *is_nan)
+{
+    uint32_t bits, exp_mask, mant_mask;
+    if (strcmp(dtype, "F32") == 0) {
+        const unsigned char *b = src + 4 * i;
+        bits = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+        exp_mask = 0x7F800000u, mant_mask = 0x007FFFFFu;
+    } else {
+        bits = (uint32_t)(src[2 * i] | src[2 * i + 1] << 8);
+        int half = strcmp(dtype, "F16") == 0;
+        exp_mask = half ? 0x7C00u : 0x7F80u, mant_mask = half ? 0x03FFu : 0x007Fu;
+    }
+    *is_nan = (bits & mant_mask) != 0;
+    return (bits & exp_mask) == exp_mask;
+}
+
+/* Every value of the tensor picked for t is finite: a NaN or an infinity in the weights would silently poison
+ * every output, so the file is rejected naming the first one. */
+static int check_finite(st_file *f, const vggc_tensor *t, const entry *e, int match)
+{
+    char who[2 * NAME_MAX_SHOWN + 40];
+    const unsigned char *src = f->data + e->begin;
+    int is_nan = 0;
+    for (size_t i = 0; i < (size_t)t->count; i++) {
+        if (!non_finite(src, i, e->dtype, &is_nan)) continue;
+        int negative = (e->dsize == 4 ? src[4 * i + 3] : src[2 * i + 1]) & 0x80;
+        return vggc_fail(f->err, f->where, "%s: element %zu is %s (weights must be finite)",
+                         describe(who, sizeof who, e, t, match), i, is_nan ? "NaN" : negative ? "-Inf" : "Inf");
+    }
+    return 0;
+}
+
 /* ---- loading ------------------------------------------------------------------------------------------- */
 
 static void release(st_file *f)
@@ -750,6 +787,8 @@ static int match_model(st_file *f, const vggc_model *m, int match, entry **pick)
     if (match == VGGC_MATCH_BY_NAME ? match_by_name(f, m, pick) : match_by_order(f, m, pick)) return -1;
     for (int i = 0; i < m->n_tensors; i++)
         if (check_pick(f, m, &m->tensors[i], pick[i], match)) return -1;
+    for (int i = 0; i < m->n_tensors; i++)
+        if (check_finite(f, &m->tensors[i], pick[i], match)) return -1;
     return 0;
 }
 
@@ -764,7 +803,10 @@ static int load(const vggc_model *m, const unsigned char *buf, size_t size, int 
     if (!rc) rc = match_model(&f, m, match, pick);
     for (int i = 0; !rc && i < m->n_tensors; i++)
         convert(m->tensors[i].data, f.data + pick[i]->begin, (size_t)m->tensors[i].count, pick[i]->dtype);
-    if (!rc) vggc_fold_batchnorm(m);
+    if (!rc) {
+        vggc_fold_batchnorm(m);
+        vggc_prepare_weights(m);
+    }
     free(pick);
     release(&f);
     return rc;

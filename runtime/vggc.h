@@ -83,12 +83,17 @@ void vggc_prepare_weights(const vggc_model *m);
  * is set and 0 is returned; -1 with err set otherwise. */
 int vggc_npy_read(const char *path, float **data, int64_t shape[4], int *rank, vggc_error *err);
 int vggc_npy_parse(const void *buf, size_t size, float **data, int64_t shape[4], int *rank, vggc_error *err);
-/* Write a float32 .npy atomically (temp file + rename). */
+/* Write a float32 .npy atomically (temp file + rename). A directory or a read-only file (no write bit in its mode)
+ * at path is not replaced: -1 with err set. */
 int vggc_npy_write(const char *path, const float *data, int rank, const int64_t *shape, vggc_error *err);
+/* What vggc_npy_write would refuse, found before the work that produces the data: 0, or -1 with err set when path
+ * is a directory or a read-only file, or its directory is missing, not a directory or cannot be written. */
+int vggc_npy_check_output(const char *path, vggc_error *err);
 
 /* ---- threads ------------------------------------------------------------------------------------------- */
 
-/* Threads for OpenMP regions and OpenBLAS (one owner at a time: never called inside a parallel region). */
+/* Threads for the kernels' OpenMP regions, for forward calls made by the calling thread (OpenMP keeps the count
+ * per thread: call it in each thread that runs a model). OpenBLAS always runs single-threaded inside them. */
 void vggc_set_threads(int threads);
 
 /* ---- kernels ------------------------------------------------------------------------------------------- */

@@ -176,10 +176,10 @@ Test(errors, a_negative_channel_count_inside_a_list_is_not_positive)
     EXPECT_ERROR("generate 8,-8,M --name net -o .", "cfg \"8,-8,M\": token 2", "-8 is not a positive channel count");
 }
 
-/* "-8,M" starts with '-', so the command line takes it for an option; whatever it is called, it is one line. */
-Test(errors, a_list_starting_with_a_negative_count_is_one_line_naming_it)
+/* "-8,M" starts with '-', but no option starts with "-<digit>": it is the model, a cfg with a bad first token. */
+Test(errors, a_list_starting_with_a_negative_count_names_the_token)
 {
-    expect_error_with_file(NULL, NULL, "generate -8,M --name net -o .", "-8,M", NULL);
+    EXPECT_ERROR("generate -8,M --name net -o .", "cfg \"-8,M\": token 1", "-8 is not a positive channel count");
 }
 
 Test(errors, a_list_without_a_conv_is_refused)
