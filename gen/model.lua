@@ -4,15 +4,22 @@
 --     batch_norm, input = {C, H, W}, batch, avgpool = {H, W} or false, classifier = {W1, ...}, classes }
 local errors = require("errors")
 local presets = require("presets")
+local sandbox = require("sandbox")
 
 local M = {}
 
 local LIMIT = 1 << 20 -- no dimension, width or count past a million: keeps every C index in range
+local MAX_LAYERS = 4096 -- features or classifier widths in one model (VGG19 has 21 features)
 
-local function whole(where, text, what, limit)
-  local n = type(text) == "number" and text or (type(text) == "string" and text:match("^%d+$") and tonumber(text))
+-- An integer, or a string of digits, from 1 to limit (default LIMIT). Digits past the integer range are too large.
+local function whole(where, v, what, limit)
+  limit = limit or LIMIT
+  local n = v
+  if type(v) == "string" and v:match("^%d+$") then n = math.tointeger(tonumber(v)) or math.huge end
+  if n == math.huge or (math.type(n) == "integer" and n > limit) then
+    errors.raise(where, "%s %s is too large (at most %d)", what, tostring(v), limit)
+  end
   if math.type(n) ~= "integer" or n < 1 then errors.raise(where, "%s must be a whole number >= 1", what) end
-  if n > (limit or LIMIT) then errors.raise(where, "%s %d is too large (at most %d)", what, n, limit or LIMIT) end
   return n
 end
 
@@ -21,7 +28,7 @@ function M.parse_dims(where, text, count, example)
   if type(text) == "table" then
     if #text ~= count then errors.raise(where, "expected %d numbers, e.g. %s", count, example) end
     local dims = {}
-    for i, v in ipairs(text) do dims[i] = whole(where, v, "every dimension") end
+    for i = 1, count do dims[i] = whole(where, text[i], "every dimension") end -- a hole is an error, not an end
     return dims
   end
   local parts = {}
@@ -47,21 +54,24 @@ local function parse_token(where, tok)
   local out, k = tok:match("^(%-?%d+):(%d+)$")
   out = out or tok:match("^%-?%d+$")
   if not out then errors.raise(where, "'%s' is not a channel count, 'M', 'L' or 'N:K' (N:1 is a 1x1 conv)", tok) end
-  out = tonumber(out)
-  if out < 1 then errors.raise(where, "%d is not a positive channel count", out) end
-  if out > 65536 then errors.raise(where, "%d channels is too many (at most 65536)", out) end
-  k = tonumber(k or 3)
-  if k ~= 1 and k ~= 3 then errors.raise(where, "kernel %d is not supported (1 or 3)", k) end
-  return { kind = "conv", out = out, k = k }
+  local n = math.tointeger(tonumber(out)) -- nil past the integer range
+  if out:sub(1, 1) == "-" or n == 0 then errors.raise(where, "%s is not a positive channel count", out) end
+  if not n or n > 65536 then errors.raise(where, "%s channels is too many (at most 65536)", out) end
+  local size = math.tointeger(tonumber(k or 3))
+  if size ~= 1 and size ~= 3 then errors.raise(where, "kernel %s is not supported (1 or 3)", k) end
+  return { kind = "conv", out = n, k = size }
 end
 
+-- label(i) names token i for messages ("cfg \"64,X\": token 2", "net.lua: features[2]").
 local function parse_features(where, list, label)
   if type(list) ~= "table" or #list == 0 then
     errors.raise(where, "features must be a non-empty list like {64, 'M', 128, 'M'}")
   end
+  if #list > MAX_LAYERS then errors.raise(where, "%d features is too many (at most %d)", #list, MAX_LAYERS) end
   local features, convs = {}, 0
-  for i, tok in ipairs(list) do
-    features[i] = parse_token(string.format(label, i, tostring(tok)), tok)
+  for i = 1, #list do -- not ipairs: {64, nil, "M"} is an error at [2], not a one-layer list
+    local tok = list[i]
+    features[i] = parse_token(label(i), tok)
     if features[i].kind == "conv" then convs = convs + 1 end
   end
   if convs == 0 then errors.raise(where, "features have no conv layer") end
@@ -72,7 +82,7 @@ local function parse_inline(text)
   local where = string.format("cfg \"%s\"", text)
   local list = {}
   for tok in (text .. ","):gmatch("([^,]*),") do list[#list + 1] = tok end
-  return parse_features(where, list, where .. ": token %d")
+  return parse_features(where, list, function(i) return where .. ": token " .. i end)
 end
 
 local FILE_FIELDS = { name = 1, features = 1, batch_norm = 1, input = 1, batch = 1, avgpool = 1, classifier = 1,
@@ -88,12 +98,19 @@ end
 local function read_model_file(path)
   local f, err = io.open(path, "rb")
   if not f then errors.raise(path, "cannot read the model file (%s)", (err:gsub("^.-: ", ""))) end
-  local text = f:read("a")
+  local text, rerr = f:read("a") -- nil for a directory, which opens fine
   f:close()
+  if not text then errors.raise(path, "cannot read the model file (%s)", (tostring(rerr):gsub("^.-: ", ""))) end
   local chunk, msg = load(text, "=" .. path, "t", {})
   if not chunk then raise_lua(path, msg) end
-  local ok, spec = pcall(chunk)
-  if not ok then raise_lua(path, spec) end
+  local ok, spec, why = sandbox.run(chunk)
+  if not ok and spec == "instructions" then
+    errors.raise(path, "model file ran too long (more than %d instructions)", sandbox.max_instructions)
+  elseif not ok and spec == "memory" then
+    errors.raise(path, "model file used too much memory (more than %d MiB)", sandbox.max_bytes >> 20)
+  elseif not ok then
+    raise_lua(path, why)
+  end
   if type(spec) ~= "table" then errors.raise(path, "the file must return a table (it returned %s)", type(spec)) end
   for k in pairs(spec) do
     if not FILE_FIELDS[k] then errors.raise(path, "unknown field '%s'", tostring(k)) end
@@ -123,7 +140,7 @@ local function resolve(text)
   local preset = presets.find(text)
   if preset then
     local where = "preset " .. text
-    return { features = parse_features(where, preset.features, where .. ": token %d"),
+    return { features = parse_features(where, preset.features, function(i) return where .. ": token " .. i end),
              batch_norm = preset.batch_norm, source = where, name = default_name(text) }
   end
   if is_inline(text) then
@@ -132,7 +149,8 @@ local function resolve(text)
   if text:match("%.lua$") or file_exists(text) then
     local spec = read_model_file(text)
     local where = text .. ": features"
-    return { features = parse_features(where, spec.features, where .. "[%d]"), batch_norm = spec.batch_norm,
+    return { features = parse_features(where, spec.features, function(i) return where .. "[" .. i .. "]" end),
+             batch_norm = spec.batch_norm,
              source = "model file " .. text:gsub("^.*/", ""), name = spec.name or default_name(text), file = spec,
              path = text }
   end
@@ -147,13 +165,17 @@ end
 
 local function parse_classifier(where, v)
   if v == "none" or v == "" then return {} end
-  if type(v) == "table" then
-    local widths = {}
-    for i, w in ipairs(v) do widths[i] = whole(string.format("%s[%d]", where, i), w, "a width") end
-    return widths
+  local list = v
+  if type(v) ~= "table" then
+    list = {}
+    for w in (tostring(v) .. ","):gmatch("([^,]*),") do list[#list + 1] = w end
   end
+  if #list > MAX_LAYERS then errors.raise(where, "%d widths is too many (at most %d)", #list, MAX_LAYERS) end
   local widths = {}
-  for w in (v .. ","):gmatch("([^,]*),") do widths[#widths + 1] = whole(where, w, "every width") end
+  for i = 1, #list do
+    widths[i] = whole(type(v) == "table" and string.format("%s[%d]", where, i) or where, list[i],
+                      type(v) == "table" and "a width" or "every width")
+  end
   return widths
 end
 

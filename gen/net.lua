@@ -1,5 +1,6 @@
 -- net.lua — expand a normalized model into layer units with torchvision's module indices, then infer every
 -- shape, parameter count and MAC count in one pass over the units.
+local errors = require("errors")
 local format = require("format")
 local kinds = require("layers")
 
@@ -47,11 +48,39 @@ local function computes(kind, u, shape)
   return kind.computes
 end
 
+-- Counts stay below 2^62, so no integer product or sum of them wraps around (Lua integers wrap silently).
+local TOO_MANY = 2.0 ^ 62
+
+local function floats(dims)
+  local f = {}
+  for i, d in ipairs(dims) do f[i] = d + 0.0 end
+  return f
+end
+
+-- u's counts once more in floating point, which does not wrap: a layer too large to count is the user's error.
+-- Returns u's elements and MACs for the whole batch, as floats.
+local function check_counts(u, kind, shape, ctx, batch)
+  local fin, fout = floats(shape), floats(u.output)
+  local elements, macs = format.product(fout) * batch, kind.macs(u, fin, fout) * batch
+  local biggest = math.max(elements, macs, kind.work(u, fin))
+  for _, t in ipairs(kind.tensors(u, fin)) do biggest = math.max(biggest, format.product(t.shape)) end
+  if biggest >= TOO_MANY then
+    errors.raise(ctx.where, "layer %d (%s) is too large to count (%.3g elements or MACs; at most 2^62)", u.number,
+                 kind.label(u), biggest)
+  end
+  return elements, macs
+end
+
 -- Fill u.input, u.output, u.params, u.macs (for the whole batch), u.tensors, u.work, u.computes.
 local function infer_unit(u, shape, ctx, batch)
   local kind = kinds[u.kind]
   if u.kind == "conv" then ctx.convs = ctx.convs + 1 end
   u.input, u.output = shape, kind.infer(u, shape, ctx)
+  local elements, macs = check_counts(u, kind, shape, ctx, batch)
+  ctx.total_elements, ctx.total_macs = ctx.total_elements + elements, ctx.total_macs + macs
+  if ctx.total_elements >= TOO_MANY or ctx.total_macs >= TOO_MANY then
+    errors.raise(ctx.where, "the net is too large to count (more than 2^62 elements or MACs in all)")
+  end
   u.tensors = kind.tensors(u, shape)
   u.params = 0
   for _, t in ipairs(u.tensors) do
@@ -69,7 +98,8 @@ end
 function M.build(model)
   local units = feature_units(model)
   head_units(model, units)
-  local ctx = { convs = 0, pools = count_pools(units), input_text = format.shape(model.input) }
+  local ctx = { convs = 0, pools = count_pools(units), input_text = format.shape(model.input),
+                where = model.source .. " at " .. format.shape(model.input), total_elements = 0.0, total_macs = 0.0 }
   local shape = model.input
   local net = { model = model, units = units, total_params = 0, total_macs = 0, activation_floats = 0 }
   for i, u in ipairs(units) do

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """conformance.py — does the C that vggc generates compute what PyTorch computes?
 
-    conformance.py --vggc PATH [--work DIR] [--only NAME[,NAME...]] [--keep] [--list]
+    conformance.py --vggc PATH [--work DIR] [--only NAME[,NAME...]] [--small] [--keep] [--list]
 
 For each case below: `vggc report` describes the model, tools/vggc_torch.py exports seeded weights (safetensors),
 an input and a float64 reference, `vggc build` compiles a runner, the runner computes the output, and the output
 must match: ||y - ref||_2 / ||ref||_2 <= 1e-5 and the same argmax for every image. One line per case, then the
 worst error, then `N passed, N failed` alone on the last line; exit 1 if any case failed. Each case's files
 (weights can be 550 MB) are deleted right after it, pass or fail, unless --keep.
+
+--small keeps the cases of at most 64x96 pixels (SMALL below), for the sanitizer build where a 224 case takes
+minutes; VGGC_CONFORMANCE_SMALL=1 in the environment means the same (the sanitizer build's tests set it).
 
 PyTorch is required: the export runs under $PYTHON, else this interpreter, else /usr/bin/python3 (Debian's
 python3-torch), whichever first imports torch and torchvision. This script itself needs only the standard library.
@@ -46,7 +49,15 @@ vgg11_cifar        vgg11     0  torchvision    --input 3x32x32 --avgpool none --
 paper_c_224        C         0  torchvision    --input 3x224x224
 paper_a_lrn_224    A-LRN     0  torchvision    --input 3x224x224
 vgg11_224_batch4   vgg11     0  torchvision    --input 3x224x224 --batch 4
+vgg13_64x96_im2col     vgg13  0  torchvision  --input 3x64x96 --conv im2col
+vgg13_64x96_direct     vgg13  0  torchvision  --input 3x64x96 --conv direct
+vgg13_64x96_winograd2  vgg13  0  torchvision  --input 3x64x96 --conv winograd2
+vgg13_64x96_winograd4  vgg13  0  torchvision  --input 3x64x96 --batch 2 --conv winograd4
 """
+
+# --small: the 32x32, 64x96, 1-channel and CIFAR cases (every head kind, BatchNorm, loading by order, every --conv).
+SMALL = {"vgg11_32", "vgg13_64x96", "vgg11_bn_gray32", "vgg16_bn_cifar", "vgg11_cifar", "vgg13_64x96_im2col",
+         "vgg13_64x96_direct", "vgg13_64x96_winograd2", "vgg13_64x96_winograd4"}
 
 TOLERANCE = 1e-5
 STEP_TIMEOUT = 3600  # seconds; a VGG19 build or a float64 VGG19 reference takes well under this
@@ -302,6 +313,8 @@ def parse_args(argv, cases):
     p.add_argument("--vggc", metavar="PATH", help="the vggc executable")
     p.add_argument("--work", metavar="DIR", help="where each case's temporary directory goes (default: system temp)")
     p.add_argument("--only", metavar="NAME[,NAME...]", help="run only these cases")
+    p.add_argument("--small", action="store_true", default=os.environ.get("VGGC_CONFORMANCE_SMALL") == "1",
+                   help="only the small cases (%s); also VGGC_CONFORMANCE_SMALL=1" % " ".join(sorted(SMALL)))
     p.add_argument("--keep", action="store_true", help="keep each case's directory (for debugging)")
     p.add_argument("--list", action="store_true", help="print the cases and exit")
     args = p.parse_args(argv)
@@ -317,6 +330,8 @@ def parse_args(argv, cases):
 def main(argv):
     cases = parse_cases(CASES)
     args = parse_args(argv, cases)
+    if args.small:
+        cases = [c for c in cases if c.name in SMALL]
     if args.list:
         for c in cases:
             print(f"{c.name:18s} {c.model:9s} seed {c.seed}  {c.head:13s} {' '.join(c.options)}")

@@ -80,6 +80,7 @@ Test(consumer, builds_against_an_installed_vggc_in_a_temporary_prefix_and_classi
     write_weights_and_image(dir, vggc);
     expect_top5(dir);
     remove_tree(dir);
+    free(dir);
 }
 
 Test(consumer, embeds_the_weights_with_incbin_so_the_classifier_runs_without_a_weights_file)
@@ -105,6 +106,7 @@ Test(consumer, embeds_the_weights_with_incbin_so_the_classifier_runs_without_a_w
     cmd_free(&embedded);
     cmd_free(&from_file);
     remove_tree(dir);
+    free(dir);
 }
 
 Test(consumer, builds_the_example_through_add_subdirectory_of_the_checkout)
@@ -119,6 +121,7 @@ Test(consumer, builds_the_example_through_add_subdirectory_of_the_checkout)
     cmd_result r = run("test ! -e '%s/build/vggc/tests' && test ! -e '%s/build/vggc/libvgg11_224.a'", dir, dir);
     expect_ok(&r, "vggc's tests and demo are not built as a subproject");
     remove_tree(dir);
+    free(dir);
 }
 
 /* A program that uses the runtime's BLAS (vggc_linear) and OpenMP (vggc_set_threads) paths. */
@@ -151,4 +154,5 @@ Test(consumer, pkg_config_gives_the_flags_to_compile_and_link_against_the_instal
     cr_expect_str_eq(r.out, "1.5 2\n");
     cmd_free(&r);
     remove_tree(dir);
+    free(dir);
 }

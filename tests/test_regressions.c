@@ -1,0 +1,337 @@
+/* test_regressions.c — every input under tests/regressions/ goes to its parser again: inputs that once crashed
+ * or broke the message contract (fuzz-*, found by fuzz/run), hand-made bad files (bad-*) and real files (seed-*).
+ * Each must give a result or one clean error; none may crash (under -DVGGC_SANITIZE=ON, nor touch memory it
+ * should not).
+ *
+ *   model/        the fuzz_model input format: no newline = the words of `vggc report WORDS`; otherwise the first
+ *                 line holds options and the rest is a model file, run as `vggc report FILE OPTIONS`.
+ *                 Exit 0 with a report, or exit 2 with exactly one line "vggc: where: what" on stderr.
+ *   safetensors/  vggc_load_safetensors_mem by name and by order into fuzz_safetensors.c's tiny model: 0, or an
+ *                 error whose message is one non-empty line without control bytes and the weights untouched.
+ *   npy/          vggc_npy_parse: 0 with rank 1..4 and readable data, or such an error message.
+ */
+#include "helpers.h"
+#include "vggc.h"
+
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REGRESSIONS VGGC_SOURCE_DIR "/tests/regressions"
+
+/* ---- reading the corpus ---------------------------------------------------------------------------------- */
+
+typedef struct {
+    unsigned char *bytes;
+    size_t size;
+} blob;
+
+static blob read_blob(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot open %s", path);
+    blob b = {NULL, 0};
+    size_t cap = 0;
+    for (;;) {
+        if (b.size == cap) {
+            cap = cap ? 2 * cap : 4096;
+            b.bytes = realloc(b.bytes, cap);
+            cr_assert_not_null(b.bytes, "out of memory reading %s", path);
+        }
+        size_t n = fread(b.bytes + b.size, 1, cap - b.size, f);
+        if (n == 0) break;
+        b.size += n;
+    }
+    fclose(f);
+    /* exactly size bytes, so the sanitizer sees a read past the end */
+    unsigned char *exact = malloc(b.size ? b.size : 1);
+    cr_assert_not_null(exact);
+    if (b.size) memcpy(exact, b.bytes, b.size);
+    free(b.bytes);
+    b.bytes = exact;
+    return b;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The regular files of regressions/KIND, sorted, NULL-terminated; *count of them. */
+static char **corpus(const char *kind, int *count)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/%s", REGRESSIONS, kind);
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d, "cannot open %s", dir);
+    char **names = NULL;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        names = realloc(names, (size_t)(n + 2) * sizeof *names);
+        cr_assert_not_null(names);
+        size_t len = strlen(dir) + strlen(e->d_name) + 2;
+        names[n] = malloc(len);
+        snprintf(names[n++], len, "%s/%s", dir, e->d_name);
+    }
+    closedir(d);
+    cr_assert_gt(n, 0, "%s is empty", dir);
+    qsort(names, (size_t)n, sizeof *names, by_name);
+    names[n] = NULL;
+    *count = n;
+    return names;
+}
+
+static void free_corpus(char **names)
+{
+    for (char **p = names; *p; p++) free(*p);
+    free(names);
+}
+
+/* ---- the message contract -------------------------------------------------------------------------------- */
+
+/* NULL if msg is one non-empty line without control bytes, else what is wrong with it. */
+static const char *message_fault(const char *msg, size_t capacity)
+{
+    const char *end = memchr(msg, '\0', capacity);
+    if (!end) return "not NUL-terminated";
+    if (end == msg) return "empty";
+    for (const char *p = msg; p < end; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) return "carries a control byte";
+    return NULL;
+}
+
+/* ---- model inputs through vggc ----------------------------------------------------------------------------- */
+
+/* words: the fuzz format's words (split at spaces and NULs), each shell-quoted, appended to cmd. */
+static void append_words(char *cmd, size_t cap, const unsigned char *line, size_t len)
+{
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && line[i] != ' ' && line[i] != '\0') continue;
+        if (i > start) {
+            strncat(cmd, " '", cap - strlen(cmd) - 1);
+            for (size_t j = start; j < i; j++) {
+                char c[2] = {(char)line[j], '\0'};
+                strncat(cmd, line[j] == '\'' ? "'\\''" : c, cap - strlen(cmd) - 1);
+            }
+            strncat(cmd, "'", cap - strlen(cmd) - 1);
+        }
+        start = i + 1;
+    }
+}
+
+/* Run one model input; returns NULL if vggc kept its contract, else a description (static buffer). */
+static const char *model_fault(const char *path, const char *tmp)
+{
+    static char why[1024];
+    blob b = read_blob(path);
+    const unsigned char *newline = memchr(b.bytes, '\n', b.size);
+    size_t line_len = newline ? (size_t)(newline - b.bytes) : b.size;
+    static char cmd[16384];
+    snprintf(cmd, sizeof cmd, "'%s' report", VGGC_EXE);
+    if (newline) {
+        char file[512];
+        snprintf(file, sizeof file, "%s/model.lua", tmp);
+        FILE *f = fopen(file, "wb");
+        cr_assert_not_null(f, "cannot write %s", file);
+        fwrite(newline + 1, 1, b.size - line_len - 1, f);
+        fclose(f);
+        snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " '%s'", file);
+    }
+    append_words(cmd, sizeof cmd, b.bytes, line_len);
+    cr_assert_lt(strlen(cmd), sizeof cmd - 1, "%s: the command line is too long for this test", path);
+    free(b.bytes);
+
+    cmd_result r = run("%s", cmd);
+    const char *nl = strchr(r.err, '\n');
+    why[0] = '\0';
+    if (r.status == 0 && r.out[0] == '\0') snprintf(why, sizeof why, "exit 0 without a report");
+    else if (r.status == 0 && r.err[0] != '\0') snprintf(why, sizeof why, "exit 0 with stderr: %.400s", r.err);
+    else if (r.status != 0 && r.status != 2) snprintf(why, sizeof why, "exit %d: %.600s", r.status, r.err);
+    else if (r.status == 2 && (strncmp(r.err, "vggc: ", 6) != 0 || !nl || nl[1] != '\0'))
+        snprintf(why, sizeof why, "exit 2 without exactly one line \"vggc: ...\": %.600s", r.err);
+    cmd_free(&r);
+    return why[0] ? why : NULL;
+}
+
+Test(regressions, every_model_input_gets_a_report_or_one_error_line_and_exit_2)
+{
+    int n, bad = 0;
+    char **files = corpus("model", &n);
+    char *tmp = make_temp_dir("regressions");
+    for (char **p = files; *p; p++) {
+        const char *why = model_fault(*p, tmp);
+        if (why) cr_expect_fail("%s: %s", *p, why);
+        bad += why != NULL;
+    }
+    cr_log_info("regressions: %d model inputs, %d broke the contract", n, bad);
+    remove_tree(tmp);
+    free(tmp);
+    free_corpus(files);
+}
+
+/* ---- safetensors from memory into fuzz_safetensors.c's model ------------------------------------------------ */
+
+static float conv_w[4 * 3 * 3 * 3], conv_b[4];  /* (4, 3, 3, 3), (4) */
+static float bn_g[4], bn_b[4], bn_m[4], bn_v[4]; /* (4) each */
+static float fc_w[2 * 4], fc_b[2];               /* (2, 4), (2) */
+
+static const vggc_tensor tensors[] = {
+    {"features.0.weight", conv_w, 4, {4, 3, 3, 3}, 108, 1},
+    {"features.0.bias", conv_b, 1, {4}, 4, 1},
+    {"features.1.weight", bn_g, 1, {4}, 4, 1},
+    {"features.1.bias", bn_b, 1, {4}, 4, 1},
+    {"features.1.running_mean", bn_m, 1, {4}, 4, 0},
+    {"features.1.running_var", bn_v, 1, {4}, 4, 0},
+    {"classifier.0.weight", fc_w, 2, {2, 4}, 8, 1},
+    {"classifier.0.bias", fc_b, 1, {2}, 2, 1},
+};
+#define N_TENSORS ((int)(sizeof tensors / sizeof tensors[0]))
+
+static const vggc_bn_fold folds[] = {
+    {conv_w, conv_b, bn_g, bn_b, bn_m, bn_v, 4, 27, 1e-5f},
+};
+
+static const vggc_model model = {
+    .name = "regression_vgg", .tensors = tensors, .n_tensors = N_TENSORS, .folds = folds, .n_folds = 1,
+    .batch = 1, .in_c = 3, .in_h = 4, .in_w = 4, .classes = 2, .params = 108 + 4 + 8 + 8 + 2,
+    .prepares = NULL, .n_prepares = 0,
+};
+
+/* Every weight set to 7.5, the value a rejected file must leave behind. */
+static void poison_weights(void)
+{
+    for (int t = 0; t < N_TENSORS; t++)
+        for (int64_t i = 0; i < tensors[t].count; i++) tensors[t].data[i] = 7.5f;
+}
+
+/* The first tensor that no longer holds 7.5 everywhere, or NULL. */
+static const char *changed_tensor(void)
+{
+    for (int t = 0; t < N_TENSORS; t++)
+        for (int64_t i = 0; i < tensors[t].count; i++)
+            if (tensors[t].data[i] != 7.5f) return tensors[t].name;
+    return NULL;
+}
+
+static int safetensors_faults(const char *path, const blob *b, int match)
+{
+    vggc_error err;
+    memset(err.msg, 'X', sizeof err.msg); /* a message not written or not terminated shows up */
+    poison_weights();
+    if (vggc_load_safetensors_mem(&model, b->bytes, b->size, match, &err) == 0) return 0;
+    const char *fault = message_fault(err.msg, sizeof err.msg);
+    const char *changed = changed_tensor();
+    cr_expect_null(fault, "%s (match %d): the message %s", path, match, fault);
+    cr_expect_null(changed, "%s (match %d): rejected (%s) but %s changed", path, match, fault ? "?" : err.msg,
+                   changed);
+    return fault || changed;
+}
+
+Test(regressions, every_safetensors_input_loads_or_is_rejected_cleanly_with_the_weights_untouched)
+{
+    int n, bad = 0;
+    char **files = corpus("safetensors", &n);
+    for (char **p = files; *p; p++) {
+        blob b = read_blob(*p);
+        bad += safetensors_faults(*p, &b, VGGC_MATCH_BY_NAME);
+        bad += safetensors_faults(*p, &b, VGGC_MATCH_BY_ORDER);
+        free(b.bytes);
+    }
+    cr_log_info("regressions: %d safetensors inputs, %d faults", n, bad);
+    free_corpus(files);
+}
+
+/* ---- .npy ---------------------------------------------------------------------------------------------------- */
+
+Test(regressions, every_npy_input_parses_or_is_rejected_with_one_clean_line)
+{
+    int n, bad = 0;
+    char **files = corpus("npy", &n);
+    for (char **p = files; *p; p++) {
+        blob b = read_blob(*p);
+        float *data = NULL;
+        int64_t shape[4] = {0, 0, 0, 0};
+        int rank = 0;
+        vggc_error err;
+        memset(err.msg, 'X', sizeof err.msg);
+        if (vggc_npy_parse(b.bytes, b.size, &data, shape, &rank, &err) == 0) {
+            cr_expect(rank >= 1 && rank <= 4, "%s: parsed with rank %d", *p, rank);
+            int64_t count = 1;
+            for (int d = 0; d < rank && d < 4; d++) count *= shape[d];
+            volatile float sink = 0.0f;
+            for (int64_t i = 0; i < count; i++) sink += data[i]; /* the sanitizer catches a short allocation */
+            (void)sink;
+        } else {
+            const char *fault = message_fault(err.msg, sizeof err.msg);
+            cr_expect_null(fault, "%s: the message %s", *p, fault);
+            bad += fault != NULL;
+        }
+        free(data);
+        free(b.bytes);
+    }
+    cr_log_info("regressions: %d npy inputs, %d faults", n, bad);
+    free_corpus(files);
+}
+
+/* ---- the sandbox model files run in -------------------------------------------------------------------------- */
+
+/* `vggc report DIR/NAME.lua` on a model file with this text; the result for the caller to check and free. */
+static cmd_result report_model_file(const char *name, const char *text)
+{
+    char *dir = make_temp_dir("sandbox");
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.lua", dir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+    cmd_result r = run("cd '%s' && '%s' report %s.lua", dir, VGGC_EXE, name);
+    remove_tree(dir);
+    free(dir);
+    return r;
+}
+
+Test(sandbox, a_model_file_that_never_ends_is_stopped_with_one_line)
+{
+    cmd_result r = report_model_file("spin", "while true do end\n");
+    cr_expect_eq(r.status, 2, "exit %d: %s", r.status, r.err);
+    cr_expect_str_eq(r.err, "vggc: spin.lua: model file ran too long (more than 1000000 instructions)\n");
+    cmd_free(&r);
+}
+
+Test(sandbox, a_model_file_that_fills_memory_is_stopped_with_one_line)
+{
+    cmd_result r = report_model_file("hog", "local t = {}\nfor i = 1, 1e9 do t[i] = ('x'):rep(1000) .. i end\n");
+    cr_expect_eq(r.status, 2, "exit %d: %s", r.status, r.err);
+    cr_expect_str_eq(r.err, "vggc: hog.lua: model file used too much memory (more than 64 MiB)\n");
+    cmd_free(&r);
+}
+
+Test(sandbox, a_model_file_sees_no_library_and_only_simple_string_methods)
+{
+    cmd_result r = report_model_file("env", "local seen = io or os or require or load or dofile or print or string "
+                                            "or _G or getmetatable or setmetatable or pcall or debug or next\n"
+                                            "return {features = {('%d'):format(8), ('m'):upper()}, input = '1x8x8',\n"
+                                            "        classes = seen and 3 or 5}\n");
+    cr_expect_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    cr_expect(strstr(r.out, "5 classes") != NULL, "a library is visible to the model file:\n%s", r.out);
+    cmd_free(&r);
+    r = report_model_file("find", "return {features = {('64'):match('%d+')}}\n");
+    cr_expect_eq(r.status, 2, "exit %d: %s", r.status, r.err);
+    cr_expect(strstr(r.err, "vggc: find.lua:1: attempt to call a nil value (method 'match')") == r.err, "%s", r.err);
+    cmd_free(&r);
+}
+
+Test(sandbox, a_control_byte_in_a_message_prints_escaped_on_one_line)
+{
+    cmd_result r = run("'%s' report \"$(printf '64,\\033[2J,M')\"", VGGC_EXE);
+    cr_expect_eq(r.status, 2, "exit %d: %s", r.status, r.err);
+    cr_expect_str_eq(r.err, "vggc: cfg \"64,\\x1b[2J,M\": token 2: '\\x1b[2J' is not a channel count, 'M', 'L' or "
+                            "'N:K' (N:1 is a 1x1 conv)\n");
+    cmd_free(&r);
+}
