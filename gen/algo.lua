@@ -43,21 +43,23 @@ function M.direct_weights(cin, cout, k)
   return M.cpad(cout) * cin * k * k
 end
 
--- The automatic choice, from bench/layers.c on the project's machine (README: "Speed"): F(4x4) beat F(2x2) and
--- im2col on every VGG11 3x3 layer with 64 or more input channels, 14x14 maps included (3.0 vs 3.3 vs 11 ms);
--- the direct conv wins for the first layer (3 input channels: 2 ms, against 5.3 for F(4x4) and 8.2 for
--- im2col) and runs 1x1 convs. F(2x2) takes maps too small for 4x4 tiles to pay; tiny maps run direct.
-local function auto(u, shape)
+-- The automatic choice, from bench/layers.c and bench/run on the project's machine (README: Speed). The direct conv
+-- wins for few input channels (VGG's first layer: 1.3 ms, against 5.3 for F(4x4) and 8.2 for im2col) and runs
+-- 1x1 convs. F(4x4) beat F(2x2) and im2col on every 3x3 layer with 64 or more input channels once there are
+-- enough tiles to share its 36 transformed weight matrices (2.25x the F(2x2) bytes): at VGG11's 14x14 maps it
+-- took 14.8 ms against 20.3 for F(2x2) at batch 8, but 2.7 against 2.5 at batch 1, where its 16 tiles per
+-- matrix leave it reading weights. Maps too small for 4x4 tiles take F(2x2); tiny maps run direct.
+local function auto(u, shape, batch)
   local cin, h, w = shape[1], shape[2], shape[3]
   if u.k ~= 3 or cin < 16 then return "direct" end
-  if h >= 8 and w >= 8 then return "winograd4" end
+  if h >= 8 and w >= 8 and M.winograd_tiles(batch, h, w, 4) >= 32 then return "winograd4" end
   if h >= 4 and w >= 4 then return "winograd2" end
   return "direct"
 end
 
 local function conv(u, mode, batch)
   local shape = u.input
-  local algo = mode == "auto" and auto(u, shape) or mode
+  local algo = mode == "auto" and auto(u, shape, batch) or mode
   if TILE[algo] and u.k ~= 3 then algo = "direct" end -- Winograd is for 3x3; a forced mode keeps 1x1 direct
   u.algo = algo
   if algo == "im2col" then
