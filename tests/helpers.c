@@ -125,3 +125,17 @@ void fill_random(float *x, size_t n, unsigned seed, float scale)
         x[i] = scale * (2.0f * (float)((s >> 40) & 0xFFFFFF) / 16777216.0f - 1.0f);
     }
 }
+
+void expect_same_bits(const char *what, const float *got, const float *want, size_t n)
+{
+    size_t bad = 0;
+    char list[400] = "";
+    for (size_t i = 0; i < n; i++) {
+        if (memcmp(&got[i], &want[i], sizeof got[i]) == 0) continue;
+        if (bad++ < 4) {
+            size_t len = strlen(list);
+            snprintf(list + len, sizeof list - len, " [%zu] %.9g vs %.9g;", i, (double)got[i], (double)want[i]);
+        }
+    }
+    cr_expect_eq(bad, 0, "%s: %zu of %zu values differ in their bits; first:%s", what, bad, n, list);
+}

@@ -7,6 +7,8 @@
 /* Compare got against want elementwise: |got - want| <= atol + rtol * |want|. On failure the Criterion
  * assertion names what, the max abs and rel error, and the first mismatching indices. */
 void expect_close(const char *what, const float *got, const float *want, size_t n, double rtol, double atol);
+/* got and want hold the same bits; otherwise fail naming the count and the first mismatches. */
+void expect_same_bits(const char *what, const float *got, const float *want, size_t n);
 
 /* Normwise relative error ||got - want||_2 / ||want||_2, in double. */
 double rel_error(const float *got, const float *want, size_t n);

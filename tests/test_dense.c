@@ -45,21 +45,6 @@ static void free_layer(layer *l)
     free(l->in), free(l->weight), free(l->bias);
 }
 
-/* got and want hold the same bits; otherwise fail naming the count and the first mismatches. */
-static void expect_same_bits(const char *what, const float *got, const float *want, size_t n)
-{
-    size_t bad = 0;
-    char list[400] = "";
-    for (size_t i = 0; i < n; i++) {
-        if (memcmp(&got[i], &want[i], sizeof got[i]) == 0) continue;
-        if (bad++ < 4) {
-            size_t len = strlen(list);
-            snprintf(list + len, sizeof list - len, " [%zu] %.9g vs %.9g;", i, (double)got[i], (double)want[i]);
-        }
-    }
-    cr_expect_eq(bad, 0, "%s: %zu of %zu values differ in their bits; first:%s", what, bad, n, list);
-}
-
 /* kernel(l) against the double-precision reference, with and without ReLU. */
 static void expect_kernel_matches_ref(linear_fn *kernel, const char *name, const layer *l)
 {

@@ -183,21 +183,6 @@ Test(winograd, layers_with_many_tiles_and_channels_match_the_naive_convolution)
     expect_cases_match(cases, (int)(sizeof cases / sizeof cases[0]));
 }
 
-/* got and want hold the same bits; otherwise fail naming the count and the first mismatches. */
-static void expect_same_bits(const char *what, const float *got, const float *want, size_t n)
-{
-    size_t bad = 0;
-    char list[400] = "";
-    for (size_t i = 0; i < n; i++) {
-        if (memcmp(&got[i], &want[i], sizeof got[i]) == 0) continue;
-        if (bad++ < 4) {
-            size_t len = strlen(list);
-            snprintf(list + len, sizeof list - len, " [%zu] %.9g vs %.9g;", i, (double)got[i], (double)want[i]);
-        }
-    }
-    cr_expect_eq(bad, 0, "%s: %zu of %zu values differ in their bits; first:%s", what, bad, n, list);
-}
-
 /* Tiny cache budgets: many passes over the tiles (the last one ragged, not a multiple of the 12-row blocks) and
  * GEMM pieces of one row block; the result must not change. */
 Test(winograd, many_small_passes_and_gemm_pieces_give_the_same_result_as_one)
