@@ -47,12 +47,14 @@ end
 -- wins for few input channels (VGG's first layer: 1.3 ms, against 5.3 for F(4x4) and 8.2 for im2col) and runs
 -- 1x1 convs. F(4x4) beat F(2x2) and im2col on every 3x3 layer with 64 or more input channels once there are
 -- enough tiles to share its 36 transformed weight matrices (2.25x the F(2x2) bytes): at VGG11's 14x14 maps it
--- took 14.8 ms against 20.3 for F(2x2) at batch 8, but 2.7 against 2.5 at batch 1, where its 16 tiles per
--- matrix leave it reading weights. Maps too small for 4x4 tiles take F(2x2); tiny maps run direct.
+-- took 14.8 ms against 20.3 for F(2x2) at batch 8, and at batch 1, where its 16 tiles per matrix leave it
+-- streaming weights from memory, 1.8-2.1 ms against 2.5-2.6 once the GEMM prefetches the next piece's weights.
+-- With fewer tiles (a 7x7 map at batch 1: 4) the weights dominate and F(2x2) reads 2.25x fewer bytes. Maps too
+-- small for 4x4 tiles take F(2x2); tiny maps run direct.
 local function auto(u, shape, batch)
   local cin, h, w = shape[1], shape[2], shape[3]
   if u.k ~= 3 or cin < 16 then return "direct" end
-  if h >= 8 and w >= 8 and M.winograd_tiles(batch, h, w, 4) >= 32 then return "winograd4" end
+  if h >= 8 and w >= 8 and M.winograd_tiles(batch, h, w, 4) >= 16 then return "winograd4" end
   if h >= 4 and w >= 4 then return "winograd2" end
   return "direct"
 end

@@ -74,6 +74,8 @@ typedef struct {
     int cinb, coutb, cinp, coutp; /* 16-channel blocks and padded channel counts */
     int oh, ow;                   /* output map: h x w, or h / 2 x w / 2 with the pool */
     int pass_tiles, gemm_blocks;  /* tiles per pass (a multiple of ROWS), row blocks per GEMM piece */
+    int streams;                  /* a GEMM piece covers all rows: it reads its weights once, the next piece's
+                                     weights are prefetched while it runs, and threads take runs of pieces */
     size_t v_xi, m_xi;            /* floats from one transform point's V (M) to the next's */
     int t0, count;                /* this pass: tiles [t0, t0 + count) */
     float *v, *mm;                /* this pass's V and M (see the top comment) */
@@ -336,8 +338,10 @@ static int gemm_pieces(const plan *p)
 }
 
 /* c (rows x width, ldc) = a (rows x cinp, blocked [cinp / 16][rows][16]) . b (cinp x width). */
-static void block_portable(float *c, size_t ldc, const float *a, const float *b, int cinb, int rows, int width)
+static void block_portable(float *c, size_t ldc, const float *a, const float *b, const float *next, int cinb, int rows,
+                           int width)
 {
+    (void)next;
     for (int r = 0; r < rows; r++) {
         float acc[PANEL] = {0};
         for (int k = 0; k < cinb * LANES; k++) {
@@ -355,12 +359,15 @@ static void block_portable(float *c, size_t ldc, const float *a, const float *b,
     {                                                                                                           \
         gemm_piece g = piece_of(p, piece);                                                                      \
         const float *b = u + (size_t)g.xi * p->cinp * p->coutp + (size_t)g.panel * PANEL * p->cinp;             \
+        size_t after = (size_t)(b - u) + (size_t)p->cinp * g.width; /* the next piece's panel: prefetched */      \
+        int ahead = p->streams && after < (size_t)p->alpha * p->alpha * p->cinp * p->coutp;                      \
+        const float *next = ahead ? u + after : NULL;                                                           \
         const float *v = p->v + g.xi * p->v_xi;                                                                 \
         float *c = p->mm + g.xi * p->m_xi + (size_t)g.panel * PANEL;                                            \
         for (int rb = g.rb0; rb < g.rb1; rb++) {                                                                \
             int rows = p->count - rb * ROWS < ROWS ? p->count - rb * ROWS : ROWS;                               \
             BLOCK(c + (size_t)rb * ROWS * p->coutp, (size_t)p->coutp, v + (size_t)rb * ROWS * p->cinp, b,       \
-                  p->cinb, rows, g.width);                                                                      \
+                  rb == g.rb0 ? next : NULL, p->cinb, rows, g.width);                                           \
         }                                                                                                       \
     }
 
@@ -370,17 +377,22 @@ DEFINE_GEMM_PIECE(portable, , block_portable)
 #ifdef HAVE_AVX512_KERNEL
 /* The micro-kernel: rows x (16 vecs) accumulators in registers; per input channel, vecs loads of b and rows
  * broadcasts of a. rows and vecs are constants at every call. */
-INLINE AVX512 void kernel_avx512(float *c, size_t ldc, const float *a, const float *b, int cinb, int rows, int vecs)
+INLINE AVX512 void kernel_avx512(float *c, size_t ldc, const float *a, const float *b, const float *next, int cinb,
+                                  int rows, int vecs)
 {
     __m512 acc[ROWS][2];
 #pragma GCC unroll 12
     for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     int width = vecs * LANES;
-    for (int cb = 0; cb < cinb; cb++, a += rows * LANES, b += LANES * width) {
+    for (int cb = 0; cb < cinb; cb++, a += rows * LANES, b += LANES * width, next = next ? next + LANES * width : 0) {
 #pragma GCC unroll 16
         for (int j = 0; j < LANES; j++) {
             __m512 b0 = _mm512_loadu_ps(b + j * width);
             __m512 b1 = vecs == 2 ? _mm512_loadu_ps(b + j * width + LANES) : b0;
+            if (next) { /* the same number of bytes of the next piece's weights, into L2 */
+                _mm_prefetch((const char *)(next + j * width), _MM_HINT_T1);
+                if (vecs == 2) _mm_prefetch((const char *)(next + j * width + LANES), _MM_HINT_T1);
+            }
 #pragma GCC unroll 12
             for (int r = 0; r < rows; r++) {
                 __m512 av = _mm512_set1_ps(a[r * LANES + j]);
@@ -397,12 +409,13 @@ INLINE AVX512 void kernel_avx512(float *c, size_t ldc, const float *a, const flo
 }
 
 #define KERNEL_CASE(R, V) \
-    case R: kernel_avx512(c, ldc, a, b, cinb, R, V); break;
+    case R: kernel_avx512(c, ldc, a, b, next, cinb, R, V); break;
 #define KERNEL_CASES(V)                                                                                     \
     KERNEL_CASE(1, V) KERNEL_CASE(2, V) KERNEL_CASE(3, V) KERNEL_CASE(4, V) KERNEL_CASE(5, V) KERNEL_CASE(6, V) \
     KERNEL_CASE(7, V) KERNEL_CASE(8, V) KERNEL_CASE(9, V) KERNEL_CASE(10, V) KERNEL_CASE(11, V) KERNEL_CASE(12, V)
 
-static AVX512 void block_avx512(float *c, size_t ldc, const float *a, const float *b, int cinb, int rows, int width)
+static AVX512 void block_avx512(float *c, size_t ldc, const float *a, const float *b, const float *next, int cinb,
+                                int rows, int width)
 {
     if (width == PANEL) switch (rows) { KERNEL_CASES(2) }
     else switch (rows) { KERNEL_CASES(1) }
@@ -432,6 +445,7 @@ static plan make_plan(int n, int cin, int h, int w, int cout, int m, int pool)
     p.pass_tiles = tiles < ROWS ? ROWS : tiles >= p.tiles ? p.tiles : (int)(tiles / ROWS * ROWS);
     long blocks = a_chunk_bytes / ((long)ROWS * p.cinp * 4);
     p.gemm_blocks = blocks < 1 ? 1 : (int)blocks;
+    p.streams = (p.pass_tiles + ROWS - 1) / ROWS <= p.gemm_blocks;
     int fused = p.pass_tiles < p.tiles;
     p.v_xi = (size_t)p.pass_tiles * p.cinp + (fused ? SKEW : 0);
     p.m_xi = (size_t)p.pass_tiles * p.coutp + (fused ? SKEW : 0);
@@ -467,7 +481,8 @@ static void run_staged(const path *f, plan *p, float *out, const float *in, cons
 #pragma omp parallel for schedule(dynamic, 1)
     for (int k = 0; k < n_in; k++) f->input(p, in, k);
     double c_gemm = cpu_now(CLOCK_PROCESS_CPUTIME_ID);
-#pragma omp parallel for schedule(dynamic, 1)
+    int chunk = p->streams ? n_gemm / (8 * omp_get_max_threads()) : 1; /* runs of pieces, weights in a row */
+#pragma omp parallel for schedule(dynamic, chunk > 1 ? chunk : 1)
     for (int k = 0; k < n_gemm; k++) f->gemm(p, u, k);
     double c_out = cpu_now(CLOCK_PROCESS_CPUTIME_ID);
 #pragma omp parallel for schedule(dynamic, 1)

@@ -357,7 +357,7 @@ Test(report, the_automatic_choice_puts_winograd_on_3x3_layers_direct_on_the_firs
 {
     char *text = vggc_ok("report vgg11");
     const char *want[] = {"   1  conv3x3+relu ", "direct",    "   2  maxpool2x2 ",   "fused",
-                          "   3  conv3x3+relu ", "winograd4", "  11  conv3x3+relu ", "winograd2"};
+                          "   3  conv3x3+relu ", "winograd4", "  11  conv3x3+relu ", "winograd4"};
     for (int i = 0; i < 8; i += 2) {
         const char *row = strstr(text, want[i]);
         cr_assert(row != NULL, "no row '%s':\n%s", want[i], text);
@@ -366,6 +366,16 @@ Test(report, the_automatic_choice_puts_winograd_on_3x3_layers_direct_on_the_firs
                   want[i], want[i + 1], text);
     }
     cr_expect(strstr(text, "convs: auto") != NULL, "the totals do not say how convs run:\n%s", text);
+    free(text);
+}
+
+Test(report, the_automatic_choice_takes_winograd2_where_a_map_has_too_few_4x4_tiles)
+{
+    char *text = vggc_ok("report vgg11 --input 3x112x112"); /* layer 11 sees 7x7: 4 tiles of 4x4, 16 of 2x2 */
+    const char *row = strstr(text, "  11  conv3x3+relu ");
+    cr_assert(row != NULL, "no row 11:\n%s", text);
+    const char *algo = strstr(row, "winograd2");
+    cr_expect(algo != NULL && algo < strchr(row, '\n'), "row 11 of vgg11 at 112x112 is not winograd2:\n%s", text);
     free(text);
 }
 
@@ -385,9 +395,8 @@ Test(report, json_names_each_layers_algorithm_and_the_prepared_bytes)
 {
     char *doc = vggc_ok("report vgg11 --json");
     cr_expect(strstr(doc, "\"algorithm\": \"winograd4\"") != NULL, "no algorithm in the layers:\n%.2000s", doc);
-    /* direct 64x3x3x3 (64 outputs, a multiple of 16); F(4x4): 36 x cin x cout; F(2x2) at 14x14: 16 x cin x cout */
-    long long want = 4LL * (64 * 27 + 36LL * (64 * 128 + 128 * 256 + 256 * 256 + 256 * 512 + 512 * 512) +
-                            16LL * 2 * 512 * 512);
+    /* direct 64x3x3x3 (64 outputs, a multiple of 16); F(4x4) on the other seven: 36 x cin x cout */
+    long long want = 4LL * (64 * 27 + 36LL * (64 * 128 + 128 * 256 + 256 * 256 + 256 * 512 + 3 * 512 * 512));
     cr_expect_eq(json_int(doc, "prepared_bytes"), want, "prepared_bytes %lld, want %lld", json_int(doc, "prepared_bytes"),
                  want);
     free(doc);
