@@ -181,20 +181,17 @@ INLINE void bt_1d(float *o, size_t os, const float *d, size_t ds, int m)
     STORE(o + 5 * os, r5);
 }
 
-/* The alpha x alpha patch of a tile at (y0, x0) (may start at -1 and run past the map: zeros there). */
+/* The alpha x alpha patch of a tile at (y0, x0) (may start at -1 and run past the map: zeros there). The part
+ * inside the map is a rectangle: its rows are copied whole (a blocked row is contiguous), the rest is zero. */
 INLINE void load_patch(float d[ALPHA_MAX][ALPHA_MAX][LANES], const float *plane /* (h, w, 16) */,
                        int h, int w, int y0, int x0, int alpha)
 {
-    for (int i = 0; i < alpha; i++) {
-        int y = y0 + i;
-        for (int j = 0; j < alpha; j++) {
-            int x = x0 + j;
-            if (y >= 0 && y < h && x >= 0 && x < w)
-                memcpy(d[i][j], plane + ((size_t)y * w + x) * LANES, sizeof d[i][j]);
-            else
-                memset(d[i][j], 0, sizeof d[i][j]);
-        }
-    }
+    int i0 = y0 < 0 ? -y0 : 0, i1 = h - y0 < alpha ? h - y0 : alpha;
+    int j0 = x0 < 0 ? -x0 : 0, j1 = w - x0 < alpha ? w - x0 : alpha;
+    memset(d, 0, sizeof(float) * ALPHA_MAX * ALPHA_MAX * LANES);
+    if (j1 <= j0) return;
+    for (int i = i0; i < i1; i++)
+        memcpy(d[i][j0], plane + ((size_t)(y0 + i) * w + x0 + j0) * LANES, sizeof d[i][j0] * (size_t)(j1 - j0));
 }
 
 /* V for local tiles [lt0, lt1) of the pass and channel block cb. */
