@@ -5,7 +5,8 @@
  *      bench/model_bench.c NAME.c libvggc_runtime.a $(pkg-config --libs openblas) -lm
  *   ./model_bench WEIGHTS.safetensors INPUT.npy THREADS REPEAT
  *
- * One warm-up forward, then REPEAT timed ones. A layer's time is what the generated code's TIC/TOC measured
+ * One warm-up forward, then REPEAT timed ones: every time (times_ms, layer_times_ms, so that bench/run can pool the
+ * samples of several rounds) and their medians. A layer's time is what the generated code's TIC/TOC measured
  * around its calls (layout conversions included); "other" in bench/run is the whole minus the layers. */
 #include <omp.h>
 #include <stdio.h>
@@ -78,8 +79,15 @@ int main(int argc, char **argv)
         total[r] = (omp_get_wtime() - t0) * 1e3;
         for (int i = 0; i < LAYERS; i++) layer[(size_t)i * repeat + r] = (PROFILE[i] - before[i]) * 1e3;
     }
-    printf("{\"model\": \"%s\", \"threads\": %d, \"repeat\": %d, \"median_ms\": %.4f, \"layers_ms\": [", STR(MODEL),
-           threads, repeat, median(total, repeat));
+    printf("{\"model\": \"%s\", \"threads\": %d, \"repeat\": %d, \"times_ms\": [", STR(MODEL), threads, repeat);
+    for (int r = 0; r < repeat; r++) printf("%s%.4f", r ? ", " : "", total[r]);
+    printf("], \"layer_times_ms\": [");
+    for (int i = 0; i < LAYERS; i++) {
+        printf("%s[", i ? ", " : "");
+        for (int r = 0; r < repeat; r++) printf("%s%.4f", r ? ", " : "", layer[(size_t)i * repeat + r]);
+        printf("]");
+    }
+    printf("], \"median_ms\": %.4f, \"layers_ms\": [", median(total, repeat));
     for (int i = 0; i < LAYERS; i++) printf("%s%.4f", i ? ", " : "", median(layer + (size_t)i * repeat, repeat));
     printf("]}\n");
     free(total);

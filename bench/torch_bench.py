@@ -4,7 +4,8 @@
   /usr/bin/python3 bench/torch_bench.py vgg11 --batch 1 --threads 2 --repeat 7
 
 Eval mode, no_grad, random weights (speed does not depend on them), one warm-up, then the median of
---repeat timed forwards. Prints one JSON object on stdout; peak RSS is ru_maxrss of this process.
+--repeat timed forwards. Prints one JSON object on stdout (every time and their median); peak RSS is
+ru_maxrss of this process.
 """
 import argparse
 import json
@@ -28,7 +29,7 @@ def parse_args(argv):
 
 
 def time_forward(model, x, repeat):
-    """Median wall time of `repeat` forwards, in ms, after one warm-up."""
+    """Wall times of `repeat` forwards, in ms, after one warm-up."""
     with torch.no_grad():
         model(x)
         times = []
@@ -36,7 +37,7 @@ def time_forward(model, x, repeat):
             start = time.perf_counter()
             model(x)
             times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+    return times
 
 
 def main(argv):
@@ -46,10 +47,11 @@ def main(argv):
     shape = [int(d) for d in args.shape.split("x")]
     model = getattr(torchvision.models, args.model)(weights=None).eval()
     x = torch.randn(args.batch, *shape)
-    ms = time_forward(model, x, args.repeat)
+    times = time_forward(model, x, args.repeat)
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"model": args.model, "batch": args.batch, "threads": torch.get_num_threads(),
-                      "repeat": args.repeat, "median_ms": round(ms, 3), "peak_rss_kb": rss_kb,
+                      "repeat": args.repeat, "times_ms": [round(t, 4) for t in times],
+                      "median_ms": round(statistics.median(times), 3), "peak_rss_kb": rss_kb,
                       "torch": torch.__version__}))
 
 
