@@ -2,7 +2,7 @@
 #
 #   vggc_add_classifier(NAME MODEL <preset|cfg|file> [INPUT CxHxW] [CLASSES N] [BATCH N]
 #                       [AVGPOOL HxW|none] [CLASSIFIER W1,W2,...|none] [BATCH_NORM]
-#                       [WEIGHTS file.safetensors EMBED])
+#                       [CONV auto|im2col|direct|winograd2|winograd4] [WEIGHTS file.safetensors EMBED])
 #
 # writes ${CMAKE_CURRENT_BINARY_DIR}/vggc/NAME/NAME.c and NAME.h with `vggc generate`, and adds the static
 # library NAME (NAME_forward, NAME_model, NAME.h) linking vggc::runtime. Options left out keep vggc's defaults.
@@ -16,7 +16,7 @@ include_guard(GLOBAL)
 # The command-line flags for the options vggc_add_classifier parsed (its arg_* variables), in vggc's spelling.
 function(_vggc_classifier_flags out)
   set(flags)
-  foreach(opt INPUT CLASSES BATCH AVGPOOL)
+  foreach(opt INPUT CLASSES BATCH AVGPOOL CONV)
     if(DEFINED arg_${opt})
       string(TOLOWER ${opt} flag)
       list(APPEND flags --${flag} ${arg_${opt}})
@@ -33,7 +33,7 @@ function(_vggc_classifier_flags out)
 endfunction()
 
 function(vggc_add_classifier name)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "BATCH_NORM;EMBED" "MODEL;INPUT;CLASSES;BATCH;AVGPOOL;WEIGHTS"
+  cmake_parse_arguments(PARSE_ARGV 1 arg "BATCH_NORM;EMBED" "MODEL;INPUT;CLASSES;BATCH;AVGPOOL;CONV;WEIGHTS"
                         "CLASSIFIER")
   if(NOT arg_MODEL)
     message(FATAL_ERROR "vggc_add_classifier(${name}): MODEL is required (a preset, a cfg list or a model file)")

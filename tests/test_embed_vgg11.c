@@ -186,6 +186,12 @@ Test(embed, vgg11_224_and_fashion_vgg_built_into_one_executable_run_without_weig
     cr_expect_gt(exe_bytes, weights_bytes, "the executable (%lld bytes) cannot hold the weights (%lld)", exe_bytes,
                  weights_bytes);
     cr_expect_leq(seconds, MAX_BUILD_SECONDS, "building took %.1f s (expected at most %d)", seconds, MAX_BUILD_SECONDS);
+    char source[4200];
+    snprintf(source, sizeof source, "%s/build/vggc/fashion_vgg/fashion_vgg.c", dir);
+    char *text = read_text(source);
+    cr_expect(text && strstr(text, "vggc_conv_direct(") && !strstr(text, "vggc_conv_winograd("),
+              "%s: CONV direct did not reach vggc (no direct conv calls, or Winograd ones)", source);
+    free(text);
     delete_file(dir, "vgg11.safetensors");
     delete_file(dir, "fashion_vgg.safetensors");
     /* One OpenMP thread: this test is about the weights. On a busy machine two threads spinning at every layer's
