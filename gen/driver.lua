@@ -69,11 +69,17 @@ local function help(cmd)
   return HELP[cmd.command] .. HELP.options
 end
 
+-- The -o directory must exist; if it does not, say whether something on its path is a file (then creating it
+-- cannot help).
 local function output_dir(host, dir)
-  if not host.isdir(dir) then
-    errors.raise(dir, files.read(dir) and "not a directory (-o takes a directory)" or "no such directory (create it first)")
+  if host.isdir(dir) then return dir end
+  if host.mode(dir) then errors.raise(dir, "not a directory (-o takes a directory)") end
+  local parent = dir:match("^(.*[^/])/+[^/]+/*$")
+  while parent and not host.isdir(parent) do
+    if host.mode(parent) then errors.raise(dir, parent .. " is a file, not a directory") end
+    parent = parent:match("^(.*[^/])/+[^/]+/*$")
   end
-  return dir
+  errors.raise(dir, "no such directory (create it first)")
 end
 
 function M.main(host, args)

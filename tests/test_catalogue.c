@@ -755,7 +755,8 @@ Test(generator, a_read_only_output_file_that_would_not_change_is_fine)
 /* ENOTDIR stops root as well: the output "directory" is a regular file's child. */
 Test(generator, an_output_directory_under_a_regular_file_does_not_exist)
 {
-    expect_vggc_error(NULL, "generate " MODEL_ARGS " -o net.c/sub", "net.c/sub", "no such directory (create it first)", NULL);
+    expect_vggc_error(NULL, "generate " MODEL_ARGS " -o net.c/sub/deeper", "net.c/sub/deeper",
+                      "net.c is a file, not a directory", NULL);
 }
 
 Test(generator, an_unknown_conv_algorithm_lists_the_algorithms)
