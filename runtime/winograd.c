@@ -334,7 +334,8 @@ static int gemm_pieces(const plan *p)
     return p->alpha * p->alpha * ((blocks + p->gemm_blocks - 1) / p->gemm_blocks) * panels;
 }
 
-/* c (rows x width, ldc) = a (rows x cinp, blocked [cinp / 16][rows][16]) . b (cinp x width). */
+/* c (rows x width, ldc) = a (rows x cinp, blocked [cinp / 16][rows][16]) . b (cinp x width). next (cinp x width
+ * floats, or NULL) is the next piece's panel, which the AVX-512 kernel prefetches into L2 while it runs. */
 static void block_portable(float *c, size_t ldc, const float *a, const float *b, const float *next, int cinb, int rows,
                            int width)
 {
@@ -373,7 +374,8 @@ DEFINE_GEMM_PIECE(portable, , block_portable)
 
 #ifdef HAVE_AVX512_KERNEL
 /* The micro-kernel: rows x (16 vecs) accumulators in registers; per input channel, vecs loads of b and rows
- * broadcasts of a. rows and vecs are constants at every call. */
+ * broadcasts of a, and, unless next is NULL, a prefetch of the same bytes of next (so the whole next panel arrives
+ * while this block runs). rows and vecs are constants at every call. */
 INLINE AVX512 void kernel_avx512(float *c, size_t ldc, const float *a, const float *b, const float *next, int cinb,
                                   int rows, int vecs)
 {
