@@ -6,12 +6,13 @@
  *   model/        the fuzz_model input format: no newline = the words of `vggc report WORDS`; otherwise the first
  *                 line holds options and the rest is a model file, run as `vggc report FILE OPTIONS`.
  *                 Exit 0 with a report, or exit 2 with exactly one line "vggc: where: what" on stderr.
- *   safetensors/  vggc_load_safetensors_mem by name and by order into fuzz_safetensors.c's tiny model: 0, or an
+ *   safetensors/  vggc_load_safetensors_mem by name and by order into fuzz/tiny_model.h's model: 0, or an
  *                 error whose message is one non-empty line without control bytes and the weights untouched.
  *   npy/          vggc_npy_parse: 0 with rank 1..4 and readable data, or such an error message.
  */
 #include "helpers.h"
 #include "vggc.h"
+#include "../fuzz/tiny_model.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -174,47 +175,21 @@ Test(regressions, every_model_input_gets_a_report_or_one_error_line_and_exit_2)
     free_corpus(files);
 }
 
-/* ---- safetensors from memory into fuzz_safetensors.c's model ------------------------------------------------ */
-
-static float conv_w[4 * 3 * 3 * 3], conv_b[4];  /* (4, 3, 3, 3), (4) */
-static float bn_g[4], bn_b[4], bn_m[4], bn_v[4]; /* (4) each */
-static float fc_w[2 * 4], fc_b[2];               /* (2, 4), (2) */
-
-static const vggc_tensor tensors[] = {
-    {"features.0.weight", conv_w, 4, {4, 3, 3, 3}, 108, 1},
-    {"features.0.bias", conv_b, 1, {4}, 4, 1},
-    {"features.1.weight", bn_g, 1, {4}, 4, 1},
-    {"features.1.bias", bn_b, 1, {4}, 4, 1},
-    {"features.1.running_mean", bn_m, 1, {4}, 4, 0},
-    {"features.1.running_var", bn_v, 1, {4}, 4, 0},
-    {"classifier.0.weight", fc_w, 2, {2, 4}, 8, 1},
-    {"classifier.0.bias", fc_b, 1, {2}, 2, 1},
-};
-#define N_TENSORS ((int)(sizeof tensors / sizeof tensors[0]))
-
-static const vggc_bn_fold folds[] = {
-    {conv_w, conv_b, bn_g, bn_b, bn_m, bn_v, 4, 27, 1e-5f},
-};
-
-static const vggc_model model = {
-    .name = "regression_vgg", .tensors = tensors, .n_tensors = N_TENSORS, .folds = folds, .n_folds = 1,
-    .batch = 1, .in_c = 3, .in_h = 4, .in_w = 4, .classes = 2, .params = 108 + 4 + 8 + 8 + 2,
-    .prepares = NULL, .n_prepares = 0,
-};
+/* ---- safetensors from memory into fuzz/tiny_model.h's model ------------------------------------------------ */
 
 /* Every weight set to 7.5, the value a rejected file must leave behind. */
 static void poison_weights(void)
 {
-    for (int t = 0; t < N_TENSORS; t++)
-        for (int64_t i = 0; i < tensors[t].count; i++) tensors[t].data[i] = 7.5f;
+    for (int t = 0; t < TINY_TENSORS; t++)
+        for (int64_t i = 0; i < tiny_tensors[t].count; i++) tiny_tensors[t].data[i] = 7.5f;
 }
 
 /* The first tensor that no longer holds 7.5 everywhere, or NULL. */
 static const char *changed_tensor(void)
 {
-    for (int t = 0; t < N_TENSORS; t++)
-        for (int64_t i = 0; i < tensors[t].count; i++)
-            if (tensors[t].data[i] != 7.5f) return tensors[t].name;
+    for (int t = 0; t < TINY_TENSORS; t++)
+        for (int64_t i = 0; i < tiny_tensors[t].count; i++)
+            if (tiny_tensors[t].data[i] != 7.5f) return tiny_tensors[t].name;
     return NULL;
 }
 
@@ -223,7 +198,7 @@ static int safetensors_faults(const char *path, const blob *b, int match)
     vggc_error err;
     memset(err.msg, 'X', sizeof err.msg); /* a message not written or not terminated shows up */
     poison_weights();
-    if (vggc_load_safetensors_mem(&model, b->bytes, b->size, match, &err) == 0) return 0;
+    if (vggc_load_safetensors_mem(&tiny_model, b->bytes, b->size, match, &err) == 0) return 0;
     const char *fault = message_fault(err.msg, sizeof err.msg);
     const char *changed = changed_tensor();
     cr_expect_null(fault, "%s (match %d): the message %s", path, match, fault);
