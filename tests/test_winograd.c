@@ -221,6 +221,32 @@ Test(winograd, the_avx512_and_portable_paths_agree)
     }
 }
 
+/* Transformed weights over the cached budget: one staged pass whose GEMM pieces each cover every tile, so they
+ * prefetch the next piece's weights and threads take runs of pieces. Same bits as the fused passes, any threads. */
+Test(winograd, the_staged_pass_that_streams_its_weights_gives_the_fused_result_bitwise)
+{
+    conv_case cases[] = {{1, 40, 14, 14, 80, 4, 1}, {2, 33, 13, 9, 48, 2, 0}}; /* 16 tiles, 3 panels; 42 tiles */
+    for (int i = 0; i < 2; i++) {
+        operands o = make_operands(&cases[i], 60u + i);
+        float *fused = run_winograd(vggc_conv_winograd, &cases[i], &o);
+        vggc_winograd_budgets(0, 1, 0); /* U "too big to cache": staged */
+        for (int threads = 1; threads <= 2; threads++) {
+            vggc_set_threads(threads);
+            float *staged = run_winograd(vggc_conv_winograd, &cases[i], &o);
+            expect_same_bits(threads == 1 ? "staged, 1 thread, vs fused" : "staged, 2 threads, vs fused", staged,
+                             fused, out_count(&cases[i]));
+            free(staged);
+        }
+        vggc_winograd_budgets(0, 0, 0);
+        free(fused);
+        free_operands(&o);
+    }
+    conv_case c = {1, 40, 14, 14, 80, 4, 1};
+    vggc_winograd_budgets(0, 1, 0);
+    expect_cases_match(&c, 1);
+    vggc_winograd_budgets(0, 0, 0);
+}
+
 Test(winograd, one_and_two_threads_give_bitwise_the_same_output)
 {
     conv_case cases[] = {{2, 40, 28, 27, 48, 2, 1}, {2, 40, 28, 27, 48, 4, 0}};
