@@ -16,7 +16,8 @@
  * Passes: when U is small enough to stay in L3 (the big early maps), the tiles are cut in passes whose V + M fit one
  * core's L2, and each thread runs whole passes through the three stages, with no barrier ("fused"). Otherwise
  * (small maps, many channels) one pass covers every tile and each stage is a parallel loop ("staged"), so U is read
- * about once. Every piece of work (a pass, a group of tiles x 16 channels, a GEMM block) has boundaries that depend
+ * about once; when a GEMM piece then covers every tile (batch 1), U streams from memory, so each piece prefetches
+ * the next piece's weights while it computes and the threads take runs of consecutive pieces. Every piece of work (a pass, a group of tiles x 16 channels, a GEMM block) has boundaries that depend
  * on the shape alone, and every output value is computed by one thread in a fixed order: the result is bitwise the
  * same for any number of threads. The AVX-512 and portable paths share the transforms (GCC/Clang generic vectors,
  * compiled twice: bitwise equal); only the GEMM differs (the AVX-512 kernel fuses multiply-add).
@@ -383,7 +384,7 @@ INLINE AVX512 void kernel_avx512(float *c, size_t ldc, const float *a, const flo
 #pragma GCC unroll 12
     for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     int width = vecs * LANES;
-    for (int cb = 0; cb < cinb; cb++, a += rows * LANES, b += LANES * width, next = next ? next + LANES * width : 0) {
+    for (int cb = 0; cb < cinb; cb++, a += rows * LANES, b += LANES * width, next = next ? next + LANES * width : NULL) {
 #pragma GCC unroll 16
         for (int j = 0; j < LANES; j++) {
             __m512 b0 = _mm512_loadu_ps(b + j * width);
