@@ -17,9 +17,10 @@
  * core's L2, and each thread runs whole passes through the three stages, with no barrier ("fused"). Otherwise
  * (small maps, many channels) one pass covers every tile and each stage is a parallel loop ("staged"), so U is read
  * about once; when a GEMM piece then covers every tile (batch 1), U streams from memory, so each piece prefetches
- * the next piece's weights while it computes and the threads take runs of consecutive pieces. Every piece of work (a pass, a group of tiles x 16 channels, a GEMM block) has boundaries that depend
- * on the shape alone, and every output value is computed by one thread in a fixed order: the result is bitwise the
- * same for any number of threads. The AVX-512 and portable paths share the transforms (GCC/Clang generic vectors,
+ * the next piece's weights while it computes and the threads take runs of consecutive pieces. Every piece of work
+ * (a pass, a group of tiles x 16 channels, a GEMM block) has boundaries that depend on the shape alone, and every
+ * output value is computed by one thread in a fixed order: the result is bitwise the same for any number of
+ * threads. The AVX-512 and portable paths share the transforms (GCC/Clang generic vectors,
  * compiled twice: bitwise equal); only the GEMM differs (the AVX-512 kernel fuses multiply-add).
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
@@ -384,14 +385,15 @@ INLINE AVX512 void kernel_avx512(float *c, size_t ldc, const float *a, const flo
 #pragma GCC unroll 12
     for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     int width = vecs * LANES;
-    for (int cb = 0; cb < cinb; cb++, a += rows * LANES, b += LANES * width, next = next ? next + LANES * width : NULL) {
+    for (int cb = 0; cb < cinb; cb++, a += rows * LANES, b += LANES * width) {
 #pragma GCC unroll 16
         for (int j = 0; j < LANES; j++) {
             __m512 b0 = _mm512_loadu_ps(b + j * width);
             __m512 b1 = vecs == 2 ? _mm512_loadu_ps(b + j * width + LANES) : b0;
             if (next) { /* the same number of bytes of the next piece's weights, into L2 */
-                _mm_prefetch((const char *)(next + j * width), _MM_HINT_T1);
-                if (vecs == 2) _mm_prefetch((const char *)(next + j * width + LANES), _MM_HINT_T1);
+                const float *ahead = next + ((size_t)cb * LANES + j) * width;
+                _mm_prefetch((const char *)ahead, _MM_HINT_T1);
+                if (vecs == 2) _mm_prefetch((const char *)(ahead + LANES), _MM_HINT_T1);
             }
 #pragma GCC unroll 12
             for (int r = 0; r < rows; r++) {
