@@ -111,7 +111,7 @@ static int panic(lua_State *L)
 /* A Lua state on the bounded heap, with the standard libraries and the embedded modules; NULL if out of memory. */
 HOST_API lua_State *vggc_open(void)
 {
-    static struct heap heap = {0, SIZE_MAX, 0};
+    static struct heap heap = {.used = 0, .limit = SIZE_MAX};
     lua_State *L = lua_newstate(vggc_heap_alloc, &heap);
     if (!L) return NULL;
     lua_atpanic(L, panic);

@@ -106,6 +106,8 @@ local function read_model_file(path)
   local ok, spec, why = sandbox.run(chunk)
   if not ok and spec == "instructions" then
     errors.raise(path, "model file ran too long (more than %d instructions)", sandbox.max_instructions)
+  elseif not ok and spec == "time" then
+    errors.raise(path, "model file ran too long (more than %d s of CPU time)", sandbox.max_seconds)
   elseif not ok and spec == "memory" then
     errors.raise(path, "model file used too much memory (more than %d MiB)", sandbox.max_bytes >> 20)
   elseif not ok then

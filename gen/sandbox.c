@@ -1,9 +1,11 @@
 /* sandbox.c — the Lua heap with a ceiling, and the `sandbox` module that runs a model file's chunk with a budget
- * of instructions and memory and without the string functions that take patterns (see sandbox.h). */
+ * of instructions, CPU time and memory and without the string functions that take patterns (see sandbox.h). */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <lauxlib.h>
 #include <lua.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "sandbox.h"
 
@@ -11,6 +13,10 @@
 
 #ifndef MODEL_INSTRUCTIONS
 #define MODEL_INSTRUCTIONS 1000000     /* a real model file runs a few hundred */
+#endif
+#ifndef MODEL_SECONDS
+#define MODEL_SECONDS 2                /* CPU seconds: one instruction can copy or compare 64 MiB (string.rep,
+                                          .., ==), so instructions alone do not bound the time */
 #endif
 #ifndef MODEL_BYTES
 #define MODEL_BYTES (64u << 20)        /* bytes a model file may add to the heap */
@@ -45,10 +51,24 @@ static struct heap *heap_of(lua_State *L)
 static const char *const SAFE_STRING_METHODS[] = {"byte", "char", "format", "len", "lower", "rep", "reverse",
                                                   "sub", "upper", NULL};
 
+enum { HOOK_EVERY = 16 }; /* instructions between two calls of the hook */
+
+static double cpu_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* Every HOOK_EVERY instructions: stop the chunk past MODEL_INSTRUCTIONS instructions or MODEL_SECONDS of CPU. */
 static void on_count(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
-    heap_of(L)->ran_too_long = 1;
+    struct heap *h = heap_of(L);
+    h->instructions += HOOK_EVERY;
+    if (h->instructions > MODEL_INSTRUCTIONS) h->stopped = "instructions";
+    else if (cpu_seconds() > h->deadline) h->stopped = "time";
+    else return;
     luaL_error(L, "ran too long");
 }
 
@@ -65,8 +85,9 @@ static void swap_string_methods(lua_State *L)
 }
 
 /* sandbox.run(chunk) -> true, result | false, kind, message: calls chunk() with at most MODEL_INSTRUCTIONS
- * instructions, MODEL_BYTES more heap and only SAFE_STRING_METHODS; kind is "instructions", "memory" or
- * "error". Whatever hook was set (a fuzzer's coverage hook) is restored afterwards. */
+ * instructions, MODEL_SECONDS of CPU time, MODEL_BYTES more heap and only SAFE_STRING_METHODS; kind is
+ * "instructions", "time", "memory" or "error". Whatever hook was set (a fuzzer's coverage hook) is restored
+ * afterwards. */
 static int sandbox_run(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TFUNCTION);
@@ -77,9 +98,11 @@ static int sandbox_run(lua_State *L)
     lua_pushvalue(L, lua_upvalueindex(1));
     swap_string_methods(L); /* 2: the string library */
     lua_pushvalue(L, 1);
-    h->ran_too_long = 0;
+    h->stopped = NULL;
+    h->instructions = 0;
+    h->deadline = cpu_seconds() + MODEL_SECONDS;
     h->limit = h->used + MODEL_BYTES;
-    lua_sethook(L, on_count, LUA_MASKCOUNT, MODEL_INSTRUCTIONS);
+    lua_sethook(L, on_count, LUA_MASKCOUNT, HOOK_EVERY);
     int status = lua_pcall(L, 0, 1, 0);
     lua_sethook(L, old_hook, old_mask, old_count);
     h->limit = SIZE_MAX;
@@ -92,9 +115,9 @@ static int sandbox_run(lua_State *L)
         return 2;
     }
     lua_pushboolean(L, 0);
-    lua_pushstring(L, h->ran_too_long ? "instructions" : status == LUA_ERRMEM ? "memory" : "error");
+    lua_pushstring(L, h->stopped ? h->stopped : status == LUA_ERRMEM ? "memory" : "error");
     lua_rotate(L, -3, 2); /* false kind message */
-    h->ran_too_long = 0;
+    h->stopped = NULL;
     return 3;
 }
 
@@ -114,6 +137,8 @@ int vggc_open_sandbox(lua_State *L)
     lua_setfield(L, -2, "run");
     lua_pushinteger(L, MODEL_INSTRUCTIONS);
     lua_setfield(L, -2, "max_instructions");
+    lua_pushinteger(L, MODEL_SECONDS);
+    lua_setfield(L, -2, "max_seconds");
     lua_pushinteger(L, MODEL_BYTES);
     lua_setfield(L, -2, "max_bytes");
     return 1;

@@ -279,6 +279,17 @@ Test(sandbox, a_model_file_that_never_ends_is_stopped_with_one_line)
     cmd_free(&r);
 }
 
+/* One instruction can copy 16 MiB (..) or compare it (==), so the instruction budget alone let this run for
+ * minutes (found by fuzz_model as a slow unit); the CPU-time budget stops it after 2 s. */
+Test(sandbox, a_model_file_that_copies_large_strings_in_a_loop_is_stopped_after_2_s_of_cpu_time)
+{
+    cmd_result r =
+        report_model_file("copier", "local s = ('x'):rep(1 << 24)\nfor i = 1, 1e9 do local t = s .. i end\n");
+    cr_expect_eq(r.status, 2, "exit %d: %s", r.status, r.err);
+    cr_expect_str_eq(r.err, "vggc: copier.lua: model file ran too long (more than 2 s of CPU time)\n");
+    cmd_free(&r);
+}
+
 Test(sandbox, a_model_file_that_fills_memory_is_stopped_with_one_line)
 {
     cmd_result r = report_model_file("hog", "local t = {}\nfor i = 1, 1e9 do t[i] = ('x'):rep(1000) .. i end\n");
