@@ -11,17 +11,6 @@
 
 /* ---- the Lua heap, with a ceiling the sandbox lowers while a model file runs ---------------------------------- */
 
-#ifndef MODEL_INSTRUCTIONS
-#define MODEL_INSTRUCTIONS 1000000     /* a real model file runs a few hundred */
-#endif
-#ifndef MODEL_SECONDS
-#define MODEL_SECONDS 2                /* CPU seconds: one instruction can copy or compare 64 MiB (string.rep,
-                                          .., ==), so instructions alone do not bound the time */
-#endif
-#ifndef MODEL_BYTES
-#define MODEL_BYTES (64u << 20)        /* bytes a model file may add to the heap */
-#endif
-
 void *vggc_heap_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     struct heap *h = ud;
@@ -45,6 +34,17 @@ static struct heap *heap_of(lua_State *L)
 }
 
 /* ---- sandbox: run a model file's chunk with a budget ---------------------------------------------------------- */
+
+#ifndef MODEL_INSTRUCTIONS
+#define MODEL_INSTRUCTIONS 1000000     /* a real model file runs a few hundred */
+#endif
+#ifndef MODEL_SECONDS
+#define MODEL_SECONDS 2                /* CPU seconds: one instruction can copy or compare 64 MiB (string.rep,
+                                          .., ==), so instructions alone do not bound the time */
+#endif
+#ifndef MODEL_BYTES
+#define MODEL_BYTES (64u << 20)        /* bytes a model file may add to the heap */
+#endif
 
 /* String methods a model file may call ("64"):rep(2) ...; not find/match/gmatch/gsub (a pattern can run for
  * hours inside one instruction) nor dump. */
@@ -117,7 +117,6 @@ static int sandbox_run(lua_State *L)
     lua_pushboolean(L, 0);
     lua_pushstring(L, h->stopped ? h->stopped : status == LUA_ERRMEM ? "memory" : "error");
     lua_rotate(L, -3, 2); /* false kind message */
-    h->stopped = NULL;
     return 3;
 }
 
