@@ -90,6 +90,15 @@ int vggc_npy_write(const char *path, const float *data, int rank, const int64_t 
  * is a directory or a read-only file, or its directory is missing, not a directory or cannot be written. */
 int vggc_npy_check_output(const char *path, vggc_error *err);
 
+/* ---- instruction sets --------------------------------------------------------------------------------- */
+
+/* The instruction set the kernels run on, chosen once per process: "avx512", "avx2" or "generic" (the best this
+ * CPU has, or the one the environment variable VGGC_ISA names). */
+const char *vggc_isa(void);
+/* 0 when VGGC_ISA is unset or names an instruction set this CPU has; -1 with err set otherwise (the kernels then
+ * run on the best one the CPU has, never on one it lacks). The loaders and the runner call it first. */
+int vggc_check_isa(vggc_error *err);
+
 /* ---- threads ------------------------------------------------------------------------------------------- */
 
 /* Threads for the kernels' OpenMP regions, for forward calls made by the calling thread (OpenMP keeps the count
