@@ -1,18 +1,7 @@
-/* winograd_internal.h — internal: the two paths behind vggc_conv_winograd (the tests compare them in one process). */
+/* winograd_internal.h — internal: the knobs of vggc_conv_winograd for the tests and benchmarks (the kernel rows it
+ * runs on are in platform.h). */
 #ifndef VGGC_WINOGRAD_INTERNAL_H
 #define VGGC_WINOGRAD_INTERNAL_H
-
-/* vggc_conv_winograd with the portable C kernels, whatever the CPU. Same arguments and contract. */
-void vggc_conv_winograd_portable(float *out,        /* blocked (n, cout, h, w), or (n, cout, h / 2, w / 2) if pool */
-                                 const float *in,   /* blocked (n, cin, h, w) */
-                                 const float *u,    /* VGGC_WINOGRAD_WEIGHT_FLOATS(cin, cout, m) */
-                                 const float *bias, /* (cout) */
-                                 float *work,       /* VGGC_WINOGRAD_WORK_FLOATS(n, cin, h, w, cout, m) */
-                                 int n, int cin, int h, int w, int cout, int m, int pool);
-
-/* vggc_conv_winograd with the AVX-512 kernels. Only call it when vggc_cpu_avx512() is 1. */
-void vggc_conv_winograd_avx512(float *out, const float *in, const float *u, const float *bias, float *work,
-                               int n, int cin, int h, int w, int cout, int m, int pool);
 
 /* The cache budgets (bytes) that size the work from the shape: V + M of one pass over the tiles (pass), the largest
  * transformed weights re-read every pass rather than one pass for the whole layer (u_cached), the rows of V that

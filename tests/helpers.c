@@ -1,6 +1,7 @@
 /* helpers.c — what the vggc tests share. */
 #define _POSIX_C_SOURCE 200809L
 #include "helpers.h"
+#include "platform.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -138,4 +139,12 @@ void expect_same_bits(const char *what, const float *got, const float *want, siz
         }
     }
     cr_expect_eq(bad, 0, "%s: %zu of %zu values differ in their bits; first:%s", what, bad, n, list);
+}
+
+const vggc_kernels *require_isa(const char *isa)
+{
+    const vggc_kernels *k = vggc_kernels_named(isa);
+    if (!k) cr_skip_test("this CPU has no %s (the kernels for it are not tested here)", isa);
+    cr_log_info("kernels: %s", isa);
+    return k;
 }

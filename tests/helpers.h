@@ -33,6 +33,18 @@ int file_exists(const char *path);
 /* The whole file, malloc'ed and NUL-terminated, or NULL. */
 char *read_text(const char *path);
 
+/* The kernel row named isa (runtime/platform.h: "avx512", "avx2", "generic"), or skip the calling test, naming
+ * the instruction set this CPU lacks (Criterion reports it as skipped, not passed). */
+struct vggc_kernels;
+const struct vggc_kernels *require_isa(const char *isa);
+
+/* One Test per kernel row, named NAME_on_<isa>: body(k) runs on the row where the CPU has it, and the others are
+ * reported as skipped by name. A new row of platform.c gets its line here. */
+#define TEST_EVERY_ISA(suite, name, body)                                 \
+    Test(suite, name##_on_avx512) { body(require_isa("avx512")); }       \
+    Test(suite, name##_on_avx2) { body(require_isa("avx2")); }           \
+    Test(suite, name##_on_generic) { body(require_isa("generic")); }
+
 /* Deterministic pseudo-random floats in [-scale, scale). */
 void fill_random(float *x, size_t n, unsigned seed, float scale);
 

@@ -1,9 +1,9 @@
 /* test_blocked.c — the blocked layout of the fast path: conversions to and from NCHW, the blocked max pool against
- * vggc_maxpool2x2, and the direct convolution (AVX-512 and portable kernels, with and without the fused pool)
- * against the naive vggc_conv2d_ref + vggc_maxpool2x2, against each other, and for 1 and 2 threads. */
-#include "blocked_internal.h"
-#include "cpu.h"
+ * vggc_maxpool2x2, and the direct convolution (with and without the fused pool) against the naive vggc_conv2d_ref +
+ * vggc_maxpool2x2, against the generic row, and for 1, 2 and 3 threads: each test once per kernel row of platform.h
+ * (named _on_<isa>; the rows this CPU lacks are skipped by name). */
 #include "helpers.h"
+#include "platform.h"
 #include "vggc.h"
 
 #include <criterion/criterion.h>
@@ -15,8 +15,6 @@
 
 #define RTOL 1e-5
 #define ATOL 1e-5
-
-typedef void direct_fn(float *, const float *, const float *, const float *, int, int, int, int, int, int, int);
 
 static float *floats(size_t count)
 {
@@ -56,17 +54,17 @@ static void expect_identical(const char *what, const float *got, const float *wa
 
 /* ---- conversions --------------------------------------------------------------------------------------- */
 
-static void expect_round_trip(int n, int c, int h, int w)
+static void expect_round_trip(const vggc_kernels *k, int n, int c, int h, int w)
 {
     size_t count = (size_t)n * c * h * w;
     float *x = floats(count), *blk = floats(VGGC_BLOCKED_FLOATS(n, c, h, w)), *back = floats(count);
     fill_random(x, count, 7u, 1.0f);
     for (size_t i = 0; i < VGGC_BLOCKED_FLOATS(n, c, h, w); i++) blk[i] = NAN; /* the pads must be written */
-    vggc_to_blocked(blk, x, n, c, h, w);
-    vggc_from_blocked(back, blk, n, c, h, w);
+    vggc_to_blocked_on(k, blk, x, n, c, h, w);
+    vggc_from_blocked_on(k, back, blk, n, c, h, w);
 
     char what[96];
-    snprintf(what, sizeof what, "blocked n=%d c=%d %dx%d", n, c, h, w);
+    snprintf(what, sizeof what, "%s blocked n=%d c=%d %dx%d", k->name, n, c, h, w);
     for (int b = 0; b < n; b++)
         for (int ch = 0; ch < c; ch++)
             for (int y = 0; y < h; y++)
@@ -82,24 +80,24 @@ static void expect_round_trip(int n, int c, int h, int w)
     free(x), free(blk), free(back);
 }
 
-Test(blocked, conversion_puts_channel_ch_at_block_ch_over_16_lane_ch_mod_16_and_zeroes_the_padding)
+static void conversion(const vggc_kernels *k)
 {
     int cs[] = {1, 3, 16, 17, 40};
     for (int i = 0; i < 5; i++) {
-        expect_round_trip(1, cs[i], 1, 1);
-        expect_round_trip(2, cs[i], 3, 5);
+        expect_round_trip(k, 1, cs[i], 1, 1);
+        expect_round_trip(k, 2, cs[i], 3, 5);
     }
 }
+TEST_EVERY_ISA(blocked, conversion_puts_channel_ch_at_block_ch_over_16_lane_ch_mod_16_and_zeroes_the_padding,
+               conversion)
 
-Test(blocked, a_round_trip_through_the_blocked_layout_gives_back_every_bit)
-{
-    expect_round_trip(2, 33, 7, 6);
-}
+static void round_trip(const vggc_kernels *k) { expect_round_trip(k, 2, 33, 7, 6); }
+TEST_EVERY_ISA(blocked, a_round_trip_through_the_blocked_layout_gives_back_every_bit, round_trip)
 
 /* ---- max pool ------------------------------------------------------------------------------------------ */
 
 /* Blocked max pool against vggc_maxpool2x2 on the same data with some NaNs, compared bit for bit. */
-static void expect_pool_matches_nchw(int n, int c, int h, int w)
+static void expect_pool_matches_nchw(const vggc_kernels *k, int n, int c, int h, int w)
 {
     int oh = h / 2, ow = w / 2;
     size_t count = (size_t)n * c * h * w, out_count = (size_t)n * c * oh * ow;
@@ -108,32 +106,34 @@ static void expect_pool_matches_nchw(int n, int c, int h, int w)
     fill_random(x, count, 11u, 1.0f);
     for (size_t i = 0; i < count; i += 13) x[i] = NAN;
     vggc_maxpool2x2(want, x, n, c, h, w);
-    vggc_to_blocked(blk, x, n, c, h, w);
+    vggc_to_blocked_on(k, blk, x, n, c, h, w);
     for (size_t i = 0; i < VGGC_BLOCKED_FLOATS(n, c, oh, ow); i++) pooled[i] = NAN;
-    vggc_maxpool2x2_blocked(pooled, blk, n, c, h, w);
-    vggc_from_blocked(got, pooled, n, c, oh, ow);
+    vggc_maxpool2x2_blocked_on(k, pooled, blk, n, c, h, w);
+    vggc_from_blocked_on(k, got, pooled, n, c, oh, ow);
 
     char what[96];
-    snprintf(what, sizeof what, "maxpool blocked n=%d c=%d %dx%d", n, c, h, w);
+    snprintf(what, sizeof what, "%s maxpool blocked n=%d c=%d %dx%d", k->name, n, c, h, w);
     expect_identical(what, got, want, out_count);
     expect_padding_zero(what, pooled, n, c, oh, ow);
     free(x), free(blk), free(pooled), free(got), free(want);
 }
 
-Test(blocked, max_pool_matches_the_nchw_pool_bit_for_bit_on_odd_sizes_with_nans)
+static void pool_odd(const vggc_kernels *k)
 {
-    expect_pool_matches_nchw(1, 1, 2, 2);
-    expect_pool_matches_nchw(2, 17, 7, 9);
-    expect_pool_matches_nchw(1, 40, 5, 4);
-    expect_pool_matches_nchw(2, 3, 13, 14);
+    expect_pool_matches_nchw(k, 1, 1, 2, 2);
+    expect_pool_matches_nchw(k, 2, 17, 7, 9);
+    expect_pool_matches_nchw(k, 1, 40, 5, 4);
+    expect_pool_matches_nchw(k, 2, 3, 13, 14);
 }
+TEST_EVERY_ISA(blocked, max_pool_matches_the_nchw_pool_bit_for_bit_on_odd_sizes_with_nans, pool_odd)
 
-Test(blocked, max_pool_of_a_one_row_map_writes_nothing)
+static void pool_one_row(const vggc_kernels *k)
 {
     float in[16 * 3] = {0}, out[16] = {42.0f};
-    vggc_maxpool2x2_blocked(out, in, 1, 5, 1, 3);
+    vggc_maxpool2x2_blocked_on(k, out, in, 1, 5, 1, 3);
     cr_assert_eq(out[0], 42.0f, "a 1x3 map pools to 0x1 and must not touch the output");
 }
+TEST_EVERY_ISA(blocked, max_pool_of_a_one_row_map_writes_nothing, pool_one_row)
 
 /* ---- direct convolution -------------------------------------------------------------------------------- */
 
@@ -195,32 +195,32 @@ static float *reference(const conv_case *c)
     return pooled;
 }
 
-/* Run a kernel on the case; the blocked output (pre-filled with NaN, so every element must be written). */
-static float *run_direct(direct_fn *fn, const conv_case *c)
+/* Run row k on the case; the blocked output (pre-filled with NaN, so every element must be written). */
+static float *run_direct(const vggc_kernels *k, const conv_case *c)
 {
     float *out = floats(out_blocked_floats(c));
     for (size_t i = 0; i < out_blocked_floats(c); i++) out[i] = NAN;
-    fn(out, c->xb, c->wpack, c->bias, c->n, c->cin, c->h, c->w, c->cout, c->k, c->pool);
+    vggc_conv_direct_on(k, out, c->xb, c->wpack, c->bias, c->n, c->cin, c->h, c->w, c->cout, c->k, c->pool);
     return out;
 }
 
-static void expect_kernel_matches(direct_fn *fn, const char *name, const conv_case *c, const float *want)
+static void expect_kernel_matches(const vggc_kernels *k, const conv_case *c, const float *want)
 {
     size_t count = (size_t)c->n * c->cout * c->oh * c->ow;
-    float *blk = run_direct(fn, c), *got = floats(count);
+    float *blk = run_direct(k, c), *got = floats(count);
     vggc_from_blocked(got, blk, c->n, c->cout, c->oh, c->ow);
     char what[160];
-    snprintf(what, sizeof what, "%s conv%dx%d n=%d %d->%d on %dx%d pool=%d", name, c->k, c->k, c->n, c->cin, c->cout,
+    snprintf(what, sizeof what, "%s conv%dx%d n=%d %d->%d on %dx%d pool=%d", k->name, c->k, c->k, c->n, c->cin, c->cout,
              c->h, c->w, c->pool);
     expect_close(what, got, want, count, RTOL, ATOL);
     expect_padding_zero(what, blk, c->n, c->cout, c->oh, c->ow);
     free(blk), free(got);
 }
 
-/* Both kernels (AVX-512 only where the CPU has it) against the reference, for every channel count pair and map.
- * One thread: 720 tiny parallel regions cost seconds of spinning on a busy machine, and the thread count does not
- * change a bit of the result (one_and_two_threads_give_bitwise_identical_outputs). */
-static void expect_direct_matches_reference(int k, int pool)
+/* Row kern against the reference, for every channel count pair and map. One thread: 720 tiny parallel regions cost
+ * seconds of spinning on a busy machine, and the thread count does not change a bit of the result
+ * (one_two_and_three_threads_give_bitwise_identical_outputs). */
+static void expect_direct_matches_reference(const vggc_kernels *kern, int k, int pool)
 {
     static const int channels[] = {1, 3, 5, 16, 17, 40};
     static const int maps[][2] = {{1, 1}, {2, 3}, {7, 7}, {13, 9}, {14, 14}};
@@ -232,36 +232,24 @@ static void expect_direct_matches_reference(int k, int pool)
                 for (int o = 0; o < 6; o++) {
                     conv_case c = make_case(n, channels[i], maps[m][0], maps[m][1], channels[o], k, pool, seed += 3);
                     float *want = reference(&c);
-                    expect_kernel_matches(vggc_conv_direct_portable, "portable", &c, want);
-                    if (vggc_cpu_avx512()) expect_kernel_matches(vggc_conv_direct_avx512, "avx512", &c, want);
+                    expect_kernel_matches(kern, &c, want);
                     free(want);
                     free_case(&c);
                 }
 }
 
-Test(direct, three_by_three_matches_the_reference_for_every_channel_count_and_map)
-{
-    expect_direct_matches_reference(3, 0);
-}
-
-Test(direct, three_by_three_with_the_fused_pool_matches_the_reference_conv_then_max_pool)
-{
-    expect_direct_matches_reference(3, 1);
-}
-
-Test(direct, one_by_one_matches_the_reference_for_every_channel_count_and_map)
-{
-    expect_direct_matches_reference(1, 0);
-}
-
-Test(direct, one_by_one_with_the_fused_pool_matches_the_reference_conv_then_max_pool)
-{
-    expect_direct_matches_reference(1, 1);
-}
+static void k3(const vggc_kernels *k) { expect_direct_matches_reference(k, 3, 0); }
+static void k3_pool(const vggc_kernels *k) { expect_direct_matches_reference(k, 3, 1); }
+static void k1(const vggc_kernels *k) { expect_direct_matches_reference(k, 1, 0); }
+static void k1_pool(const vggc_kernels *k) { expect_direct_matches_reference(k, 1, 1); }
+TEST_EVERY_ISA(direct, three_by_three_matches_the_reference_for_every_channel_count_and_map, k3)
+TEST_EVERY_ISA(direct, three_by_three_with_the_fused_pool_matches_the_reference_conv_then_max_pool, k3_pool)
+TEST_EVERY_ISA(direct, one_by_one_matches_the_reference_for_every_channel_count_and_map, k1)
+TEST_EVERY_ISA(direct, one_by_one_with_the_fused_pool_matches_the_reference_conv_then_max_pool, k1_pool)
 
 /* Few input channels on maps wide enough for interior tiles: the first VGG layer's flat-taps kernel, for 1, 2 and 4
  * channel blocks per group. */
-Test(direct, few_input_channels_on_wide_maps_match_the_reference_like_the_first_vgg_layer)
+static void few_channels(const vggc_kernels *kern)
 {
     static const int cins[] = {3, 16}, couts[] = {16, 32, 64};
     for (int k = 1; k <= 3; k += 2)
@@ -270,61 +258,65 @@ Test(direct, few_input_channels_on_wide_maps_match_the_reference_like_the_first_
                 for (int o = 0; o < 3; o++) {
                     conv_case c = make_case(1, cins[i], 20, 31, couts[o], k, pool, 5u + (unsigned)(i * 3 + o));
                     float *want = reference(&c);
-                    expect_kernel_matches(vggc_conv_direct_portable, "portable", &c, want);
-                    if (vggc_cpu_avx512()) expect_kernel_matches(vggc_conv_direct_avx512, "avx512", &c, want);
+                    expect_kernel_matches(kern, &c, want);
                     free(want);
                     free_case(&c);
                 }
 }
+TEST_EVERY_ISA(direct, few_input_channels_on_wide_maps_match_the_reference_like_the_first_vgg_layer, few_channels)
 
-Test(direct, avx512_and_portable_kernels_agree_on_vgg_like_layers)
+static void agrees_with_generic(const vggc_kernels *k)
 {
-    if (!vggc_cpu_avx512()) cr_skip_test("this CPU has no AVX-512 (or VGGC_ISA=generic)");
+    const vggc_kernels *generic = require_isa("generic");
     int shapes[][6] = {/* cin, h, w, cout, k, pool */
                        {64, 20, 20, 128, 3, 1}, {96, 9, 11, 96, 3, 0}, {128, 12, 12, 160, 1, 0}, {48, 1, 1, 64, 3, 0}};
     for (int s = 0; s < 4; s++) {
         int *p = shapes[s];
         conv_case c = make_case(2, p[0], p[1], p[2], p[3], p[4], p[5], 40u + (unsigned)s);
-        float *a = run_direct(vggc_conv_direct_avx512, &c), *b = run_direct(vggc_conv_direct_portable, &c);
+        float *a = run_direct(k, &c), *b = run_direct(generic, &c);
         char what[96];
-        snprintf(what, sizeof what, "avx512 vs portable %d->%d on %dx%d k=%d pool=%d", p[0], p[3], p[1], p[2], p[4],
-                 p[5]);
+        snprintf(what, sizeof what, "%s vs generic %d->%d on %dx%d k=%d pool=%d", k->name, p[0], p[3], p[1], p[2],
+                 p[4], p[5]);
         expect_close(what, a, b, out_blocked_floats(&c), RTOL, ATOL);
         free(a), free(b);
         free_case(&c);
     }
 }
+TEST_EVERY_ISA(direct, the_row_agrees_with_the_generic_row_on_vgg_like_layers, agrees_with_generic)
 
-/* The dispatching kernel with 1 and with 2 threads gives the same bits. */
-static void expect_thread_count_invariant(direct_fn *fn, const char *name)
+/* Row k with 1, 2 and 3 threads gives the same bits, with and without the pool. */
+static void thread_counts(const vggc_kernels *k)
 {
-    conv_case c = make_case(2, 24, 15, 17, 72, 3, 1, 77u);
-    int saved = omp_get_max_threads();
-    omp_set_num_threads(1);
-    float *one = run_direct(fn, &c);
-    omp_set_num_threads(2);
-    float *two = run_direct(fn, &c);
-    omp_set_num_threads(saved);
-    expect_identical(name, two, one, out_blocked_floats(&c));
-    free(one), free(two);
-    free_case(&c);
+    for (int pool = 0; pool <= 1; pool++) {
+        conv_case c = make_case(2, 24, 15, 17, 72, 3, pool, 77u);
+        int saved = omp_get_max_threads();
+        omp_set_num_threads(1);
+        float *one = run_direct(k, &c);
+        for (int threads = 2; threads <= 3; threads++) {
+            omp_set_num_threads(threads);
+            float *more = run_direct(k, &c);
+            char what[64];
+            snprintf(what, sizeof what, "%s pool=%d, %d threads vs 1", k->name, pool, threads);
+            expect_identical(what, more, one, out_blocked_floats(&c));
+            free(more);
+        }
+        omp_set_num_threads(saved);
+        free(one);
+        free_case(&c);
+    }
 }
-
-Test(direct, one_and_two_threads_give_bitwise_identical_outputs)
-{
-    expect_thread_count_invariant(vggc_conv_direct_portable, "portable, 2 threads vs 1");
-    if (vggc_cpu_avx512()) expect_thread_count_invariant(vggc_conv_direct_avx512, "avx512, 2 threads vs 1");
-}
+TEST_EVERY_ISA(direct, one_two_and_three_threads_give_bitwise_identical_outputs, thread_counts)
 
 /* A NaN in the input reaches exactly the outputs the reference says (through ReLU and the pool), and never the
  * padded output channels. */
-static void expect_nan_like_reference(direct_fn *fn, const char *name, int k, int pool)
+static void expect_nan_like_reference(const vggc_kernels *kern, int k, int pool)
 {
     conv_case c = make_case(1, 5, 9, 8, 20, k, pool, 90u);
     c.x[4 * 9 * 8 + 3 * 8 + 5] = NAN; /* channel 4, (3, 5) */
     vggc_to_blocked(c.xb, c.x, c.n, c.cin, c.h, c.w);
     size_t count = (size_t)c.cout * c.oh * c.ow;
-    float *want = reference(&c), *blk = run_direct(fn, &c), *got = floats(count);
+    float *want = reference(&c), *blk = run_direct(kern, &c), *got = floats(count);
+    const char *name = kern->name;
     vggc_from_blocked(got, blk, c.n, c.cout, c.oh, c.ow);
     size_t nans = 0;
     for (size_t i = 0; i < count; i++) {
@@ -339,23 +331,22 @@ static void expect_nan_like_reference(direct_fn *fn, const char *name, int k, in
     free_case(&c);
 }
 
-Test(direct, a_nan_in_the_input_propagates_through_relu_and_pool_as_in_torch)
+static void nan_propagates(const vggc_kernels *kern)
 {
     for (int k = 1; k <= 3; k += 2)
-        for (int pool = 0; pool <= 1; pool++) {
-            expect_nan_like_reference(vggc_conv_direct_portable, "portable", k, pool);
-            if (vggc_cpu_avx512()) expect_nan_like_reference(vggc_conv_direct_avx512, "avx512", k, pool);
-        }
+        for (int pool = 0; pool <= 1; pool++) expect_nan_like_reference(kern, k, pool);
 }
+TEST_EVERY_ISA(direct, a_nan_in_the_input_propagates_through_relu_and_pool_as_in_torch, nan_propagates)
 
-Test(direct, padded_input_channels_are_never_read)
+static void padded_unread(const vggc_kernels *k)
 {
     conv_case c = make_case(1, 3, 6, 7, 16, 3, 0, 60u);
     for (int ch = 3; ch < 16; ch++)
         for (int p = 0; p < 6 * 7; p++) c.xb[(size_t)p * 16 + ch] = NAN;
-    float *want = reference(&c), *got = floats((size_t)16 * 6 * 7), *blk = run_direct(vggc_conv_direct, &c);
+    float *want = reference(&c), *got = floats((size_t)16 * 6 * 7), *blk = run_direct(k, &c);
     vggc_from_blocked(got, blk, 1, 16, 6, 7);
     expect_close("conv with NaN in the padded input channels", got, want, (size_t)16 * 6 * 7, RTOL, ATOL);
     free(want), free(got), free(blk);
     free_case(&c);
 }
+TEST_EVERY_ISA(direct, padded_input_channels_are_never_read, padded_unread)

@@ -1,8 +1,9 @@
-/* test_dense.c — the fully connected kernels (AVX-512 and portable) against the naive reference and each other,
- * NaN propagation, and bitwise determinism of vggc_linear and vggc_conv2d for 1 and 2 threads. */
-#include "cpu.h"
+/* test_dense.c — the fully connected kernels against the naive reference and the generic row, NaN propagation, and
+ * bitwise determinism for 1, 2 and 3 threads and for an image alone or in a batch, each test once per kernel row of
+ * platform.h (named _on_<isa>; the rows this CPU lacks are skipped by name); vggc_conv2d's threads. */
 #include "dense_internal.h"
 #include "helpers.h"
+#include "platform.h"
 #include "vggc.h"
 
 #include <cblas.h>
@@ -15,8 +16,6 @@
 
 #define RTOL 1e-5
 #define ATOL 1e-5
-
-typedef void linear_fn(float *, const float *, const float *, const float *, int, int, int, int);
 
 static float *floats(size_t count)
 {
@@ -45,77 +44,67 @@ static void free_layer(layer *l)
     free(l->in), free(l->weight), free(l->bias);
 }
 
-/* kernel(l) against the double-precision reference, with and without ReLU. */
-static void expect_kernel_matches_ref(linear_fn *kernel, const char *name, const layer *l)
+/* Row k on l against the double-precision reference, with and without ReLU. */
+static void expect_kernel_matches_ref(const vggc_kernels *k, const layer *l)
 {
     size_t count = (size_t)l->n * l->out_f;
     float *got = floats(count), *want = floats(count);
     for (int relu = 0; relu <= 1; relu++) {
-        kernel(got, l->in, l->weight, l->bias, l->n, l->in_f, l->out_f, relu);
+        vggc_linear_on(k, got, l->in, l->weight, l->bias, l->n, l->in_f, l->out_f, relu);
         vggc_linear_ref(want, l->in, l->weight, l->bias, l->n, l->in_f, l->out_f, relu);
         char what[128];
-        snprintf(what, sizeof what, "%s n=%d %d->%d relu=%d", name, l->n, l->in_f, l->out_f, relu);
+        snprintf(what, sizeof what, "%s n=%d %d->%d relu=%d", k->name, l->n, l->in_f, l->out_f, relu);
         expect_close(what, got, want, count, RTOL, ATOL);
     }
     free(got), free(want);
 }
 
 /* Every batch (1, 2, 8, 9, and 17 > one group of 16) times odd and round sizes, 1 to 1000 + 7. */
-static void expect_matches_ref_on_all_shapes(linear_fn *kernel, const char *name)
+static void all_shapes(const vggc_kernels *k)
 {
     static const int batches[] = {1, 2, 8, 9, 17}, sizes[] = {1, 3, 17, 100, 1007};
     for (size_t b = 0; b < sizeof batches / sizeof *batches; b++)
         for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
             for (size_t o = 0; o < sizeof sizes / sizeof *sizes; o++) {
                 layer l = make_layer(batches[b], sizes[i], sizes[o], 7u * (unsigned)(b + 5 * i + 25 * o));
-                expect_kernel_matches_ref(kernel, name, &l);
+                expect_kernel_matches_ref(k, &l);
                 free_layer(&l);
             }
 }
 
-static void require_avx512(void)
+TEST_EVERY_ISA(linear, the_kernel_matches_the_reference_for_batches_1_2_8_9_17_and_odd_sizes, all_shapes)
+
+Test(linear, the_dispatched_kernel_matches_the_reference_on_the_row_this_cpu_runs)
 {
-    if (!vggc_cpu_avx512()) cr_skip_test("this CPU has no AVX-512 (or VGGC_ISA=generic)");
+    cr_log_info("vggc_isa(): %s", vggc_isa());
+    layer l = make_layer(9, 1007, 100, 3u);
+    expect_kernel_matches_ref(vggc_kernels_active(), &l);
+    free_layer(&l);
 }
 
-Test(linear, the_dispatched_kernel_matches_the_reference_for_batches_1_2_8_9_17_and_odd_sizes)
+static void agrees_with_generic(const vggc_kernels *k)
 {
-    expect_matches_ref_on_all_shapes(vggc_linear, "vggc_linear");
-}
-
-Test(linear, the_portable_kernel_matches_the_reference_for_batches_1_2_8_9_17_and_odd_sizes)
-{
-    expect_matches_ref_on_all_shapes(vggc_linear_portable, "portable");
-}
-
-Test(linear, the_avx512_kernel_matches_the_reference_for_batches_1_2_8_9_17_and_odd_sizes)
-{
-    require_avx512();
-    expect_matches_ref_on_all_shapes(vggc_linear_avx512, "avx512");
-}
-
-Test(linear, the_avx512_and_portable_kernels_agree_on_a_vgg_sized_layer)
-{
-    require_avx512();
     layer l = make_layer(3, 4096 + 16 * 3 + 5, 515, 11u);
     size_t count = (size_t)l.n * l.out_f;
-    float *fast = floats(count), *portable = floats(count);
-    vggc_linear_avx512(fast, l.in, l.weight, l.bias, l.n, l.in_f, l.out_f, 1);
-    vggc_linear_portable(portable, l.in, l.weight, l.bias, l.n, l.in_f, l.out_f, 1);
-    expect_close("avx512 vs portable", fast, portable, count, RTOL, ATOL);
-    free(fast), free(portable), free_layer(&l);
+    float *fast = floats(count), *plain = floats(count);
+    vggc_linear_on(k, fast, l.in, l.weight, l.bias, l.n, l.in_f, l.out_f, 1);
+    vggc_linear_on(require_isa("generic"), plain, l.in, l.weight, l.bias, l.n, l.in_f, l.out_f, 1);
+    expect_close("vs generic", fast, plain, count, RTOL, ATOL);
+    free(fast), free(plain), free_layer(&l);
 }
+TEST_EVERY_ISA(linear, the_row_agrees_with_the_generic_row_on_a_vgg_sized_layer, agrees_with_generic)
 
 /* A NaN input makes every output of its image NaN (ReLU keeps NaN, as torch.relu) and touches no other image;
  * a NaN weight makes its output row NaN for every image. */
-static void expect_nan_propagates(linear_fn *kernel, const char *name)
+static void nan_propagates(const vggc_kernels *k)
 {
+    const char *name = k->name;
     layer l = make_layer(3, 37, 21, 5u);
     l.in[1 * 37 + 30] = NAN;
     l.weight[4 * 37 + 36] = NAN;
     float got[3 * 21], want[3 * 21];
     for (int relu = 0; relu <= 1; relu++) {
-        kernel(got, l.in, l.weight, l.bias, 3, 37, 21, relu);
+        vggc_linear_on(k, got, l.in, l.weight, l.bias, 3, 37, 21, relu);
         vggc_linear_ref(want, l.in, l.weight, l.bias, 3, 37, 21, relu);
         for (int b = 0; b < 3; b++)
             for (int o = 0; o < 21; o++) {
@@ -130,54 +119,52 @@ static void expect_nan_propagates(linear_fn *kernel, const char *name)
     free_layer(&l);
 }
 
-Test(linear, a_nan_input_or_weight_propagates_to_exactly_its_outputs_with_and_without_relu)
-{
-    expect_nan_propagates(vggc_linear_portable, "portable");
-    if (vggc_cpu_avx512()) expect_nan_propagates(vggc_linear_avx512, "avx512");
-}
+TEST_EVERY_ISA(linear, a_nan_input_or_weight_propagates_to_exactly_its_outputs_with_and_without_relu, nan_propagates)
 
-/* kernel on l with 1 thread, then twice with 2 threads: all three runs give the same bits. */
-static void expect_thread_count_invariant(linear_fn *kernel, const char *name, const layer *l)
+/* Row k on l with 1 thread, then with 2, 3 and again 2 threads: all runs give the same bits. */
+static void expect_thread_count_invariant(const vggc_kernels *k, const layer *l)
 {
     size_t count = (size_t)l->n * l->out_f;
-    float *one = floats(count), *two = floats(count), *again = floats(count);
+    float *one = floats(count), *more = floats(count);
     vggc_set_threads(1);
-    kernel(one, l->in, l->weight, l->bias, l->n, l->in_f, l->out_f, 1);
-    vggc_set_threads(2);
-    kernel(two, l->in, l->weight, l->bias, l->n, l->in_f, l->out_f, 1);
-    kernel(again, l->in, l->weight, l->bias, l->n, l->in_f, l->out_f, 1);
-    char what[128];
-    snprintf(what, sizeof what, "%s n=%d %d->%d, 1 vs 2 threads", name, l->n, l->in_f, l->out_f);
-    expect_same_bits(what, two, one, count);
-    snprintf(what, sizeof what, "%s n=%d %d->%d, two runs with 2 threads", name, l->n, l->in_f, l->out_f);
-    expect_same_bits(what, again, two, count);
-    free(one), free(two), free(again);
+    vggc_linear_on(k, one, l->in, l->weight, l->bias, l->n, l->in_f, l->out_f, 1);
+    static const int counts[] = {2, 3, 2};
+    for (int i = 0; i < 3; i++) {
+        vggc_set_threads(counts[i]);
+        vggc_linear_on(k, more, l->in, l->weight, l->bias, l->n, l->in_f, l->out_f, 1);
+        char what[128];
+        snprintf(what, sizeof what, "%s n=%d %d->%d, 1 vs %d threads (run %d)", k->name, l->n, l->in_f, l->out_f,
+                 counts[i], i + 1);
+        expect_same_bits(what, more, one, count);
+    }
+    free(one), free(more);
 }
 
-Test(linear, outputs_are_bitwise_the_same_for_one_and_two_threads_and_across_runs)
+static void thread_counts(const vggc_kernels *k)
 {
     static const int batches[] = {1, 8, 9};
     for (size_t b = 0; b < 3; b++) {
         layer l = make_layer(batches[b], 3001, 1000 + 7, 21u);
-        expect_thread_count_invariant(vggc_linear, "vggc_linear", &l);
-        expect_thread_count_invariant(vggc_linear_portable, "portable", &l);
+        expect_thread_count_invariant(k, &l);
         free_layer(&l);
     }
 }
+TEST_EVERY_ISA(linear, outputs_are_bitwise_the_same_for_one_two_and_three_threads_and_across_runs, thread_counts)
 
-Test(linear, an_image_gets_the_same_bits_alone_as_inside_a_batch)
+static void alone_vs_batch(const vggc_kernels *k)
 {
     layer l = make_layer(9, 1030, 77, 31u);
     float batch[9 * 77], alone[77];
-    vggc_linear(batch, l.in, l.weight, l.bias, 9, 1030, 77, 0);
+    vggc_linear_on(k, batch, l.in, l.weight, l.bias, 9, 1030, 77, 0);
     for (int b = 0; b < 9; b++) {
-        vggc_linear(alone, l.in + (size_t)b * 1030, l.weight, l.bias, 1, 1030, 77, 0);
+        vggc_linear_on(k, alone, l.in + (size_t)b * 1030, l.weight, l.bias, 1, 1030, 77, 0);
         char what[64];
         snprintf(what, sizeof what, "image %d alone vs in a batch of 9", b);
         expect_same_bits(what, alone, batch + b * 77, 77);
     }
     free_layer(&l);
 }
+TEST_EVERY_ISA(linear, an_image_gets_the_same_bits_alone_as_inside_a_batch, alone_vs_batch)
 
 /* ---- conv2d threads ------------------------------------------------------------------------------------- */
 

@@ -1,8 +1,9 @@
 /* test_winograd.c — Winograd F(2x2, 3x3) and F(4x4, 3x3) on blocked tensors against the naive NCHW convolution
- * (then the naive pool), on odd shapes; the AVX-512 and portable paths against each other; padded channels, buffer
- * bounds, and bitwise determinism for 1 and 2 threads. */
-#include "cpu.h"
+ * (then the naive pool), on odd shapes, on every kernel row of platform.h this CPU runs (each test once per
+ * instruction set, named _on_<isa>; the others skipped by name); every row against the generic one; padded
+ * channels, buffer bounds, and bitwise determinism for 1, 2 and 3 threads. */
 #include "helpers.h"
+#include "platform.h"
 #include "vggc.h"
 #include "winograd_internal.h"
 
@@ -20,9 +21,6 @@
 #define ELEM_BOUND 1e-4
 #define GUARD 64              /* floats of canary after every buffer the kernel writes */
 #define CANARY 1234.5f
-
-typedef void winograd_fn(float *, const float *, const float *, const float *, float *, int, int, int, int, int, int,
-                         int);
 
 typedef struct {
     int n, cin, h, w, cout, m, pool;
@@ -109,16 +107,17 @@ static float *reference(const conv_case *c, const operands *o)
     return pooled;
 }
 
-/* fn's output in NCHW, run with work and output buffers full of NaN (nothing may be read before it is written),
- * checking the canaries after them and the padded channels. */
-static float *run_winograd(winograd_fn *fn, const conv_case *c, const operands *o)
+/* The output on row k in NCHW, run with work and output buffers full of NaN (nothing may be read before it is
+ * written), checking the canaries after them and the padded channels. */
+static float *run_winograd(const vggc_kernels *k, const conv_case *c, const operands *o)
 {
     size_t work_count = VGGC_WINOGRAD_WORK_FLOATS(c->n, c->cin, c->h, c->w, c->cout, c->m);
     size_t blocked_count = VGGC_BLOCKED_FLOATS(c->n, c->cout, out_h(c), out_w(c));
     float *work = floats(work_count), *blocked = floats(blocked_count), *got = floats(out_count(c));
     for (size_t i = 0; i < work_count; i++) work[i] = NAN;
     for (size_t i = 0; i < blocked_count; i++) blocked[i] = NAN;
-    fn(blocked, o->in_blocked, o->u, o->bias, work, c->n, c->cin, c->h, c->w, c->cout, c->m, c->pool);
+    vggc_conv_winograd_on(k, blocked, o->in_blocked, o->u, o->bias, work, c->n, c->cin, c->h, c->w, c->cout, c->m,
+                          c->pool);
     expect_guard_intact("work", work, work_count);
     expect_guard_intact("output", blocked, blocked_count);
     from_blocked(got, blocked, c->n, c->cout, out_h(c), out_w(c));
@@ -133,14 +132,14 @@ static double max_abs(const float *x, size_t n)
     return m;
 }
 
-/* fn on case c matches the naive reference within the normwise bound of its m and elementwise to the scale. */
-static void expect_matches_reference(winograd_fn *fn, const char *path, const conv_case *c, unsigned seed)
+/* Row k on case c matches the naive reference within the normwise bound of its m and elementwise to the scale. */
+static void expect_matches_reference(const vggc_kernels *k, const conv_case *c, unsigned seed)
 {
     operands o = make_operands(c, seed);
-    float *want = reference(c, &o), *got = run_winograd(fn, c, &o);
+    float *want = reference(c, &o), *got = run_winograd(k, c, &o);
     size_t count = out_count(c);
     char what[160];
-    snprintf(what, sizeof what, "%s F(%dx%d) n=%d %d->%d at %dx%d%s", path, c->m, c->m, c->n, c->cin, c->cout, c->h,
+    snprintf(what, sizeof what, "%s F(%dx%d) n=%d %d->%d at %dx%d%s", k->name, c->m, c->m, c->n, c->cin, c->cout, c->h,
              c->w, c->pool ? " + pool" : "");
     double err = rel_error(got, want, count), bound = c->m == 2 ? NORM_BOUND_F2 : NORM_BOUND_F4;
     cr_log_info("%s: normwise relative error %.3g (bound %.1g)", what, err, bound);
@@ -150,49 +149,51 @@ static void expect_matches_reference(winograd_fn *fn, const char *path, const co
     free_operands(&o);
 }
 
-/* Every case on the dispatched path and, when the CPU has AVX-512, on the portable path too. */
-static void expect_cases_match(const conv_case *cases, int count)
+/* Every case on row k. */
+static void expect_cases_match(const vggc_kernels *k, const conv_case *cases, int count)
 {
-    for (int i = 0; i < count; i++) {
-        expect_matches_reference(vggc_conv_winograd, vggc_cpu_avx512() ? "avx512" : "portable", &cases[i], 10u + i);
-        if (vggc_cpu_avx512()) expect_matches_reference(vggc_conv_winograd_portable, "portable", &cases[i], 10u + i);
-    }
+    for (int i = 0; i < count; i++) expect_matches_reference(k, &cases[i], 10u + i);
 }
 
 /* Odd shapes for one m and pool: maps 1x1 .. 28x28, channels 3, 5, 17, 40 (not multiples of 16), batch 1 and 3. */
-static void expect_odd_shapes_match(int m, int pool)
+static void expect_odd_shapes_match(const vggc_kernels *k, int m, int pool)
 {
     conv_case cases[] = {
         {1, 3, 1, 1, 5, m, pool},    {3, 5, 3, 5, 17, m, pool},   {1, 17, 7, 7, 40, m, pool},
         {3, 40, 13, 9, 3, m, pool},  {1, 40, 14, 14, 17, m, pool}, {3, 17, 28, 28, 40, m, pool},
         {1, 3, 2, 2, 3, m, pool},    {1, 5, 9, 13, 5, m, pool},
     };
-    expect_cases_match(cases, (int)(sizeof cases / sizeof cases[0]));
+    expect_cases_match(k, cases, (int)(sizeof cases / sizeof cases[0]));
 }
 
-Test(winograd, f2x2_matches_the_naive_convolution_on_odd_shapes) { expect_odd_shapes_match(2, 0); }
-Test(winograd, f4x4_matches_the_naive_convolution_on_odd_shapes) { expect_odd_shapes_match(4, 0); }
-Test(winograd, f2x2_with_the_fused_pool_matches_convolution_then_pool) { expect_odd_shapes_match(2, 1); }
-Test(winograd, f4x4_with_the_fused_pool_matches_convolution_then_pool) { expect_odd_shapes_match(4, 1); }
+static void f2x2_odd(const vggc_kernels *k) { expect_odd_shapes_match(k, 2, 0); }
+static void f4x4_odd(const vggc_kernels *k) { expect_odd_shapes_match(k, 4, 0); }
+static void f2x2_pool_odd(const vggc_kernels *k) { expect_odd_shapes_match(k, 2, 1); }
+static void f4x4_pool_odd(const vggc_kernels *k) { expect_odd_shapes_match(k, 4, 1); }
+TEST_EVERY_ISA(winograd, f2x2_matches_the_naive_convolution_on_odd_shapes, f2x2_odd)
+TEST_EVERY_ISA(winograd, f4x4_matches_the_naive_convolution_on_odd_shapes, f4x4_odd)
+TEST_EVERY_ISA(winograd, f2x2_with_the_fused_pool_matches_convolution_then_pool, f2x2_pool_odd)
+TEST_EVERY_ISA(winograd, f4x4_with_the_fused_pool_matches_convolution_then_pool, f4x4_pool_odd)
 
 /* Many tiles (several GEMM pieces and row blocks, a ragged last block), two 32-channel panels and a 16-wide one,
  * several 16-channel input blocks: every part of the GEMM's cutting. */
-Test(winograd, layers_with_many_tiles_and_channels_match_the_naive_convolution)
+static void many_tiles(const vggc_kernels *k)
 {
     conv_case cases[] = {{2, 64, 28, 27, 80, 2, 0}, {2, 64, 28, 27, 80, 4, 1}, {1, 256, 14, 14, 48, 4, 0}};
-    expect_cases_match(cases, (int)(sizeof cases / sizeof cases[0]));
+    expect_cases_match(k, cases, (int)(sizeof cases / sizeof cases[0]));
 }
+TEST_EVERY_ISA(winograd, layers_with_many_tiles_and_channels_match_the_naive_convolution, many_tiles)
 
 /* Tiny cache budgets: many passes over the tiles (the last one ragged, not a multiple of the 12-row blocks) and
  * GEMM pieces of one row block; the result must not change. */
-Test(winograd, many_small_passes_and_gemm_pieces_give_the_same_result_as_one)
+static void small_passes(const vggc_kernels *k)
 {
     conv_case cases[] = {{2, 40, 13, 13, 48, 2, 1}, {1, 17, 14, 17, 33, 4, 0}}; /* 98 and 20 tiles */
     for (int i = 0; i < 2; i++) {
         operands o = make_operands(&cases[i], 50u + i);
-        float *one = run_winograd(vggc_conv_winograd, &cases[i], &o);
+        float *one = run_winograd(k, &cases[i], &o);
         vggc_winograd_budgets(1, 1L << 40, 1); /* passes of 12 tiles, one row block per GEMM piece */
-        float *many = run_winograd(vggc_conv_winograd, &cases[i], &o);
+        float *many = run_winograd(k, &cases[i], &o);
         vggc_winograd_budgets(0, 0, 0);
         expect_same_bits("many passes vs one", many, one, out_count(&cases[i]));
         free(one), free(many);
@@ -200,41 +201,46 @@ Test(winograd, many_small_passes_and_gemm_pieces_give_the_same_result_as_one)
     }
     conv_case c = {1, 40, 13, 13, 17, 4, 1}; /* 16 tiles */
     vggc_winograd_budgets(1, 1L << 40, 1);
-    expect_cases_match(&c, 1);
+    expect_cases_match(k, &c, 1);
     vggc_winograd_budgets(0, 0, 0);
 }
+TEST_EVERY_ISA(winograd, many_small_passes_and_gemm_pieces_give_the_same_result_as_one, small_passes)
 
-Test(winograd, the_avx512_and_portable_paths_agree)
+/* Row k against the generic row on two layers: within the normwise bound of the Winograd error (the rows differ
+ * in the order and fusing of the GEMM's multiply-adds and in the transforms' vector code). */
+static void agrees_with_generic(const vggc_kernels *k)
 {
-    if (!vggc_cpu_avx512()) cr_skip_test("this CPU has no AVX-512 (or VGGC_ISA=generic): one path only");
+    const vggc_kernels *generic = require_isa("generic");
     conv_case cases[] = {{3, 40, 13, 9, 17, 2, 1}, {2, 33, 28, 28, 64, 4, 0}};
     for (int i = 0; i < 2; i++) {
         operands o = make_operands(&cases[i], 70u + i);
-        float *fast = run_winograd(vggc_conv_winograd_avx512, &cases[i], &o);
-        float *portable = run_winograd(vggc_conv_winograd_portable, &cases[i], &o);
+        float *fast = run_winograd(k, &cases[i], &o), *plain = run_winograd(generic, &cases[i], &o);
         size_t count = out_count(&cases[i]);
-        double err = rel_error(fast, portable, count), bound = cases[i].m == 2 ? NORM_BOUND_F2 : NORM_BOUND_F4;
-        cr_expect(err <= bound, "case %d: the paths differ by %.3g normwise (bound %.1g)", i, err, bound);
-        expect_close("avx512 vs portable", fast, portable, count, 0.0, 1e-5 * max_abs(portable, count) + 1e-30);
-        free(fast), free(portable);
+        double err = rel_error(fast, plain, count), bound = cases[i].m == 2 ? NORM_BOUND_F2 : NORM_BOUND_F4;
+        cr_log_info("%s vs generic, case %d: normwise %.3g", k->name, i, err);
+        cr_expect(err <= bound, "case %d: %s and generic differ by %.3g normwise (bound %.1g)", i, k->name, err, bound);
+        expect_close("vs generic", fast, plain, count, 0.0, 1e-5 * max_abs(plain, count) + 1e-30);
+        free(fast), free(plain);
         free_operands(&o);
     }
 }
+TEST_EVERY_ISA(winograd, the_row_agrees_with_the_generic_row, agrees_with_generic)
 
 /* Transformed weights over the cached budget: one staged pass whose GEMM pieces each cover every tile, so they
  * prefetch the next piece's weights and threads take runs of pieces. Same bits as the fused passes, any threads. */
-Test(winograd, the_staged_pass_that_streams_its_weights_gives_the_fused_result_bitwise)
+static void staged_streams(const vggc_kernels *k)
 {
     conv_case cases[] = {{1, 40, 14, 14, 80, 4, 1}, {2, 33, 13, 9, 48, 2, 0}}; /* 16 tiles, 3 panels; 42 tiles */
     for (int i = 0; i < 2; i++) {
         operands o = make_operands(&cases[i], 60u + i);
-        float *fused = run_winograd(vggc_conv_winograd, &cases[i], &o);
+        float *fused = run_winograd(k, &cases[i], &o);
         vggc_winograd_budgets(0, 1, 0); /* U "too big to cache": staged */
-        for (int threads = 1; threads <= 2; threads++) {
+        for (int threads = 1; threads <= 3; threads++) {
             vggc_set_threads(threads);
-            float *staged = run_winograd(vggc_conv_winograd, &cases[i], &o);
-            expect_same_bits(threads == 1 ? "staged, 1 thread, vs fused" : "staged, 2 threads, vs fused", staged,
-                             fused, out_count(&cases[i]));
+            float *staged = run_winograd(k, &cases[i], &o);
+            char what[64];
+            snprintf(what, sizeof what, "staged, %d thread(s), vs fused", threads);
+            expect_same_bits(what, staged, fused, out_count(&cases[i]));
             free(staged);
         }
         vggc_winograd_budgets(0, 0, 0);
@@ -243,37 +249,45 @@ Test(winograd, the_staged_pass_that_streams_its_weights_gives_the_fused_result_b
     }
     conv_case c = {1, 40, 14, 14, 80, 4, 1};
     vggc_winograd_budgets(0, 1, 0);
-    expect_cases_match(&c, 1);
+    expect_cases_match(k, &c, 1);
     vggc_winograd_budgets(0, 0, 0);
 }
+TEST_EVERY_ISA(winograd, the_staged_pass_that_streams_its_weights_gives_the_fused_result_bitwise, staged_streams)
 
-Test(winograd, one_and_two_threads_give_bitwise_the_same_output)
+static void thread_counts(const vggc_kernels *k)
 {
     conv_case cases[] = {{2, 40, 28, 27, 48, 2, 1}, {2, 40, 28, 27, 48, 4, 0}};
     for (int i = 0; i < 2; i++) {
         operands o = make_operands(&cases[i], 90u + i);
         vggc_set_threads(1);
-        float *one = run_winograd(vggc_conv_winograd, &cases[i], &o);
-        vggc_set_threads(2);
-        float *two = run_winograd(vggc_conv_winograd, &cases[i], &o);
-        expect_same_bits(i == 0 ? "F(2x2) + pool, 1 vs 2 threads" : "F(4x4), 1 vs 2 threads", two, one,
-                         out_count(&cases[i]));
-        free(one), free(two);
+        float *one = run_winograd(k, &cases[i], &o);
+        for (int threads = 2; threads <= 3; threads++) {
+            vggc_set_threads(threads);
+            float *more = run_winograd(k, &cases[i], &o);
+            char what[64];
+            snprintf(what, sizeof what, "F(%dx%d), 1 vs %d threads", cases[i].m, cases[i].m, threads);
+            expect_same_bits(what, more, one, out_count(&cases[i]));
+            free(more);
+        }
+        free(one);
         free_operands(&o);
     }
+    vggc_set_threads(2);
 }
+TEST_EVERY_ISA(winograd, one_two_and_three_threads_give_bitwise_the_same_output, thread_counts)
 
-Test(winograd, padded_output_channels_are_written_as_zero_over_a_buffer_of_nan)
+static void padded_zero(const vggc_kernels *k)
 {
     /* 5 and 21 channels: lanes 5..15 of the last block are padding; run_winograd starts from an output full of NaN
      * and from_blocked fails on any padded lane that is not exactly 0. */
     conv_case cases[] = {{1, 5, 6, 6, 5, 4, 0}, {2, 5, 7, 5, 21, 2, 1}};
     for (int i = 0; i < 2; i++) {
         operands o = make_operands(&cases[i], 123u + i);
-        float *got = run_winograd(vggc_conv_winograd, &cases[i], &o);
+        float *got = run_winograd(k, &cases[i], &o);
         for (size_t j = 0; j < out_count(&cases[i]); j++)
             cr_assert(!isnan(got[j]), "case %d: output %zu was never written", i, j);
         free(got);
         free_operands(&o);
     }
 }
+TEST_EVERY_ISA(winograd, padded_output_channels_are_written_as_zero_over_a_buffer_of_nan, padded_zero)

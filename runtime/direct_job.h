@@ -1,0 +1,73 @@
+/* direct_job.h — internal: what every instruction set's direct convolution shares (platform.h): the job of one
+ * call and the small helpers its pieces use. direct.c packs the weights, cuts the work in pieces and runs the
+ * threads; each row's direct.c computes one piece.
+ *
+ * Direct convolution k x k (k = 1 or 3), stride 1, pad k / 2, + bias, ReLU, and optionally a fused 2x2/2 max pool,
+ * on blocked tensors. The packed weights are (cpad(cout) / 16, k, k, cin, 16): for one block of 16 output
+ * channels, one kernel position and one real input channel, the 16 weights are one vector. A piece is one row of
+ * output (two conv rows with the pool; the whole width) x one group of channel blocks x one image, whatever the
+ * thread count; each output value is summed by one thread in one fixed order, so results are bitwise the same for
+ * any number of threads. Padded input channels are never read (the first VGG layer does the work of 3 channels,
+ * not 16), and lanes past cout are written as zero.
+ */
+#ifndef VGGC_DIRECT_JOB_H
+#define VGGC_DIRECT_JOB_H
+
+#include "platform.h"
+#include "vggc.h"
+
+#include <math.h>
+
+#define DIRECT_INLINE static inline __attribute__((always_inline))
+
+enum { DIRECT_LANES = 16 }; /* channels per block */
+
+struct vggc_direct_job {
+    float *out;         /* blocked (n, cout, oh, ow) */
+    const float *in;    /* blocked (n, cin, h, w) */
+    const float *wpack; /* (cpad(cout) / 16, k, k, cin, 16) */
+    const float *bias;  /* (cout) */
+    int cin, h, w, cout, k, pool, oh, ow;
+    int widest;         /* channel blocks per group at most */
+};
+
+DIRECT_INLINE int direct_blocks(int c) { return VGGC_CPAD(c) / DIRECT_LANES; }
+
+/* The conv columns a row of tiles covers: all of them, or the pooled ones (floor mode drops an odd last one). */
+DIRECT_INLINE int direct_columns(const vggc_direct_job *j) { return j->pool ? 2 * j->ow : j->w; }
+
+/* Source column sx clamped into the map (a masked-out pixel still reads a valid address). */
+DIRECT_INLINE int direct_clamp_col(int sx, int w) { return sx < 0 ? 0 : sx >= w ? w - 1 : sx; }
+
+/* The larger of two values; a NaN wins, as in torch.nn.MaxPool2d (and vggc_maxpool2x2). */
+DIRECT_INLINE float direct_max_nan(float m, float v) { return (v > m || isnan(v)) ? v : m; }
+
+/* v + bias, then ReLU. NaN stays NaN, as in torch.relu. */
+DIRECT_INLINE float direct_bias_relu(float v, float bias)
+{
+    v += bias;
+    return v < 0.0f ? 0.0f : v;
+}
+
+/* A tile of tr conv rows x tc columns from (y0, x0) whose every source pixel is inside the map. */
+DIRECT_INLINE int direct_interior(const vggc_direct_job *j, int y0, int x0, int tr, int tc)
+{
+    int pad = j->k / 2;
+    return y0 - pad >= 0 && y0 + tr - 1 + pad < j->h && x0 - pad >= 0 && x0 + tc - 1 + pad < j->w;
+}
+
+enum { DIRECT_TAPS_MAX = 9 * DIRECT_LANES }; /* k * k * cin for k <= 3, cin <= 16 */
+
+/* Offsets of the taps (ky, kx, ci) in the input from a tile's top-left source pixel, in packed weight order: for
+ * layers of at most 16 input channels (the first VGG layer), an interior tile runs its k * k * cin taps as one flat
+ * loop. */
+DIRECT_INLINE int direct_taps_of(int *off, const vggc_direct_job *j)
+{
+    int taps = 0;
+    for (int ky = 0; ky < j->k; ky++)
+        for (int kx = 0; kx < j->k; kx++)
+            for (int ci = 0; ci < j->cin; ci++) off[taps++] = (ky * j->w + kx) * DIRECT_LANES + ci;
+    return taps;
+}
+
+#endif

@@ -1,0 +1,95 @@
+/* platform.c — the table of kernel rows, one per instruction set (platform.h), and the choice of one, made once
+ * per process: the row VGGC_ISA names when this CPU has it, else the best row the CPU has. */
+#include "fileio.h"
+#include "platform.h"
+#include "vggc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int always(void) { return 1; }
+
+#ifdef VGGC_X86
+/* cpuid through the compiler's runtime, which also checks that the OS saves the vector registers. */
+static int has_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+static int has_avx512(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+}
+#endif
+
+#define ROW(isa, supported, widest)                                                                         \
+    {#isa, supported, vggc_wino_input_##isa, vggc_wino_gemm_##isa, vggc_wino_output_##isa, widest,             \
+     vggc_direct_piece_##isa, vggc_dense_rows_##isa, vggc_to_blocked_row_##isa, vggc_from_blocked_row_##isa,  \
+     vggc_maxpool_row_##isa}
+
+/* Best first. direct_widest: the channel blocks of one direct-conv register tile (AVX-512 holds 4 blocks x 6
+ * pixels in its 32 registers; AVX2's 16 registers hold 1 block x 6 pixels). */
+static const vggc_kernels rows[] = {
+#ifdef VGGC_X86
+    ROW(avx512, has_avx512, 4),
+    ROW(avx2, has_avx2, 1),
+#endif
+    ROW(generic, always, 4),
+};
+enum { ROWS = sizeof rows / sizeof rows[0] };
+
+int vggc_kernels_count(void) { return ROWS; }
+
+const vggc_kernels *vggc_kernels_row(int i) { return i >= 0 && i < ROWS ? &rows[i] : NULL; }
+
+const vggc_kernels *vggc_kernels_named(const char *name)
+{
+    for (int i = 0; i < ROWS; i++)
+        if (strcmp(rows[i].name, name) == 0) return rows[i].supported() ? &rows[i] : NULL;
+    return NULL;
+}
+
+static const vggc_kernels *best(void)
+{
+    for (int i = 0; i < ROWS; i++)
+        if (rows[i].supported()) return &rows[i];
+    return &rows[ROWS - 1];
+}
+
+static const vggc_kernels *decide(void)
+{
+    const char *isa = getenv("VGGC_ISA");
+    const vggc_kernels *named = isa && *isa ? vggc_kernels_named(isa) : NULL;
+    return named ? named : best();
+}
+
+const vggc_kernels *vggc_kernels_active(void)
+{
+    /* NULL: not decided yet. Threads that race to decide compute the same row; the atomic makes the race benign. */
+    static const vggc_kernels *_Atomic active;
+    const vggc_kernels *k = active;
+    if (!k) active = k = decide();
+    return k;
+}
+
+const char *vggc_isa(void) { return vggc_kernels_active()->name; }
+
+int vggc_check_isa(vggc_error *err)
+{
+    const char *isa = getenv("VGGC_ISA");
+    if (!isa || !*isa || vggc_kernels_named(isa)) return 0;
+    char has[64] = "", known[64] = "";
+    for (int i = 0; i < ROWS; i++) {
+        const char *sep = i == 0 ? "" : i == ROWS - 1 ? " or " : ", ";
+        strcat(strcat(known, sep), rows[i].name);
+        if (rows[i].supported()) strcat(strcat(has, *has ? ", " : ""), rows[i].name);
+    }
+    char shown[80];
+    vggc_printable(shown, sizeof shown, isa, 40);
+    for (int i = 0; i < ROWS; i++)
+        if (strcmp(rows[i].name, isa) == 0)
+            return vggc_fail(err, "VGGC_ISA", "this CPU has no %s (it runs: %s)", shown, has);
+    return vggc_fail(err, "VGGC_ISA", "'%s' is not an instruction set (expected %s)", shown, known);
+}

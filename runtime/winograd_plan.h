@@ -1,0 +1,320 @@
+/* winograd_plan.h — internal: what every instruction set's Winograd files share (platform.h): the shape of one
+ * call and its pass of tiles, the layouts, and the input and output transforms, written once here and compiled by
+ * each row's winograd.c for its own instruction set. winograd.c plans the passes and runs the threads.
+ *
+ * With alpha = m + 2, the map is cut into m x m output tiles, each reading an alpha x alpha input patch (the pad
+ * and the ragged right/bottom edges read as zero). Three stages per pass over a range of tiles:
+ *   input   V[xi][tile][cin]  = (B^T d B)[xi], 16 channels at a time (one blocked pixel is one 16-lane vector);
+ *   GEMM    M[xi][tile][cout] = V[xi] . U[xi], for each of the alpha^2 transform points xi;
+ *   output  out = A^T M A + bias, ReLU, and the 2x2 max pool when asked, written straight to the blocked output.
+ * Matrices B, G, A are Lavin & Gray's (points 0, +-1, +-2, inf for m = 4).
+ *
+ * Layouts, chosen for the GEMM micro-kernels (blocks of ROWS tiles x PANEL output channels):
+ *   U (weights): [xi][panel][cinp][width], panel p holds output channels [32p, 32p + width), width 32 or 16 (last);
+ *   V (a pass of T tiles): [xi][T tiles in blocks of ROWS][cinp / 16][rows][16], rows = ROWS, or fewer in the last
+ *     block, so a block's 16-channel slice is one contiguous rows x 16 piece the kernels broadcast from;
+ *   M (a pass): [xi][T][coutp], row-major.
+ */
+#ifndef VGGC_WINOGRAD_PLAN_H
+#define VGGC_WINOGRAD_PLAN_H
+
+#include "platform.h"
+#include "vggc.h"
+
+#include <string.h>
+
+#define WINO_INLINE static inline __attribute__((always_inline))
+
+enum {
+    WINO_LANES = 16,      /* channels per blocked vector */
+    WINO_ALPHA_MAX = 6,   /* transform size for m = 4 */
+    WINO_ROWS = 12,       /* tiles per GEMM block (the AVX-512 micro-kernel's height; AVX2 runs it as 2 x 6) */
+    WINO_PANEL = 32,      /* output channels per GEMM block */
+    WINO_TILE_GROUP = 32, /* tiles per piece of work in the transforms */
+};
+
+/* The shape of one call, and the pass of tiles being worked on. */
+struct vggc_wino_plan {
+    int n, cin, h, w, cout, m, pool;
+    int alpha, tiles_y, tiles_x, tiles;
+    int cinb, coutb, cinp, coutp; /* 16-channel blocks and padded channel counts */
+    int oh, ow;                   /* output map: h x w, or h / 2 x w / 2 with the pool */
+    int pass_tiles, gemm_blocks;  /* tiles per pass (a multiple of WINO_ROWS), row blocks per GEMM piece */
+    int streams;                  /* a GEMM piece covers all rows: it reads its weights once, the next piece's
+                                     weights are prefetched while it runs, and threads take runs of pieces */
+    size_t v_xi, m_xi;            /* floats from one transform point's V (M) to the next's */
+    int t0, count;                /* this pass: tiles [t0, t0 + count) */
+    float *v, *mm;                /* this pass's V and M (see the top comment) */
+};
+
+/* The transforms work on 16 channels (one blocked pixel) as pieces of the register width of the file they are
+ * compiled in: GCC/Clang generic vectors of 16, 8 or 4 floats, which the compiler maps to zmm, ymm or xmm registers
+ * (a 16-float generic vector on AVX2 or SSE lives in memory, and its comparisons are lowered lane by lane). Loads
+ * and stores go through memcpy (any alignment). A comparison gives all-ones or zero lanes of the mask type. */
+#if defined(__AVX512F__)
+#define WINO_PIECE 16
+#elif defined(__AVX__)
+#define WINO_PIECE 8
+#else
+#define WINO_PIECE 4
+#endif
+typedef float wino_piece __attribute__((vector_size(WINO_PIECE * 4)));
+typedef int wino_mask __attribute__((vector_size(WINO_PIECE * 4)));
+#define WINO_LOAD(v, p) memcpy(&(v), (p), sizeof(wino_piece))
+#define WINO_STORE(p, v) memcpy((p), &(v), sizeof(wino_piece))
+
+/* ---- input transform: V = B^T d B ---------------------------------------------------------------------- */
+
+/* Where the 16 channels of block cb of local tile lt go for transform point 0 (point xi: v_xi floats on). */
+WINO_INLINE size_t wino_v_offset(const vggc_wino_plan *p, int lt, int cb)
+{
+    int rb = lt / WINO_ROWS, r = lt % WINO_ROWS;
+    int rows = p->count - rb * WINO_ROWS < WINO_ROWS ? p->count - rb * WINO_ROWS : WINO_ROWS;
+    return (size_t)rb * WINO_ROWS * p->cinp + (size_t)cb * rows * WINO_LANES + (size_t)r * WINO_LANES;
+}
+
+/* o[k * os] = (B^T d)[k] for k < alpha, each 16 lanes, d[k * ds]. */
+WINO_INLINE void wino_bt_1d(float *o, size_t os, const float *d, size_t ds, int m)
+{
+    for (int l = 0; l < WINO_LANES; l += WINO_PIECE, o += WINO_PIECE, d += WINO_PIECE) {
+        if (m == 2) {
+            wino_piece d0, d1, d2, d3;
+            WINO_LOAD(d0, d), WINO_LOAD(d1, d + ds), WINO_LOAD(d2, d + 2 * ds), WINO_LOAD(d3, d + 3 * ds);
+            wino_piece r0 = d0 - d2, r1 = d1 + d2, r2 = d2 - d1, r3 = d1 - d3;
+            WINO_STORE(o, r0), WINO_STORE(o + os, r1), WINO_STORE(o + 2 * os, r2), WINO_STORE(o + 3 * os, r3);
+            continue;
+        }
+        wino_piece d0, d1, d2, d3, d4, d5;
+        WINO_LOAD(d0, d), WINO_LOAD(d1, d + ds), WINO_LOAD(d2, d + 2 * ds), WINO_LOAD(d3, d + 3 * ds);
+        WINO_LOAD(d4, d + 4 * ds), WINO_LOAD(d5, d + 5 * ds);
+        wino_piece r0 = 4.0f * d0 - 5.0f * d2 + d4;
+        wino_piece r1 = d3 + d4 - 4.0f * (d1 + d2);
+        wino_piece r2 = 4.0f * (d1 - d2) + d4 - d3;
+        wino_piece r3 = 2.0f * (d3 - d1) + d4 - d2;
+        wino_piece r4 = 2.0f * (d1 - d3) + d4 - d2;
+        wino_piece r5 = 4.0f * d1 - 5.0f * d3 + d5;
+        WINO_STORE(o, r0), WINO_STORE(o + os, r1), WINO_STORE(o + 2 * os, r2), WINO_STORE(o + 3 * os, r3);
+        WINO_STORE(o + 4 * os, r4), WINO_STORE(o + 5 * os, r5);
+    }
+}
+
+/* The alpha x alpha patch of a tile at (y0, x0) (may start at -1 and run past the map: zeros there). The part
+ * inside the map is a rectangle: its rows are copied whole (a blocked row is contiguous), the rest is zero. */
+WINO_INLINE void wino_load_patch(float d[WINO_ALPHA_MAX][WINO_ALPHA_MAX][WINO_LANES], const float *plane /* (h, w, 16) */,
+                                 int h, int w, int y0, int x0, int alpha)
+{
+    int i0 = y0 < 0 ? -y0 : 0, i1 = h - y0 < alpha ? h - y0 : alpha;
+    int j0 = x0 < 0 ? -x0 : 0, j1 = w - x0 < alpha ? w - x0 : alpha;
+    memset(d, 0, sizeof(float) * WINO_ALPHA_MAX * WINO_ALPHA_MAX * WINO_LANES);
+    if (j1 <= j0) return;
+    for (int i = i0; i < i1; i++)
+        memcpy(d[i][j0], plane + ((size_t)(y0 + i) * w + x0 + j0) * WINO_LANES, sizeof d[i][j0] * (size_t)(j1 - j0));
+}
+
+/* V for local tiles [lt0, lt1) of the pass and channel block cb. */
+WINO_INLINE void wino_input_group(const vggc_wino_plan *p, const float *in, int lt0, int lt1, int cb, int m)
+{
+    int alpha = m + 2, per_image = p->tiles_y * p->tiles_x;
+    size_t xi_stride = p->v_xi, row = (size_t)p->w * WINO_LANES;
+    float d[WINO_ALPHA_MAX][WINO_ALPHA_MAX][WINO_LANES], t[WINO_ALPHA_MAX][WINO_ALPHA_MAX][WINO_LANES];
+    for (int lt = lt0; lt < lt1; lt++) {
+        int tile = p->t0 + lt, b = tile / per_image, ty = tile % per_image / p->tiles_x, tx = tile % p->tiles_x;
+        int y0 = ty * m - 1, x0 = tx * m - 1;
+        const float *plane = in + (size_t)(b * p->cinb + cb) * p->h * p->w * WINO_LANES;
+        if (y0 >= 0 && x0 >= 0 && y0 + alpha <= p->h && x0 + alpha <= p->w) { /* inside: read in place */
+            const float *patch = plane + ((size_t)y0 * p->w + x0) * WINO_LANES;
+            for (int j = 0; j < alpha; j++)
+                wino_bt_1d(t[0][j], WINO_ALPHA_MAX * WINO_LANES, patch + j * WINO_LANES, row, m);
+        } else {
+            wino_load_patch(d, plane, p->h, p->w, y0, x0, alpha);
+            for (int j = 0; j < alpha; j++)
+                wino_bt_1d(t[0][j], WINO_ALPHA_MAX * WINO_LANES, d[0][j], WINO_ALPHA_MAX * WINO_LANES, m);
+        }
+        float *dst = p->v + wino_v_offset(p, lt, cb);
+        for (int i = 0; i < alpha; i++) wino_bt_1d(dst + i * alpha * xi_stride, xi_stride, t[i][0], WINO_LANES, m);
+    }
+}
+
+/* ---- output transform: A^T M A + bias, ReLU, pool ------------------------------------------------------ */
+
+/* o[k * os] = (A^T s)[k] for k < m, each 16 lanes, s[k * ss]. */
+WINO_INLINE void wino_at_1d(float *o, size_t os, const float *s, size_t ss, int m)
+{
+    for (int l = 0; l < WINO_LANES; l += WINO_PIECE, o += WINO_PIECE, s += WINO_PIECE) {
+        if (m == 2) {
+            wino_piece s0, s1, s2, s3;
+            WINO_LOAD(s0, s), WINO_LOAD(s1, s + ss), WINO_LOAD(s2, s + 2 * ss), WINO_LOAD(s3, s + 3 * ss);
+            wino_piece r0 = s0 + s1 + s2, r1 = s1 - s2 - s3;
+            WINO_STORE(o, r0), WINO_STORE(o + os, r1);
+            continue;
+        }
+        wino_piece s0, s1, s2, s3, s4, s5;
+        WINO_LOAD(s0, s), WINO_LOAD(s1, s + ss), WINO_LOAD(s2, s + 2 * ss), WINO_LOAD(s3, s + 3 * ss);
+        WINO_LOAD(s4, s + 4 * ss), WINO_LOAD(s5, s + 5 * ss);
+        wino_piece a = s1 + s2, b = s1 - s2, c = s3 + s4, e = s3 - s4;
+        wino_piece r0 = s0 + a + c, r1 = b + 2.0f * e, r2 = a + 4.0f * c, r3 = b + 8.0f * e + s5;
+        WINO_STORE(o, r0), WINO_STORE(o + os, r1), WINO_STORE(o + 2 * os, r2), WINO_STORE(o + 3 * os, r3);
+    }
+}
+
+/* The larger of a and v lane by lane, 16 lanes; a NaN in v wins, a NaN in a stays (as torch.nn.MaxPool2d). */
+WINO_INLINE void wino_max_nan(float *dst, const float *pa, const float *pv)
+{
+    for (int l = 0; l < WINO_LANES; l += WINO_PIECE) {
+        wino_piece a, v;
+        WINO_LOAD(a, pa + l), WINO_LOAD(v, pv + l);
+        wino_mask take = (v > a) | (v != v);
+        wino_mask r = ((wino_mask)v & take) | ((wino_mask)a & ~take);
+        WINO_STORE(dst + l, r);
+    }
+}
+
+/* Write an m x m tile of finished values (already biased, ReLU'd, padded lanes 0) at tile (ty, tx): pixel by
+ * pixel inside the map, or pooled 2x2 (m is even, so tiles hold whole windows; floor mode drops a ragged edge). */
+WINO_INLINE void wino_store_tile(const vggc_wino_plan *p, float *plane /* (oh, ow, 16) */,
+                                 float o[WINO_ALPHA_MAX][WINO_ALPHA_MAX][WINO_LANES], int ty, int tx, int m)
+{
+    int oh = p->oh, ow = p->ow;
+    if (!p->pool) {
+        for (int i = 0; i < m && ty * m + i < oh; i++) {
+            int n = ow - tx * m < m ? ow - tx * m : m; /* a row of the tile's pixels is contiguous in the output */
+            memcpy(plane + ((size_t)(ty * m + i) * ow + tx * m) * WINO_LANES, o[i][0], sizeof o[i][0] * (size_t)n);
+        }
+        return;
+    }
+    int half = m / 2;
+    for (int i = 0; i < half && ty * half + i < oh; i++)
+        for (int j = 0; j < half && tx * half + j < ow; j++) {
+            float top[WINO_LANES], bottom[WINO_LANES];
+            wino_max_nan(top, o[2 * i][2 * j], o[2 * i][2 * j + 1]);
+            wino_max_nan(bottom, o[2 * i + 1][2 * j], o[2 * i + 1][2 * j + 1]);
+            wino_max_nan(plane + ((size_t)(ty * half + i) * ow + tx * half + j) * WINO_LANES, top, bottom);
+        }
+}
+
+/* Output tiles for local tiles [lt0, lt1) of the pass and output channel block cb. ReLU keeps NaN, as torch.relu:
+ * x & ~(x < 0) clears only the negative lanes; keep clears the lanes past cout. */
+WINO_INLINE void wino_output_group(const vggc_wino_plan *p, float *out, const float *bias, int lt0, int lt1, int cb,
+                                   int m)
+{
+    int alpha = m + 2, per_image = p->tiles_y * p->tiles_x;
+    size_t xi_stride = p->m_xi;
+    float t[WINO_ALPHA_MAX][WINO_ALPHA_MAX][WINO_LANES], o[WINO_ALPHA_MAX][WINO_ALPHA_MAX][WINO_LANES];
+    float bias_l[WINO_LANES];
+    int keep_l[WINO_LANES];
+    for (int l = 0; l < WINO_LANES; l++) {
+        int co = cb * WINO_LANES + l;
+        bias_l[l] = co < p->cout ? bias[co] : 0.0f;
+        keep_l[l] = co < p->cout ? -1 : 0;
+    }
+
+    for (int lt = lt0; lt < lt1; lt++) {
+        int tile = p->t0 + lt, b = tile / per_image, ty = tile % per_image / p->tiles_x, tx = tile % p->tiles_x;
+        const float *src = p->mm + (size_t)lt * p->coutp + (size_t)cb * WINO_LANES;
+        for (int j = 0; j < alpha; j++)
+            wino_at_1d(t[0][j], WINO_ALPHA_MAX * WINO_LANES, src + j * xi_stride, alpha * xi_stride, m);
+        for (int i = 0; i < m; i++) wino_at_1d(o[i][0], WINO_LANES, t[i][0], WINO_LANES, m);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < m; j++)
+                for (int l = 0; l < WINO_LANES; l += WINO_PIECE) {
+                    wino_piece x, bias_v;
+                    wino_mask keep;
+                    WINO_LOAD(x, o[i][j] + l), WINO_LOAD(bias_v, bias_l + l);
+                    WINO_LOAD(keep, keep_l + l);
+                    x += bias_v;
+                    wino_mask r = (wino_mask)x & ~(x < 0.0f) & keep;
+                    WINO_STORE(o[i][j] + l, r);
+                }
+        wino_store_tile(p, out + (size_t)(b * p->coutb + cb) * p->oh * p->ow * WINO_LANES, o, ty, tx, m);
+    }
+}
+
+/* ---- the pieces of the three stages -------------------------------------------------------------------- */
+
+/* The pieces of the two transforms: groups of WINO_TILE_GROUP tiles of the pass x 16-channel blocks. */
+WINO_INLINE int wino_transform_pieces(const vggc_wino_plan *p, int blocks)
+{
+    return (p->count + WINO_TILE_GROUP - 1) / WINO_TILE_GROUP * blocks;
+}
+
+/* One piece of the input transform, with m a constant. */
+WINO_INLINE void wino_input_piece(const vggc_wino_plan *p, const float *in, int piece)
+{
+    int lt0 = piece / p->cinb * WINO_TILE_GROUP, cb = piece % p->cinb;
+    int lt1 = lt0 + WINO_TILE_GROUP < p->count ? lt0 + WINO_TILE_GROUP : p->count;
+    if (p->m == 2) wino_input_group(p, in, lt0, lt1, cb, 2);
+    else wino_input_group(p, in, lt0, lt1, cb, 4);
+}
+
+/* One piece of the output transform, with m a constant. */
+WINO_INLINE void wino_output_piece(const vggc_wino_plan *p, float *out, const float *bias, int piece)
+{
+    int lt0 = piece / p->coutb * WINO_TILE_GROUP, cb = piece % p->coutb;
+    int lt1 = lt0 + WINO_TILE_GROUP < p->count ? lt0 + WINO_TILE_GROUP : p->count;
+    if (p->m == 2) wino_output_group(p, out, bias, lt0, lt1, cb, 2);
+    else wino_output_group(p, out, bias, lt0, lt1, cb, 4);
+}
+
+/* The pieces of the GEMM stage: transform point x gemm_blocks row blocks x output channel panel. */
+typedef struct {
+    int xi, rb0, rb1, panel, width;
+} wino_gemm_piece;
+
+WINO_INLINE int wino_gemm_pieces(const vggc_wino_plan *p)
+{
+    int panels = (p->coutp + WINO_PANEL - 1) / WINO_PANEL, blocks = (p->count + WINO_ROWS - 1) / WINO_ROWS;
+    return p->alpha * p->alpha * ((blocks + p->gemm_blocks - 1) / p->gemm_blocks) * panels;
+}
+
+WINO_INLINE wino_gemm_piece wino_piece_of(const vggc_wino_plan *p, int piece)
+{
+    int panels = (p->coutp + WINO_PANEL - 1) / WINO_PANEL, blocks = (p->count + WINO_ROWS - 1) / WINO_ROWS;
+    int chunks = (blocks + p->gemm_blocks - 1) / p->gemm_blocks;
+    wino_gemm_piece g;
+    g.panel = piece % panels;
+    g.rb0 = piece / panels % chunks * p->gemm_blocks;
+    g.rb1 = g.rb0 + p->gemm_blocks < blocks ? g.rb0 + p->gemm_blocks : blocks;
+    g.xi = piece / panels / chunks;
+    g.width = p->coutp - g.panel * WINO_PANEL < WINO_PANEL ? p->coutp - g.panel * WINO_PANEL : WINO_PANEL;
+    return g;
+}
+
+/* A row's GEMM block kernel: c (rows x width, ldc) = a (rows x cinp, laid out [cinp / 16][rows][16]) . b (cinp x
+ * width, row-major), rows <= WINO_ROWS, width 32 or 16. next (cinp x width floats, or NULL) is the next piece's
+ * panel, which a kernel may prefetch into L2 while it runs. */
+typedef void wino_block_fn(float *c, size_t ldc, const float *a, const float *b, const float *next, int cinb,
+                           int rows, int width);
+
+/* One piece of the GEMM stage with a row's block kernel (a constant at every call, so it is inlined). */
+WINO_INLINE void wino_gemm_piece_with(const vggc_wino_plan *p, const float *u, int piece, wino_block_fn *block)
+{
+    wino_gemm_piece g = wino_piece_of(p, piece);
+    const float *b = u + (size_t)g.xi * p->cinp * p->coutp + (size_t)g.panel * WINO_PANEL * p->cinp;
+    size_t after = (size_t)(b - u) + (size_t)p->cinp * g.width; /* the next piece's panel: prefetched */
+    int ahead = p->streams && after < (size_t)p->alpha * p->alpha * p->cinp * p->coutp;
+    const float *next = ahead ? u + after : NULL;
+    const float *v = p->v + g.xi * p->v_xi;
+    float *c = p->mm + g.xi * p->m_xi + (size_t)g.panel * WINO_PANEL;
+    for (int rb = g.rb0; rb < g.rb1; rb++) {
+        int rows = p->count - rb * WINO_ROWS < WINO_ROWS ? p->count - rb * WINO_ROWS : WINO_ROWS;
+        block(c + (size_t)rb * WINO_ROWS * p->coutp, (size_t)p->coutp, v + (size_t)rb * WINO_ROWS * p->cinp, b,
+              rb == g.rb0 ? next : NULL, p->cinb, rows, g.width);
+    }
+}
+
+/* A row's three entry points (platform.h) from its block kernel: the transforms compiled in the row's file. */
+#define WINO_DEFINE_PIECES(isa, block)                                                                         \
+    void vggc_wino_input_##isa(const vggc_wino_plan *p, const float *in, int piece)                          \
+    {                                                                                                          \
+        wino_input_piece(p, in, piece);                                                                        \
+    }                                                                                                          \
+    void vggc_wino_gemm_##isa(const vggc_wino_plan *p, const float *u, int piece)                            \
+    {                                                                                                          \
+        wino_gemm_piece_with(p, u, piece, block);                                                              \
+    }                                                                                                          \
+    void vggc_wino_output_##isa(const vggc_wino_plan *p, float *out, const float *bias, int piece)           \
+    {                                                                                                          \
+        wino_output_piece(p, out, bias, piece);                                                                \
+    }
+
+#endif

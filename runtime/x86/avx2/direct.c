@@ -1,0 +1,218 @@
+/* x86/avx2/direct.c — the AVX2 row's direct convolution piece (platform.h, direct_job.h), compiled with -mavx2
+ * -mfma.
+ *
+ * 16 ymm registers: a register tile is TC <= 6 output pixels of one conv row x one block of 16 output channels
+ * (2 ymm), 12 accumulators, plus the block's 2 weight vectors and one broadcast. For every kernel position and
+ * every real input channel the 2 weight vectors are loaded once and each of the tile's input values is broadcast
+ * into them. A kernel row outside the map is skipped; only the first and last tiles of a row can reach into the
+ * padding, and they zero those pixels' broadcasts with a mask. Interior tiles of layers with at most 16 input
+ * channels (VGG's first layer, 3 -> 64) run their k * k * cin taps as one flat loop. With the pool, a piece computes
+ * its two conv rows in segments of SEG columns into a buffer on the stack (it stays in L1) and stores only the
+ * pooled maximum.
+ */
+#include "../../direct_job.h"
+
+#include <immintrin.h>
+#include <stdint.h>
+
+#define INLINE static inline __attribute__((always_inline))
+
+enum {
+    TC_MAX = 6, /* pixels per register tile */
+    SEG = 48    /* conv columns per segment of a pooled piece (even, a multiple of TC_MAX) */
+};
+
+/* The tile's accumulators are twelve named variables, pixel t in (a<t>0, a<t>1), not an array: GCC keeps them in
+ * registers (an array it stored to the stack after every FMA). FMA_ALL(BCAST) multiplies the input value
+ * BCAST(t) of every pixel t < TC into the weight vectors w0, w1. */
+#define ACCUMULATORS                                                                                            \
+    __m256 a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51;                                          \
+    a00 = a01 = a10 = a11 = a20 = a21 = a30 = a31 = a40 = a41 = a50 = a51 = _mm256_setzero_ps()
+#define FMA_PIXEL(t, x0, x1, BCAST)                                                                             \
+    if (TC > t) {                                                                                               \
+        __m256 v_ = BCAST(t);                                                                                   \
+        x0 = _mm256_fmadd_ps(v_, w0, x0);                                                                       \
+        x1 = _mm256_fmadd_ps(v_, w1, x1);                                                                       \
+    }
+#define FMA_ALL(BCAST)                                                                                          \
+    FMA_PIXEL(0, a00, a01, BCAST) FMA_PIXEL(1, a10, a11, BCAST) FMA_PIXEL(2, a20, a21, BCAST)                  \
+    FMA_PIXEL(3, a30, a31, BCAST) FMA_PIXEL(4, a40, a41, BCAST) FMA_PIXEL(5, a50, a51, BCAST)
+#define FINISH_PIXEL(t, x0, x1)                                                                                 \
+    if (TC > t) finish_pixel(dst + t * DIRECT_LANES, x0, x1, b0, b1, m0, m1);
+#define FINISH_ALL                                                                                              \
+    FINISH_PIXEL(0, a00, a01) FINISH_PIXEL(1, a10, a11) FINISH_PIXEL(2, a20, a21) FINISH_PIXEL(3, a30, a31)   \
+    FINISH_PIXEL(4, a40, a41) FINISH_PIXEL(5, a50, a51)
+
+/* Bias, ReLU (NaN stays NaN: max returns its second operand when one is NaN) and the lanes past cout zeroed, for
+ * one pixel's 16 channels. */
+INLINE void finish_pixel(float *dst, __m256 x0, __m256 x1, __m256 b0, __m256 b1, __m256 m0, __m256 m1)
+{
+    __m256 zero = _mm256_setzero_ps();
+    _mm256_storeu_ps(dst, _mm256_and_ps(_mm256_max_ps(zero, _mm256_add_ps(x0, b0)), m0));
+    _mm256_storeu_ps(dst + 8, _mm256_and_ps(_mm256_max_ps(zero, _mm256_add_ps(x1, b1)), m1));
+}
+
+/* Block ob's bias and the masks of its live lanes (all ones for channels below cout, zero past it): computed once
+ * per piece, loaded by every tile's epilogue. */
+typedef struct {
+    float bias[DIRECT_LANES];
+    int32_t keep[DIRECT_LANES];
+} epilogue;
+
+static void epilogue_of(epilogue *e, const vggc_direct_job *j, int ob)
+{
+    int live = j->cout - ob * DIRECT_LANES;
+    for (int l = 0; l < DIRECT_LANES; l++) {
+        e->bias[l] = l < live ? j->bias[ob * DIRECT_LANES + l] : 0.0f;
+        e->keep[l] = l < live ? -1 : 0;
+    }
+}
+
+#define BIAS_AND_MASK                                                                                           \
+    __m256 b0 = _mm256_loadu_ps(e->bias), b1 = _mm256_loadu_ps(e->bias + 8);                                    \
+    __m256 m0 = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)e->keep));                              \
+    __m256 m1 = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(e->keep + 8)));
+
+/* Conv row y, columns [x0, x0 + TC), block ob of image b, kernel K x K, finished into dst (TC pixels of 16). Per
+ * kernel position and real input channel: the 2 weight vectors, then one broadcast per pixel. A pixel in the
+ * padding (only at the ends of a row) reads a clamped address and its broadcast is masked to zero. */
+INLINE void tile_body(const vggc_direct_job *j, const epilogue *e, int b, int ob, int y, int x0, float *dst, int K,
+                      int TC)
+{
+    ACCUMULATORS;
+    size_t plane = (size_t)j->h * j->w * DIRECT_LANES, wstride = (size_t)K * K * j->cin * DIRECT_LANES;
+    const float *img = j->in + (size_t)b * direct_blocks(j->cin) * plane, *wg = j->wpack + ob * wstride;
+    for (int ky = 0; ky < K; ky++) {
+        int sy = y + ky - K / 2;
+        if (sy < 0 || sy >= j->h) continue;
+        const float *src = img + (size_t)sy * j->w * DIRECT_LANES;
+        for (int kx = 0; kx < K; kx++) {
+            int sx0 = x0 + kx - K / 2;
+            if (sx0 + TC - 1 < 0 || sx0 >= j->w) continue; /* the whole tile is in the padding (tiny maps) */
+            const float *wk = wg + (size_t)(ky * K + kx) * j->cin * DIRECT_LANES;
+            size_t at[TC_MAX];
+            __m256 keep[TC_MAX];
+            int edge = sx0 < 0 || sx0 + TC > j->w;
+            for (int t = 0; t < TC; t++) {
+                at[t] = (size_t)direct_clamp_col(sx0 + t, j->w) * DIRECT_LANES;
+                keep[t] = _mm256_castsi256_ps(_mm256_set1_epi32(sx0 + t >= 0 && sx0 + t < j->w ? -1 : 0));
+            }
+            for (int c0 = 0; c0 < j->cin; c0 += DIRECT_LANES) {
+                int cl = j->cin - c0 < DIRECT_LANES ? j->cin - c0 : DIRECT_LANES;
+                const float *x = src + (size_t)(c0 / DIRECT_LANES) * plane, *wc = wk + (size_t)c0 * DIRECT_LANES;
+                if (c0 + DIRECT_LANES < j->cin) /* the next block's pixels into L1 (1x1 layers' input does not stay) */
+                    for (int t = 0; t < TC; t++) _mm_prefetch((const char *)(x + plane + at[t]), _MM_HINT_T0);
+                if (!edge) {
+                    for (int c = 0; c < cl; c++) {
+                        __m256 w0 = _mm256_loadu_ps(wc + c * DIRECT_LANES), w1 = _mm256_loadu_ps(wc + c * DIRECT_LANES + 8);
+#define PLAIN(t) _mm256_broadcast_ss(x + at[t] + c)
+                        FMA_ALL(PLAIN)
+#undef PLAIN
+                    }
+                } else {
+                    for (int c = 0; c < cl; c++) {
+                        __m256 w0 = _mm256_loadu_ps(wc + c * DIRECT_LANES), w1 = _mm256_loadu_ps(wc + c * DIRECT_LANES + 8);
+#define MASKED(t) _mm256_and_ps(_mm256_broadcast_ss(x + at[t] + c), keep[t])
+                        FMA_ALL(MASKED)
+#undef MASKED
+                    }
+                }
+            }
+        }
+    }
+    BIAS_AND_MASK
+    FINISH_ALL
+}
+
+/* An interior tile of a layer with at most 16 input channels: all k * k * cin taps as one flat loop, tap i reading
+ * the input at off[i] from the tile's top-left source pixel. */
+INLINE void taps_body(const vggc_direct_job *j, const epilogue *e, const int *off, int taps, int b, int ob, int y,
+                      int x0, float *dst, int TC)
+{
+    ACCUMULATORS;
+    int pad = j->k / 2;
+    const float *wg = j->wpack + (size_t)ob * j->k * j->k * j->cin * DIRECT_LANES;
+    const float *x = j->in + ((size_t)b * j->h * j->w + (size_t)(y - pad) * j->w + (x0 - pad)) * DIRECT_LANES;
+    for (int i = 0; i < taps; i++) {
+        __m256 w0 = _mm256_loadu_ps(wg + i * DIRECT_LANES), w1 = _mm256_loadu_ps(wg + i * DIRECT_LANES + 8);
+        const float *p = x + off[i];
+#define TAP(t) _mm256_broadcast_ss(p + t * DIRECT_LANES)
+        FMA_ALL(TAP)
+#undef TAP
+    }
+    BIAS_AND_MASK
+    FINISH_ALL
+}
+
+#define TILE(K, TC)                                                                                           \
+    static void tile_k##K##_c##TC(const vggc_direct_job *j, const epilogue *e, int b, int ob, int y, int x0,   \
+                                  float *dst)                                                                 \
+    {                                                                                                         \
+        tile_body(j, e, b, ob, y, x0, dst, K, TC);                                                            \
+    }
+#define TAPS(TC)                                                                                              \
+    static void taps_c##TC(const vggc_direct_job *j, const epilogue *e, const int *off, int taps, int b, int ob, \
+                           int y, int x0, float *dst)                                                         \
+    {                                                                                                         \
+        taps_body(j, e, off, taps, b, ob, y, x0, dst, TC);                                                    \
+    }
+TILE(1, 6) TILE(1, 4) TILE(1, 2) TILE(1, 1) TILE(3, 6) TILE(3, 4) TILE(3, 2) TILE(3, 1) TAPS(6)
+
+typedef void tile_fn(const vggc_direct_job *j, const epilogue *e, int b, int ob, int y, int x0, float *dst);
+static tile_fn *const tiles[2][4] = {{tile_k1_c6, tile_k1_c4, tile_k1_c2, tile_k1_c1},
+                                     {tile_k3_c6, tile_k3_c4, tile_k3_c2, tile_k3_c1}};
+static const int widths[4] = {6, 4, 2, 1};
+
+/* Conv row y, columns [x0, x1), block ob of image b, finished into dst (x1 - x0 pixels of 16): tiles of 6, then
+ * 4, 2, 1 for the rest. */
+static void conv_row(const vggc_direct_job *j, const epilogue *e, const int *off, int taps, int b, int ob, int y,
+                     int x0, int x1, float *dst)
+{
+    tile_fn *const *fns = tiles[j->k == 3];
+    for (int i = 0, x = x0; i < 4; i++)
+        for (; x + widths[i] <= x1; x += widths[i]) {
+            float *d = dst + (size_t)(x - x0) * DIRECT_LANES;
+            if (i == 0 && taps && direct_interior(j, y, x, 1, TC_MAX)) taps_c6(j, e, off, taps, b, ob, y, x, d);
+            else fns[i](j, e, b, ob, y, x, d);
+        }
+}
+
+/* The larger of m and v lane by lane; a NaN in v wins, a NaN in m stays (direct_max_nan). */
+INLINE __m256 max_nan8(__m256 m, __m256 v)
+{
+    __m256 take = _mm256_or_ps(_mm256_cmp_ps(v, m, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    return _mm256_blendv_ps(m, v, take);
+}
+
+/* out[t] = the 2x2 max of top[2t], top[2t + 1], bottom[2t], bottom[2t + 1], in vggc_maxpool2x2's order. */
+static void pool_rows(float *out /* (n, 16) */, const float *top, const float *bottom /* (2n, 16) */, int n)
+{
+    for (int t = 0; t < 2 * n; t += 2)
+        for (int h = 0; h < DIRECT_LANES; h += 8) {
+            const float *a = top + (size_t)t * DIRECT_LANES + h, *c = bottom + (size_t)t * DIRECT_LANES + h;
+            __m256 up = max_nan8(_mm256_loadu_ps(a), _mm256_loadu_ps(a + DIRECT_LANES));
+            __m256 down = max_nan8(_mm256_loadu_ps(c), _mm256_loadu_ps(c + DIRECT_LANES));
+            _mm256_storeu_ps(out + (size_t)t / 2 * DIRECT_LANES + h, max_nan8(up, down));
+        }
+}
+
+void vggc_direct_piece_avx2(const vggc_direct_job *j, int b, int ob0, int m, int y0)
+{
+    int off[DIRECT_TAPS_MAX], taps = j->cin <= DIRECT_LANES ? direct_taps_of(off, j) : 0, cw = direct_columns(j);
+    for (int ob = ob0; ob < ob0 + m; ob++) {
+        epilogue e;
+        epilogue_of(&e, j, ob);
+        float *plane = j->out + ((size_t)b * direct_blocks(j->cout) + ob) * j->oh * j->ow * DIRECT_LANES;
+        if (!j->pool) {
+            conv_row(j, &e, off, taps, b, ob, y0, 0, cw, plane + (size_t)y0 * j->ow * DIRECT_LANES);
+            continue;
+        }
+        float rows[2][SEG * DIRECT_LANES];
+        for (int x0 = 0; x0 < cw; x0 += SEG) {
+            int x1 = x0 + SEG < cw ? x0 + SEG : cw;
+            conv_row(j, &e, off, taps, b, ob, y0, x0, x1, rows[0]);
+            conv_row(j, &e, off, taps, b, ob, y0 + 1, x0, x1, rows[1]);
+            pool_rows(plane + ((size_t)(y0 / 2) * j->ow + x0 / 2) * DIRECT_LANES, rows[0], rows[1], (x1 - x0) / 2);
+        }
+    }
+}

@@ -1,0 +1,73 @@
+/* x86/avx2/winograd.c — the AVX2 row's Winograd pieces (platform.h), compiled with -mavx2 -mfma: the transforms of
+ * winograd_plan.h in ymm registers, and a 6 x 16 GEMM micro-kernel.
+ *
+ * 16 ymm registers: 6 rows (tiles) x 16 output channels (2 ymm) are 12 accumulators, plus 2 for the row of b and
+ * one broadcast. Per input channel: 2 loads of b, 6 broadcasts of a, 12 FMAs. A 12 x 32 block of winograd_plan.h
+ * (V holds 12 tiles per [cin / 16][rows][16] slice, U 32-channel panels) runs as four such kernels. The
+ * accumulators are named variables, not an array: GCC then keeps all twelve in registers (with an array it
+ * spilled some to the stack, 47 -> 61 GFLOP/s per core on 512 -> 512 at 14x14). (Cutting a piece into chunks of 64
+ * or 256 input channels, so that a chunk of the panel serves every row block from L1, measured no faster.) */
+#include "../../winograd_plan.h"
+
+#include <immintrin.h>
+
+enum {
+    KROWS = 6, /* tiles per micro-kernel */
+    KCOLS = 16 /* output channels per micro-kernel */
+};
+
+/* c (rows x 16, ldc) = a (rows of a [cinb][lda][16] slice) . b (cinb * 16 x 16 of a row-major panel, ldb). Unless
+ * next is NULL, prefetch as many bytes of the next piece's panel (rows of ldb floats) into L2, 16 rows at a time.
+ * rows is a constant at every call. */
+WINO_INLINE void kernel(float *c, size_t ldc, const float *a, size_t lda, const float *b, size_t ldb,
+                        const float *next, int cinb, int rows)
+{
+    __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
+    for (int cb = 0; cb < cinb; cb++, a += lda * WINO_LANES, b += WINO_LANES * ldb) {
+        if (next) /* the next piece's rows for these 16 input channels, into L2 */
+            for (size_t at = 0; at < WINO_LANES * ldb; at += 16)
+                _mm_prefetch((const char *)(next + (size_t)cb * WINO_LANES * ldb + at), _MM_HINT_T1);
+#pragma GCC unroll 4
+        for (int j = 0; j < WINO_LANES; j++) {
+            __m256 b0 = _mm256_loadu_ps(b + j * ldb), b1 = _mm256_loadu_ps(b + j * ldb + 8), av;
+#define ROW(r, x0, x1)                                                                                          \
+    if (rows > r) {                                                                                            \
+        av = _mm256_broadcast_ss(a + r * WINO_LANES + j);                                                      \
+        x0 = _mm256_fmadd_ps(av, b0, x0);                                                                      \
+        x1 = _mm256_fmadd_ps(av, b1, x1);                                                                      \
+    }
+            ROW(0, c00, c01) ROW(1, c10, c11) ROW(2, c20, c21) ROW(3, c30, c31) ROW(4, c40, c41) ROW(5, c50, c51)
+#undef ROW
+        }
+    }
+#define ACC_STORE(r, x0, x1)                                                                                    \
+    if (rows > r) _mm256_storeu_ps(c + r * ldc, x0), _mm256_storeu_ps(c + r * ldc + 8, x1);
+    ACC_STORE(0, c00, c01) ACC_STORE(1, c10, c11) ACC_STORE(2, c20, c21) ACC_STORE(3, c30, c31)
+    ACC_STORE(4, c40, c41) ACC_STORE(5, c50, c51)
+#undef ACC_STORE
+}
+
+#define KERNEL_CASE(R) \
+    case R: kernel(c, ldc, a, lda, b, ldb, next, cinb, R); break;
+
+/* One 6 x 16 kernel with rows <= 6 a run-time value. */
+static void sub_block(float *c, size_t ldc, const float *a, size_t lda, const float *b, size_t ldb, const float *next,
+                      int cinb, int rows)
+{
+    switch (rows) { KERNEL_CASE(1) KERNEL_CASE(2) KERNEL_CASE(3) KERNEL_CASE(4) KERNEL_CASE(5) KERNEL_CASE(6) }
+}
+
+/* A 12 x 32 block (or fewer rows, or 16 columns) as kernels of 6 x 16: columns outside, rows inside, so the 16
+ * columns of b a kernel streams are read again from L1 or L2 by the second half of the rows. The first kernel
+ * prefetches the next panel. */
+static void block_avx2(float *c, size_t ldc, const float *a, const float *b, const float *next, int cinb, int rows,
+                       int width)
+{
+    for (int c0 = 0; c0 < width; c0 += KCOLS)
+        for (int r0 = 0; r0 < rows; r0 += KROWS)
+            sub_block(c + (size_t)r0 * ldc + c0, ldc, a + r0 * WINO_LANES, (size_t)rows, b + c0, (size_t)width,
+                      c0 == 0 && r0 == 0 ? next : NULL, cinb, rows - r0 < KROWS ? rows - r0 : KROWS);
+}
+
+WINO_DEFINE_PIECES(avx2, block_avx2)
