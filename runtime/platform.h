@@ -21,7 +21,9 @@ typedef struct vggc_kernels {
     const char *name;      /* "avx512", "avx2", "generic": what VGGC_ISA names and vggc_isa() returns */
     int (*supported)(void); /* 1 when this CPU runs it */
 
-    /* Winograd F(m x m, 3 x 3) (winograd.c): one piece of each stage of a pass (winograd_plan.h) */
+    /* Winograd F(m x m, 3 x 3) (winograd.c): the output channels per panel of the transformed weights (their layout,
+     * winograd_plan.h), and one piece of each stage of a pass */
+    int wino_panel;
     void (*wino_input)(const vggc_wino_plan *p, const float *in, int piece);
     void (*wino_gemm)(const vggc_wino_plan *p, const float *u, int piece);
     void (*wino_output)(const vggc_wino_plan *p, float *out, const float *bias, int piece);
@@ -71,9 +73,11 @@ VGGC_DECLARE_KERNELS(avx2)
 VGGC_DECLARE_KERNELS(avx512)
 
 /* The entry points of the fast kernels on a given row (the public ones use vggc_kernels_active()); the tests call
- * every row this CPU runs. Same arguments and contracts as in vggc.h. */
+ * every row this CPU runs. Same arguments and contracts as in vggc.h; Winograd weights packed for one row are for
+ * that row only (their panels are its wino_panel wide). */
 void vggc_conv_winograd_on(const vggc_kernels *k, float *out, const float *in, const float *u, const float *bias,
                            float *work, int n, int cin, int h, int w, int cout, int m, int pool);
+void vggc_winograd_pack_on(const vggc_kernels *k, float *u, const float *weight, int cin, int cout, int m);
 void vggc_conv_direct_on(const vggc_kernels *k, float *out, const float *in, const float *wpack, const float *bias,
                          int n, int cin, int h, int w, int cout, int kk, int pool);
 void vggc_linear_on(const vggc_kernels *k, float *out, const float *in, const float *weight, const float *bias,

@@ -89,30 +89,36 @@ static void transform_kernel(double u[WINO_ALPHA_MAX][WINO_ALPHA_MAX], const flo
         }
 }
 
-void vggc_winograd_pack(float *u,            /* VGGC_WINOGRAD_WEIGHT_FLOATS(cin, cout, m) */
-                        const float *weight, /* (cout, cin, 3, 3) */
-                        int cin, int cout, int m)
+void vggc_winograd_pack_on(const vggc_kernels *k, float *u, const float *weight, int cin, int cout, int m)
 {
-    int alpha = m + 2, cinp = VGGC_CPAD(cin), coutp = VGGC_CPAD(cout);
+    int alpha = m + 2, cinp = VGGC_CPAD(cin), coutp = VGGC_CPAD(cout), pw = k->wino_panel;
 #pragma omp parallel for schedule(static)
     for (int co = 0; co < coutp; co++) {
-        int panel = co / WINO_PANEL, width = coutp - panel * WINO_PANEL < WINO_PANEL ? coutp - panel * WINO_PANEL : WINO_PANEL;
+        int panel = co / pw, width = coutp - panel * pw < pw ? coutp - panel * pw : pw;
         for (int ci = 0; ci < cinp; ci++) {
             double t[WINO_ALPHA_MAX][WINO_ALPHA_MAX] = {{0}};
             if (co < cout && ci < cin) transform_kernel(t, weight + ((size_t)co * cin + ci) * 9, m);
             for (int xi = 0; xi < alpha * alpha; xi++) {
-                size_t at = (size_t)xi * cinp * coutp + (size_t)panel * WINO_PANEL * cinp + (size_t)ci * width + co % WINO_PANEL;
+                size_t at = (size_t)xi * cinp * coutp + (size_t)panel * pw * cinp + (size_t)ci * width + co % pw;
                 u[at] = (float)t[xi / alpha][xi % alpha];
             }
         }
     }
 }
 
+void vggc_winograd_pack(float *u,            /* VGGC_WINOGRAD_WEIGHT_FLOATS(cin, cout, m) */
+                        const float *weight, /* (cout, cin, 3, 3) */
+                        int cin, int cout, int m)
+{
+    vggc_winograd_pack_on(vggc_kernels_active(), u, weight, cin, cout, m);
+}
+
 /* ---- the passes and the entry points ------------------------------------------------------------------- */
 
-static vggc_wino_plan make_plan(int n, int cin, int h, int w, int cout, int m, int pool)
+static vggc_wino_plan make_plan(const vggc_kernels *k, int n, int cin, int h, int w, int cout, int m, int pool)
 {
-    vggc_wino_plan p = {.n = n, .cin = cin, .h = h, .w = w, .cout = cout, .m = m, .pool = pool, .alpha = m + 2};
+    vggc_wino_plan p = {.n = n, .cin = cin, .h = h, .w = w, .cout = cout, .m = m, .pool = pool, .alpha = m + 2,
+                        .panel = k->wino_panel};
     p.tiles_y = (h + m - 1) / m;
     p.tiles_x = (w + m - 1) / m;
     p.tiles = n * p.tiles_y * p.tiles_x;
@@ -215,7 +221,7 @@ static void run_fused(const vggc_kernels *f, const vggc_wino_plan *shape, float 
 static void run(const vggc_kernels *f, float *out, const float *in, const float *u, const float *bias, float *work,
                 int n, int cin, int h, int w, int cout, int m, int pool)
 {
-    vggc_wino_plan p = make_plan(n, cin, h, w, cout, m, pool);
+    vggc_wino_plan p = make_plan(f, n, cin, h, w, cout, m, pool);
     if (p.pass_tiles >= p.tiles) run_staged(f, &p, out, in, u, bias, work);
     else run_fused(f, &p, out, in, u, bias, work);
 }

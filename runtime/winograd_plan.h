@@ -10,7 +10,9 @@
  * Matrices B, G, A are Lavin & Gray's (points 0, +-1, +-2, inf for m = 4).
  *
  * Layouts, chosen for the GEMM micro-kernels (blocks of ROWS tiles x PANEL output channels):
- *   U (weights): [xi][panel][cinp][width], panel p holds output channels [32p, 32p + width), width 32 or 16 (last);
+ *   U (weights): [xi][panel][cinp][width], panel p holds output channels [P p, P p + width), width P or 16 (the
+ *     last), where P is the kernel row's wino_panel: 32 for AVX-512 (two zmm per row), 16 for AVX2 and generic, so
+ *     that a micro-kernel reads its panel as one contiguous stream;
  *   V (a pass of T tiles): [xi][T tiles in blocks of ROWS][cinp / 16][rows][16], rows = ROWS, or fewer in the last
  *     block, so a block's 16-channel slice is one contiguous rows x 16 piece the kernels broadcast from;
  *   M (a pass): [xi][T][coutp], row-major.
@@ -29,7 +31,7 @@ enum {
     WINO_LANES = 16,      /* channels per blocked vector */
     WINO_ALPHA_MAX = 6,   /* transform size for m = 4 */
     WINO_ROWS = 12,       /* tiles per GEMM block (the AVX-512 micro-kernel's height; AVX2 runs it as 2 x 6) */
-    WINO_PANEL = 32,      /* output channels per GEMM block */
+    WINO_PANEL = 32,      /* output channels per GEMM block, at most */
     WINO_TILE_GROUP = 32, /* tiles per piece of work in the transforms */
 };
 
@@ -40,6 +42,7 @@ struct vggc_wino_plan {
     int cinb, coutb, cinp, coutp; /* 16-channel blocks and padded channel counts */
     int oh, ow;                   /* output map: h x w, or h / 2 x w / 2 with the pool */
     int pass_tiles, gemm_blocks;  /* tiles per pass (a multiple of WINO_ROWS), row blocks per GEMM piece */
+    int panel;                    /* output channels per panel of U: the kernel row's wino_panel (32 or 16) */
     int streams;                  /* a GEMM piece covers all rows: it reads its weights once, the next piece's
                                      weights are prefetched while it runs, and threads take runs of pieces */
     size_t v_xi, m_xi;            /* floats from one transform point's V (M) to the next's */
@@ -262,25 +265,25 @@ typedef struct {
 
 WINO_INLINE int wino_gemm_pieces(const vggc_wino_plan *p)
 {
-    int panels = (p->coutp + WINO_PANEL - 1) / WINO_PANEL, blocks = (p->count + WINO_ROWS - 1) / WINO_ROWS;
+    int panels = (p->coutp + p->panel - 1) / p->panel, blocks = (p->count + WINO_ROWS - 1) / WINO_ROWS;
     return p->alpha * p->alpha * ((blocks + p->gemm_blocks - 1) / p->gemm_blocks) * panels;
 }
 
 WINO_INLINE wino_gemm_piece wino_piece_of(const vggc_wino_plan *p, int piece)
 {
-    int panels = (p->coutp + WINO_PANEL - 1) / WINO_PANEL, blocks = (p->count + WINO_ROWS - 1) / WINO_ROWS;
+    int panels = (p->coutp + p->panel - 1) / p->panel, blocks = (p->count + WINO_ROWS - 1) / WINO_ROWS;
     int chunks = (blocks + p->gemm_blocks - 1) / p->gemm_blocks;
     wino_gemm_piece g;
     g.panel = piece % panels;
     g.rb0 = piece / panels % chunks * p->gemm_blocks;
     g.rb1 = g.rb0 + p->gemm_blocks < blocks ? g.rb0 + p->gemm_blocks : blocks;
     g.xi = piece / panels / chunks;
-    g.width = p->coutp - g.panel * WINO_PANEL < WINO_PANEL ? p->coutp - g.panel * WINO_PANEL : WINO_PANEL;
+    g.width = p->coutp - g.panel * p->panel < p->panel ? p->coutp - g.panel * p->panel : p->panel;
     return g;
 }
 
 /* A row's GEMM block kernel: c (rows x width, ldc) = a (rows x cinp, laid out [cinp / 16][rows][16]) . b (cinp x
- * width, row-major), rows <= WINO_ROWS, width 32 or 16. next (cinp x width floats, or NULL) is the next piece's
+ * width, row-major), rows <= WINO_ROWS, width the row's panel or 16. next (cinp x width floats, or NULL) is the next piece's
  * panel, which a kernel may prefetch into L2 while it runs. */
 typedef void wino_block_fn(float *c, size_t ldc, const float *a, const float *b, const float *next, int cinb,
                            int rows, int width);
@@ -289,12 +292,12 @@ typedef void wino_block_fn(float *c, size_t ldc, const float *a, const float *b,
 WINO_INLINE void wino_gemm_piece_with(const vggc_wino_plan *p, const float *u, int piece, wino_block_fn *block)
 {
     wino_gemm_piece g = wino_piece_of(p, piece);
-    const float *b = u + (size_t)g.xi * p->cinp * p->coutp + (size_t)g.panel * WINO_PANEL * p->cinp;
+    const float *b = u + (size_t)g.xi * p->cinp * p->coutp + (size_t)g.panel * p->panel * p->cinp;
     size_t after = (size_t)(b - u) + (size_t)p->cinp * g.width; /* the next piece's panel: prefetched */
     int ahead = p->streams && after < (size_t)p->alpha * p->alpha * p->cinp * p->coutp;
     const float *next = ahead ? u + after : NULL;
     const float *v = p->v + g.xi * p->v_xi;
-    float *c = p->mm + g.xi * p->m_xi + (size_t)g.panel * WINO_PANEL;
+    float *c = p->mm + g.xi * p->m_xi + (size_t)g.panel * p->panel;
     for (int rb = g.rb0; rb < g.rb1; rb++) {
         int rows = p->count - rb * WINO_ROWS < WINO_ROWS ? p->count - rb * WINO_ROWS : WINO_ROWS;
         block(c + (size_t)rb * WINO_ROWS * p->coutp, (size_t)p->coutp, v + (size_t)rb * WINO_ROWS * p->cinp, b,

@@ -107,13 +107,15 @@ static float *reference(const conv_case *c, const operands *o)
     return pooled;
 }
 
-/* The output on row k in NCHW, run with work and output buffers full of NaN (nothing may be read before it is
- * written), checking the canaries after them and the padded channels. */
-static float *run_winograd(const vggc_kernels *k, const conv_case *c, const operands *o)
+/* The output on row k in NCHW, with the weights packed for k, run with work and output buffers full of NaN (nothing
+ * may be read before it is written), checking the canaries after them and the padded channels. */
+static float *run_winograd(const vggc_kernels *k, const conv_case *c, operands *o)
 {
     size_t work_count = VGGC_WINOGRAD_WORK_FLOATS(c->n, c->cin, c->h, c->w, c->cout, c->m);
     size_t blocked_count = VGGC_BLOCKED_FLOATS(c->n, c->cout, out_h(c), out_w(c));
     float *work = floats(work_count), *blocked = floats(blocked_count), *got = floats(out_count(c));
+    vggc_winograd_pack_on(k, o->u, o->weight, c->cin, c->cout, c->m); /* the row's own panel layout */
+    expect_guard_intact("packed weights", o->u, VGGC_WINOGRAD_WEIGHT_FLOATS(c->cin, c->cout, c->m));
     for (size_t i = 0; i < work_count; i++) work[i] = NAN;
     for (size_t i = 0; i < blocked_count; i++) blocked[i] = NAN;
     vggc_conv_winograd_on(k, blocked, o->in_blocked, o->u, o->bias, work, c->n, c->cin, c->h, c->w, c->cout, c->m,
