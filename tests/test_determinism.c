@@ -2,9 +2,11 @@
  * thread count: a runner built by `vggc build` (vgg11 at 3x64x64 with a small head, each conv algorithm and a
  * batch of 3) runs several times at --threads 1, 2 and 3, and every output .npy must equal the first byte for
  * byte; and an image gives the same bytes alone as inside a batch. Only the runner's command line is used, so the
- * test holds for whatever kernels sit behind it. */
+ * test holds for whatever kernels sit behind it; the last tests run the runners once per kernel row of platform.h
+ * (VGGC_ISA=<isa> in their environment; the rows this CPU lacks are skipped by name). */
 #define _POSIX_C_SOURCE 200809L
 #include "helpers.h"
+#include "platform.h"
 #include "vggc.h"
 
 #include <criterion/criterion.h>
@@ -278,3 +280,15 @@ Test(determinism, an_image_gives_the_same_bytes_alone_and_inside_a_batch_of_3_un
     const char *algos[] = {"im2col", "direct", "winograd2", "winograd4"};
     for (int i = 0; i < 4; i++) expect_batch_invariant(algos[i]);
 }
+
+/* On one kernel row: the default algorithms at batch 1 and 3, thread counts 1, 2 and 3, and an image alone vs in a
+ * batch of 3 under F(4x4). */
+static void on_row(const vggc_kernels *k)
+{
+    setenv("VGGC_ISA", k->name, 1);
+    expect_deterministic(NULL, 1);
+    expect_deterministic(NULL, 3);
+    expect_batch_invariant("winograd4");
+    unsetenv("VGGC_ISA");
+}
+TEST_EVERY_ISA(determinism, every_kernel_row_gives_the_same_bytes_across_runs_thread_counts_and_batches, on_row)
