@@ -6,8 +6,10 @@
  *   ./model_bench WEIGHTS.safetensors INPUT.npy THREADS REPEAT
  *
  * One warm-up forward, then REPEAT timed ones: every time (times_ms, layer_times_ms, so that bench/run can pool the
- * samples of several rounds) and their medians. A layer's time is what the generated code's TIC/TOC measured
- * around its calls (layout conversions included); "other" in bench/run is the whole minus the layers. */
+ * samples of several rounds) and their medians, and the instruction set the kernels ran on ("isa": vggc_isa(),
+ * which VGGC_ISA can force; a VGGC_ISA this CPU lacks is an error here). A layer's time is what the generated code's
+ * TIC/TOC measured around its calls (layout conversions included); "other" in bench/run is the whole minus the
+ * layers. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +53,7 @@ int main(int argc, char **argv)
     float *x = NULL;
     int64_t shape[4];
     int rank;
-    if (vggc_load_safetensors(&MANIFEST, argv[1], VGGC_MATCH_BY_NAME, &err) ||
+    if (vggc_check_isa(&err) || vggc_load_safetensors(&MANIFEST, argv[1], VGGC_MATCH_BY_NAME, &err) ||
         vggc_npy_read(argv[2], &x, shape, &rank, &err)) {
         fprintf(stderr, "%s: %s\n", argv[0], err.msg);
         return 1;
@@ -79,7 +81,8 @@ int main(int argc, char **argv)
         total[r] = (omp_get_wtime() - t0) * 1e3;
         for (int i = 0; i < LAYERS; i++) layer[(size_t)i * repeat + r] = (PROFILE[i] - before[i]) * 1e3;
     }
-    printf("{\"model\": \"%s\", \"threads\": %d, \"repeat\": %d, \"times_ms\": [", STR(MODEL), threads, repeat);
+    printf("{\"model\": \"%s\", \"isa\": \"%s\", \"threads\": %d, \"repeat\": %d, \"times_ms\": [", STR(MODEL),
+           vggc_isa(), threads, repeat);
     for (int r = 0; r < repeat; r++) printf("%s%.4f", r ? ", " : "", total[r]);
     printf("], \"layer_times_ms\": [");
     for (int i = 0; i < LAYERS; i++) {

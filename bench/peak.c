@@ -1,31 +1,37 @@
-/* peak.c -- measured FMA peak (GFLOP/s) and read bandwidth (GB/s) with T threads.
+/* peak.c -- measured peak (GFLOP/s) of one instruction-set path, and read bandwidth (GB/s), with T threads.
  *
- *   gcc -O3 -march=native -fopenmp bench/peak.c -o peak && ./peak [THREADS]
+ *   gcc -O3 -fopenmp -march=x86-64 FLAGS bench/peak.c -o peak && ./peak [THREADS]
  *
- * Prints one JSON object on stdout. Used by bench/run as the denominator of "fraction of peak".
- * Uses AVX-512 when the compiler targets it (__AVX512F__), else AVX2+FMA. */
+ * The path is the one the flags select, named like vggc_isa():
+ *   avx512   FLAGS = -mavx512f -mfma   512-bit FMA
+ *   avx2     FLAGS = -mavx2 -mfma      256-bit FMA
+ *   generic  FLAGS = (none)            baseline x86-64: 128-bit SSE2, a multiply then an add (no FMA)
+ * A multiply + add counts 2 FLOPs, as an FMA does. Prints one JSON object on stdout; refuses (exit 1) to run a
+ * path this CPU lacks. Used by bench/run as the denominator of "fraction of peak" for the path its kernels ran. */
 #include <immintrin.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#define CHAINS 12    /* independent FMA chains per thread: > latency (4) x ports (2) */
+#define CHAINS 12    /* independent chains per thread: >= latency (FMA 4-5, mul + add 6) x ports (2) */
 #define INNER 1000   /* FMAs per chain between clock checks */
 #define RUNS 5
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) && defined(__FMA__)
 typedef __m512 vec;
 #define VLEN 16
 #define ISA "avx512"
+#define CPU_HAS_ISA() (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"))
 #define vset1(x) _mm512_set1_ps(x)
 #define vfma(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define vadd(a, b) _mm512_add_ps(a, b)
 #define vload(p) _mm512_loadu_ps(p)
 static float vsum(vec v) { return _mm512_reduce_add_ps(v); }
-#else
+#elif defined(__AVX2__) && defined(__FMA__)
 typedef __m256 vec;
 #define VLEN 8
 #define ISA "avx2"
+#define CPU_HAS_ISA() (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
 #define vset1(x) _mm256_set1_ps(x)
 #define vfma(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define vadd(a, b) _mm256_add_ps(a, b)
@@ -34,6 +40,22 @@ static float vsum(vec v) {
     float t[8];
     _mm256_storeu_ps(t, v);
     return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+}
+#elif defined(__AVX__) || defined(__FMA__)
+#error "peak.c: -mavx512f or -mavx2 without -mfma, or AVX alone: not a vggc path (see the top of this file)"
+#else
+typedef __m128 vec;
+#define VLEN 4
+#define ISA "generic"
+#define CPU_HAS_ISA() 1 /* SSE2 is part of x86-64 */
+#define vset1(x) _mm_set1_ps(x)
+#define vfma(a, b, c) _mm_add_ps(_mm_mul_ps(a, b), c) /* no -mfma: the compiler cannot fuse them */
+#define vadd(a, b) _mm_add_ps(a, b)
+#define vload(p) _mm_loadu_ps(p)
+static float vsum(vec v) {
+    float t[4];
+    _mm_storeu_ps(t, v);
+    return t[0] + t[1] + t[2] + t[3];
 }
 #endif
 
@@ -81,6 +103,11 @@ int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : omp_get_max_threads();
     if (threads < 1) {
         fprintf(stderr, "peak: bad thread count '%s'\n", argv[1]);
+        return 1;
+    }
+    __builtin_cpu_init();
+    if (!CPU_HAS_ISA()) {
+        fprintf(stderr, "peak: this CPU lacks the %s path it was compiled for\n", ISA);
         return 1;
     }
     size_t n = ((size_t)1 << 30) / sizeof(float); /* 1 GiB */

@@ -5,6 +5,7 @@
                          [--seed S] [--bn-random | --no-bn-random] [--bias-random]
                          [--weights OUT.safetensors [--dtype F32|F16|BF16]]
                          [--batch N] [--shape CxHxW] [--input OUT.npy | --input-from X.npy] [--reference OUT.npy]
+                         [--onnx OUT.onnx]
     vggc_torch.py export --state-dict FILE --weights OUT.safetensors      (convert any state_dict, in its order)
     vggc_torch.py check-names --model-json FILE --torchvision NAME
 
@@ -12,6 +13,7 @@ The model comes from torchvision (its own init), from the JSON that `vggc report
 a pickled full model given to --state-dict. Weights are seeded init (torch.manual_seed(S) before building) or the
 user's trained state_dict. The input is torch.randn after torch.manual_seed(S) again; the reference is the
 eval-mode output computed in float64 from the float32 weights and input (after rounding the weights to --dtype).
+--onnx writes the same model (same weights) with torch.onnx.export, in eval mode, for the input's fixed shape.
 
 Needs PyTorch and torchvision: on Debian run it with /usr/bin/python3, or set PYTHON to an interpreter that has them.
 """
@@ -54,6 +56,7 @@ except ImportError:
     reexec_or_exit()
 
 
+ONNX_OPSET = 14  # torch 1.13's default, fixed so that a newer torch exports the same graph
 PRESETS = ["vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn"]
 OUT_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
 SAFETENSORS_DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64",
@@ -467,27 +470,43 @@ def check_export_args(args):
         raise ToolError("--classes: only with --torchvision (a JSON model carries its classes)")
     if args.by_order and not (args.state_dict and (args.torchvision or args.model_json)):
         raise ToolError("--by-order: only when loading --state-dict into --torchvision or --model-json")
-    if not (args.weights or args.input or args.reference):
-        raise ToolError("export: nothing to write (expected --weights, --input or --reference)")
+    if not (args.weights or args.input or args.reference or args.onnx):
+        raise ToolError("export: nothing to write (expected --weights, --input, --reference or --onnx)")
+
+
+def write_onnx(path, model, x):
+    """The eval-mode model as ONNX for x's fixed shape: one input "input", one output "output"."""
+    model.eval()
+    with atomic_output(path) as f, torch.no_grad():
+        try:
+            torch.onnx.export(model, torch.from_numpy(x), f, opset_version=ONNX_OPSET, input_names=["input"],
+                              output_names=["output"])
+        except (RuntimeError, torch.onnx.errors.OnnxExporterError) as e:
+            raise ToolError(f"{path}: torch.onnx.export failed ({str(e).splitlines()[0]})")
+        size = f.tell()
+    shape = "x".join(str(d) for d in x.shape)
+    print(f"vggc_torch: wrote {path} (ONNX opset {ONNX_OPSET}, input {shape}, {size / 1e6:.1f} MB)")
 
 
 def export(args):
     check_export_args(args)
     out_dtype = OUT_DTYPES[args.dtype]
     model, state, doc, desc = build_model(args)
-    if model is None and (args.input or args.reference):
+    if model is None and (args.input or args.reference or args.onnx):
         raise ToolError(f"{args.state_dict}: a state_dict alone cannot run (add --torchvision or --model-json)")
     if args.weights:
         meta = {"format": "pt", "producer": "vggc_torch", "source": desc, "torch": torch.__version__}
         write_safetensors(args.weights, state, out_dtype, meta)
-    if not (args.input or args.reference):
+    if not (args.input or args.reference or args.onnx):
         return
     x = make_input(args, doc)
     if args.input:
         write_npy(args.input, x)
+    if out_dtype != torch.float32 and (args.reference or args.onnx):
+        round_weights(model, out_dtype)
+    if args.onnx:
+        write_onnx(args.onnx, model, x)
     if args.reference:
-        if out_dtype != torch.float32:
-            round_weights(model, out_dtype)
         write_npy(args.reference, reference(model, x))
 
 
@@ -533,6 +552,7 @@ def parser():
     e.add_argument("--input", metavar="OUT.npy", help="write the float32 input (N, C, H, W)")
     e.add_argument("--input-from", metavar="X.npy", help="use this float32 input instead of a random one")
     e.add_argument("--reference", metavar="OUT.npy", help="write the float64 eval-mode output (N, classes)")
+    e.add_argument("--onnx", metavar="OUT.onnx", help="write the model as ONNX (torch.onnx.export, fixed input shape)")
     c = sub.add_parser("check-names", help="do the JSON model's state_dict names and shapes equal torchvision's?")
     c.add_argument("--model-json", metavar="FILE", required=True)
     c.add_argument("--torchvision", metavar="NAME", required=True)
