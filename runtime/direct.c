@@ -43,11 +43,12 @@ static void group_of(int nob, int widest, int g, int *ob0, int *m)
     else *ob0 = nob - 1, *m = 1;
 }
 
-void vggc_conv_direct_on(const vggc_kernels *kern, float *out, const float *in, const float *wpack,
-                         const float *bias, int n, int cin, int h, int w, int cout, int k, int pool)
+/* The job on row kern, its input in either layout. */
+static void run(const vggc_kernels *kern, float *out, const float *in, int in_nchw, const float *wpack,
+                const float *bias, int n, int cin, int h, int w, int cout, int k, int pool)
 {
     vggc_direct_job j = {out, in, wpack, bias, cin, h, w, cout, k, pool, pool ? h / 2 : h, pool ? w / 2 : w,
-                         widest_group(kern, cin, k)};
+                         widest_group(kern, cin, k), in_nchw};
     int groups = group_count(direct_blocks(cout), j.widest), pieces = n * groups * j.oh;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int p = 0; p < pieces; p++) { /* image-major, then group, then output row */
@@ -55,6 +56,36 @@ void vggc_conv_direct_on(const vggc_kernels *kern, float *out, const float *in, 
         group_of(direct_blocks(cout), j.widest, p / j.oh % groups, &ob0, &m);
         kern->direct_piece(&j, p / (groups * j.oh), ob0, m, p % j.oh * (pool ? 2 : 1));
     }
+}
+
+void vggc_conv_direct_on(const vggc_kernels *kern, float *out, const float *in, const float *wpack,
+                         const float *bias, int n, int cin, int h, int w, int cout, int k, int pool)
+{
+    run(kern, out, in, 0, wpack, bias, n, cin, h, w, cout, k, pool);
+}
+
+/* A row that reads NCHW input directly does so (at most 16 input channels: the network's own input); the others
+ * convert it into scratch first. */
+void vggc_conv_direct_nchw_on(const vggc_kernels *kern, float *out, const float *in, float *scratch,
+                              const float *wpack, const float *bias, int n, int cin, int h, int w, int cout, int k,
+                              int pool)
+{
+    if (kern->direct_reads_nchw && cin <= DIRECT_LANES) {
+        run(kern, out, in, 1, wpack, bias, n, cin, h, w, cout, k, pool);
+        return;
+    }
+    vggc_to_blocked_on(kern, scratch, in, n, cin, h, w);
+    run(kern, out, scratch, 0, wpack, bias, n, cin, h, w, cout, k, pool);
+}
+
+void vggc_conv_direct_nchw(float *out,         /* blocked (n, cout, h, w), or (n, cout, h / 2, w / 2) if pool */
+                           const float *in,    /* (n, cin, h, w) */
+                           float *scratch,     /* VGGC_BLOCKED_FLOATS(n, cin, h, w) */
+                           const float *wpack, /* VGGC_DIRECT_WEIGHT_FLOATS(cin, cout, k) */
+                           const float *bias,  /* (cout) */
+                           int n, int cin, int h, int w, int cout, int k, int pool)
+{
+    vggc_conv_direct_nchw_on(vggc_kernels_active(), out, in, scratch, wpack, bias, n, cin, h, w, cout, k, pool);
 }
 
 void vggc_conv_direct(float *out,         /* blocked (n, cout, h, w), or (n, cout, h / 2, w / 2) if pool */

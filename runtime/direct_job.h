@@ -29,7 +29,21 @@ struct vggc_direct_job {
     const float *bias;  /* (cout) */
     int cin, h, w, cout, k, pool, oh, ow;
     int widest;         /* channel blocks per group at most */
+    int in_nchw;        /* in is NCHW (n, cin, h, w), not blocked: only for rows whose direct_reads_nchw is 1 */
 };
+
+/* Where the input's values are: channel c of pixel (y, x) of image b is at in + b * image + (c / 16) * block +
+ * (c % 16) * channel + y * row + x * pixel, in either layout. */
+typedef struct {
+    size_t image, block, channel, row, pixel;
+} direct_strides;
+
+DIRECT_INLINE direct_strides direct_strides_of(const vggc_direct_job *j)
+{
+    size_t hw = (size_t)j->h * j->w;
+    if (j->in_nchw) return (direct_strides){(size_t)j->cin * hw, 16 * hw, hw, (size_t)j->w, 1};
+    return (direct_strides){(size_t)(VGGC_CPAD(j->cin) / 16) * 16 * hw, 16 * hw, 1, (size_t)j->w * 16, 16};
+}
 
 DIRECT_INLINE int direct_blocks(int c) { return VGGC_CPAD(c) / DIRECT_LANES; }
 
@@ -58,15 +72,18 @@ DIRECT_INLINE int direct_interior(const vggc_direct_job *j, int y0, int x0, int 
 
 enum { DIRECT_TAPS_MAX = 9 * DIRECT_LANES }; /* k * k * cin for k <= 3, cin <= 16 */
 
-/* Offsets of the taps (ky, kx, ci) in the input from a tile's top-left source pixel, in packed weight order: for
+/* Offsets of the taps (ky, kx, ci) in the input from a tile's top-left source pixel, in packed weight order, in the
+ * job's input layout: for
  * layers of at most 16 input channels (the first VGG layer), an interior tile runs its k * k * cin taps as one flat
  * loop. */
 DIRECT_INLINE int direct_taps_of(int *off, const vggc_direct_job *j)
 {
+    direct_strides s = direct_strides_of(j);
     int taps = 0;
     for (int ky = 0; ky < j->k; ky++)
         for (int kx = 0; kx < j->k; kx++)
-            for (int ci = 0; ci < j->cin; ci++) off[taps++] = (ky * j->w + kx) * DIRECT_LANES + ci;
+            for (int ci = 0; ci < j->cin; ci++)
+                off[taps++] = (int)((size_t)ky * s.row + (size_t)kx * s.pixel + (size_t)ci * s.channel);
     return taps;
 }
 

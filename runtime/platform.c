@@ -24,21 +24,22 @@ static int has_avx512(void)
 }
 #endif
 
-#define ROW(isa, supported, panel, widest)                                                                  \
-    {#isa, supported, panel, vggc_wino_input_##isa, vggc_wino_gemm_##isa, vggc_wino_output_##isa, widest,             \
+#define ROW(isa, supported, panel, widest, nchw)                                                            \
+    {#isa, supported, panel, vggc_wino_input_##isa, vggc_wino_gemm_##isa, vggc_wino_output_##isa, widest, nchw,       \
      vggc_direct_piece_##isa, vggc_dense_rows_##isa, vggc_to_blocked_row_##isa, vggc_from_blocked_row_##isa,  \
      vggc_maxpool_row_##isa}
 
 /* Best first. panel: the output channels of a Winograd weight panel, what one GEMM micro-kernel reads as one stream
  * (AVX-512: 2 zmm per row; AVX2 reads 16 columns at a time, and a 16-wide panel is one contiguous stream: 512 -> 512
  * at 14x14, batch 1, 2.7 -> 2.2-2.5 ms). direct_widest: the channel blocks of one direct-conv register tile
- * (AVX-512 holds 4 blocks x 6 pixels in its 32 registers; AVX2's 16 registers hold 1 block x 6 pixels). */
+ * (AVX-512 holds 4 blocks x 6 pixels in its 32 registers; AVX2's 16 registers hold 1 block x 6 pixels). nchw: the
+ * direct conv reads the network's NCHW input itself (AVX2); the other rows convert it to blocked first. */
 static const vggc_kernels rows[] = {
 #ifdef VGGC_X86
-    ROW(avx512, has_avx512, 32, 4),
-    ROW(avx2, has_avx2, 16, 1),
+    ROW(avx512, has_avx512, 32, 4, 0),
+    ROW(avx2, has_avx2, 16, 1, 1),
 #endif
-    ROW(generic, always, 16, 4),
+    ROW(generic, always, 16, 4, 0),
 };
 enum { ROWS = sizeof rows / sizeof rows[0] };
 

@@ -29,7 +29,8 @@ typedef struct vggc_kernels {
     void (*wino_output)(const vggc_wino_plan *p, float *out, const float *bias, int piece);
 
     /* direct convolution (direct.c): one piece, a row of tiles of image b x channel blocks [ob0, ob0 + m) */
-    int direct_widest; /* channel blocks a group takes at most: 4, 2 or 1 */
+    int direct_widest;     /* channel blocks a group takes at most: 4, 2 or 1 */
+    int direct_reads_nchw; /* its pieces read an NCHW input of at most 16 channels (direct_job.h's in_nchw) */
     void (*direct_piece)(const vggc_direct_job *j, int b, int ob0, int m, int y0);
 
     /* fully connected (dense.c): output rows [r0, r1) of n <= VGGC_DENSE_GROUP images */
@@ -80,6 +81,8 @@ void vggc_conv_winograd_on(const vggc_kernels *k, float *out, const float *in, c
 void vggc_winograd_pack_on(const vggc_kernels *k, float *u, const float *weight, int cin, int cout, int m);
 void vggc_conv_direct_on(const vggc_kernels *k, float *out, const float *in, const float *wpack, const float *bias,
                          int n, int cin, int h, int w, int cout, int kk, int pool);
+void vggc_conv_direct_nchw_on(const vggc_kernels *k, float *out, const float *in, float *scratch, const float *wpack,
+                              const float *bias, int n, int cin, int h, int w, int cout, int kk, int pool);
 void vggc_linear_on(const vggc_kernels *k, float *out, const float *in, const float *weight, const float *bias,
                     int n, int in_f, int out_f, int relu);
 void vggc_to_blocked_on(const vggc_kernels *k, float *out, const float *in, int n, int c, int h, int w);

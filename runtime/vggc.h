@@ -174,6 +174,16 @@ void vggc_conv_direct(float *out,          /* blocked (n, cout, h, w), or (n, co
                       const float *bias,   /* (cout) */
                       int n, int cin, int h, int w, int cout, int k, int pool);
 
+/* The same convolution reading an NCHW input of at most 16 channels (the network's own input), so that no layout
+ * conversion runs before it. scratch holds VGGC_BLOCKED_FLOATS(n, cin, h, w) floats: kernels that read only
+ * blocked input convert into it first. */
+void vggc_conv_direct_nchw(float *out,         /* blocked (n, cout, h, w), or (n, cout, h / 2, w / 2) if pool */
+                           const float *in,    /* (n, cin, h, w) */
+                           float *scratch,     /* VGGC_BLOCKED_FLOATS(n, cin, h, w) */
+                           const float *wpack, /* VGGC_DIRECT_WEIGHT_FLOATS(cin, cout, k) */
+                           const float *bias,  /* (cout) */
+                           int n, int cin, int h, int w, int cout, int k, int pool);
+
 /* Winograd F(m x m, 3 x 3), m = 2 or 4: 3x3 convolution, stride 1, pad 1, + bias, ReLU, then a 2x2/2 max pool
  * if pool, on blocked tensors. u comes from vggc_winograd_pack (the transformed weights); work holds
  * VGGC_WINOGRAD_WORK_FLOATS(n, cin, h, w, cout, m) floats. The transform-domain products are GEMMs. */

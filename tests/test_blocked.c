@@ -350,3 +350,28 @@ static void padded_unread(const vggc_kernels *k)
     free_case(&c);
 }
 TEST_EVERY_ISA(direct, padded_input_channels_are_never_read, padded_unread)
+
+/* The network's own input, NCHW with at most 16 channels: a row that reads it directly gives bitwise what it gives
+ * on the blocked copy (same taps, same order), and a row that cannot converts it into the scratch buffer first. */
+static void nchw_input(const vggc_kernels *k)
+{
+    static const int cins[] = {1, 3, 16}, maps[][2] = {{7, 9}, {20, 31}, {1, 2}};
+    for (int kk = 1; kk <= 3; kk += 2)
+        for (int pool = 0; pool <= 1; pool++)
+            for (int i = 0; i < 3; i++)
+                for (int m = 0; m < 3; m++) {
+                    conv_case c = make_case(2, cins[i], maps[m][0], maps[m][1], 40, kk, pool, 200u + (unsigned)(i + 3 * m));
+                    float *blocked = run_direct(k, &c), *direct = floats(out_blocked_floats(&c));
+                    float *scratch = floats(VGGC_BLOCKED_FLOATS(c.n, c.cin, c.h, c.w));
+                    for (size_t j = 0; j < out_blocked_floats(&c); j++) direct[j] = NAN;
+                    vggc_conv_direct_nchw_on(k, direct, c.x, scratch, c.wpack, c.bias, c.n, c.cin, c.h, c.w, c.cout,
+                                             c.k, c.pool);
+                    char what[96];
+                    snprintf(what, sizeof what, "%s NCHW input %d->40 on %dx%d k=%d pool=%d", k->name, c.cin, c.h, c.w,
+                             c.k, c.pool);
+                    expect_identical(what, direct, blocked, out_blocked_floats(&c));
+                    free(blocked), free(direct), free(scratch);
+                    free_case(&c);
+                }
+}
+TEST_EVERY_ISA(direct, an_nchw_input_gives_bitwise_what_its_blocked_copy_gives, nchw_input)

@@ -6,7 +6,9 @@
  * every real input channel the 2 weight vectors are loaded once and each of the tile's input values is broadcast
  * into them. A kernel row outside the map is skipped; only the first and last tiles of a row can reach into the
  * padding, and they zero those pixels' broadcasts with a mask. Interior tiles of layers with at most 16 input
- * channels (VGG's first layer, 3 -> 64) run their k * k * cin taps as one flat loop. With the pool, a piece computes
+ * channels (VGG's first layer, 3 -> 64) run their k * k * cin taps as one flat loop; such a layer may read the
+ * network's NCHW input directly (direct_job.h's strides: no conversion, and 3 channels of a pixel are 12 bytes, not a
+ * 64-byte blocked vector mostly of padding). With the pool, a piece computes
  * its two conv rows in segments of SEG columns into a buffer on the stack (it stays in L1) and stores only the
  * pooled maximum.
  */
@@ -80,12 +82,13 @@ INLINE void tile_body(const vggc_direct_job *j, const epilogue *e, int b, int ob
                       int TC)
 {
     ACCUMULATORS;
-    size_t plane = (size_t)j->h * j->w * DIRECT_LANES, wstride = (size_t)K * K * j->cin * DIRECT_LANES;
-    const float *img = j->in + (size_t)b * direct_blocks(j->cin) * plane, *wg = j->wpack + ob * wstride;
+    direct_strides st = direct_strides_of(j);
+    size_t wstride = (size_t)K * K * j->cin * DIRECT_LANES;
+    const float *img = j->in + (size_t)b * st.image, *wg = j->wpack + ob * wstride;
     for (int ky = 0; ky < K; ky++) {
         int sy = y + ky - K / 2;
         if (sy < 0 || sy >= j->h) continue;
-        const float *src = img + (size_t)sy * j->w * DIRECT_LANES;
+        const float *src = img + (size_t)sy * st.row;
         for (int kx = 0; kx < K; kx++) {
             int sx0 = x0 + kx - K / 2;
             if (sx0 + TC - 1 < 0 || sx0 >= j->w) continue; /* the whole tile is in the padding (tiny maps) */
@@ -94,25 +97,25 @@ INLINE void tile_body(const vggc_direct_job *j, const epilogue *e, int b, int ob
             __m256 keep[TC_MAX];
             int edge = sx0 < 0 || sx0 + TC > j->w;
             for (int t = 0; t < TC; t++) {
-                at[t] = (size_t)direct_clamp_col(sx0 + t, j->w) * DIRECT_LANES;
+                at[t] = (size_t)direct_clamp_col(sx0 + t, j->w) * st.pixel;
                 keep[t] = _mm256_castsi256_ps(_mm256_set1_epi32(sx0 + t >= 0 && sx0 + t < j->w ? -1 : 0));
             }
             for (int c0 = 0; c0 < j->cin; c0 += DIRECT_LANES) {
                 int cl = j->cin - c0 < DIRECT_LANES ? j->cin - c0 : DIRECT_LANES;
-                const float *x = src + (size_t)(c0 / DIRECT_LANES) * plane, *wc = wk + (size_t)c0 * DIRECT_LANES;
+                const float *x = src + (size_t)(c0 / DIRECT_LANES) * st.block, *wc = wk + (size_t)c0 * DIRECT_LANES;
                 if (c0 + DIRECT_LANES < j->cin) /* the next block's pixels into L1 (1x1 layers' input does not stay) */
-                    for (int t = 0; t < TC; t++) _mm_prefetch((const char *)(x + plane + at[t]), _MM_HINT_T0);
+                    for (int t = 0; t < TC; t++) _mm_prefetch((const char *)(x + st.block + at[t]), _MM_HINT_T0);
                 if (!edge) {
-                    for (int c = 0; c < cl; c++) {
+                    for (int c = 0; c < cl; c++, x += st.channel) {
                         __m256 w0 = _mm256_loadu_ps(wc + c * DIRECT_LANES), w1 = _mm256_loadu_ps(wc + c * DIRECT_LANES + 8);
-#define PLAIN(t) _mm256_broadcast_ss(x + at[t] + c)
+#define PLAIN(t) _mm256_broadcast_ss(x + at[t])
                         FMA_ALL(PLAIN)
 #undef PLAIN
                     }
                 } else {
-                    for (int c = 0; c < cl; c++) {
+                    for (int c = 0; c < cl; c++, x += st.channel) {
                         __m256 w0 = _mm256_loadu_ps(wc + c * DIRECT_LANES), w1 = _mm256_loadu_ps(wc + c * DIRECT_LANES + 8);
-#define MASKED(t) _mm256_and_ps(_mm256_broadcast_ss(x + at[t] + c), keep[t])
+#define MASKED(t) _mm256_and_ps(_mm256_broadcast_ss(x + at[t]), keep[t])
                         FMA_ALL(MASKED)
 #undef MASKED
                     }
@@ -127,16 +130,17 @@ INLINE void tile_body(const vggc_direct_job *j, const epilogue *e, int b, int ob
 /* An interior tile of a layer with at most 16 input channels: all k * k * cin taps as one flat loop, tap i reading
  * the input at off[i] from the tile's top-left source pixel. */
 INLINE void taps_body(const vggc_direct_job *j, const epilogue *e, const int *off, int taps, int b, int ob, int y,
-                      int x0, float *dst, int TC)
+                      int x0, float *dst, int TC, int PIXEL)
 {
     ACCUMULATORS;
     int pad = j->k / 2;
+    direct_strides st = direct_strides_of(j);
     const float *wg = j->wpack + (size_t)ob * j->k * j->k * j->cin * DIRECT_LANES;
-    const float *x = j->in + ((size_t)b * j->h * j->w + (size_t)(y - pad) * j->w + (x0 - pad)) * DIRECT_LANES;
+    const float *x = j->in + (size_t)b * st.image + (size_t)(y - pad) * st.row + (size_t)(x0 - pad) * PIXEL;
     for (int i = 0; i < taps; i++) {
         __m256 w0 = _mm256_loadu_ps(wg + i * DIRECT_LANES), w1 = _mm256_loadu_ps(wg + i * DIRECT_LANES + 8);
         const float *p = x + off[i];
-#define TAP(t) _mm256_broadcast_ss(p + t * DIRECT_LANES)
+#define TAP(t) _mm256_broadcast_ss(p + t * PIXEL)
         FMA_ALL(TAP)
 #undef TAP
     }
@@ -150,13 +154,13 @@ INLINE void taps_body(const vggc_direct_job *j, const epilogue *e, const int *of
     {                                                                                                         \
         tile_body(j, e, b, ob, y, x0, dst, K, TC);                                                            \
     }
-#define TAPS(TC)                                                                                              \
-    static void taps_c##TC(const vggc_direct_job *j, const epilogue *e, const int *off, int taps, int b, int ob, \
-                           int y, int x0, float *dst)                                                         \
+#define TAPS(TC, PIXEL)                                                                                       \
+    static void taps_c##TC##_p##PIXEL(const vggc_direct_job *j, const epilogue *e, const int *off, int taps,   \
+                                      int b, int ob, int y, int x0, float *dst)                               \
     {                                                                                                         \
-        taps_body(j, e, off, taps, b, ob, y, x0, dst, TC);                                                    \
+        taps_body(j, e, off, taps, b, ob, y, x0, dst, TC, PIXEL);                                             \
     }
-TILE(1, 6) TILE(1, 4) TILE(1, 2) TILE(1, 1) TILE(3, 6) TILE(3, 4) TILE(3, 2) TILE(3, 1) TAPS(6)
+TILE(1, 6) TILE(1, 4) TILE(1, 2) TILE(1, 1) TILE(3, 6) TILE(3, 4) TILE(3, 2) TILE(3, 1) TAPS(6, 16) TAPS(6, 1)
 
 typedef void tile_fn(const vggc_direct_job *j, const epilogue *e, int b, int ob, int y, int x0, float *dst);
 static tile_fn *const tiles[2][4] = {{tile_k1_c6, tile_k1_c4, tile_k1_c2, tile_k1_c1},
@@ -172,8 +176,12 @@ static void conv_row(const vggc_direct_job *j, const epilogue *e, const int *off
     for (int i = 0, x = x0; i < 4; i++)
         for (; x + widths[i] <= x1; x += widths[i]) {
             float *d = dst + (size_t)(x - x0) * DIRECT_LANES;
-            if (i == 0 && taps && direct_interior(j, y, x, 1, TC_MAX)) taps_c6(j, e, off, taps, b, ob, y, x, d);
-            else fns[i](j, e, b, ob, y, x, d);
+            if (i == 0 && taps && direct_interior(j, y, x, 1, TC_MAX)) {
+                if (j->in_nchw) taps_c6_p1(j, e, off, taps, b, ob, y, x, d);
+                else taps_c6_p16(j, e, off, taps, b, ob, y, x, d);
+            } else {
+                fns[i](j, e, b, ob, y, x, d);
+            }
         }
 }
 
