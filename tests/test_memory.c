@@ -9,11 +9,11 @@
  *   - what the runner keeps: the same minus the raw weights of the convs that run on a prepared copy + 64 MiB.
  *
  * Why the model has teeth: every conv of it runs on a prepared copy (the report says so and the test checks it),
- * and their raw weights alone are 20,018,880 floats, 76.4 MiB, more than the slack. A runner that kept those raw
- * weights beside the prepared copies would exceed the second bound by at least 12 MiB; one that read the 76.6 MiB
- * file whole into memory would exceed the second bound with the raw weights dropped, and the first one as well
- * when it also kept them (as vggc did before: 264 MiB plus its libraries against a bound of 252). Checked by
- * reverting each change by hand (README, "How weights load"). The test takes about 5 s, most of it the export.
+ * and their raw weights alone are 20,018,880 floats, 76.4 MiB, more than the slack. This runner peaks at about
+ * 126 MiB against bounds of 175.6 (kept) and 251.9 MiB (declared). Each change undone by hand (2026-12-01) made it
+ * fail: raw conv weights kept beside the prepared copies 202 MiB; the file read whole 201 MiB; the file mapped but
+ * its pages never let go 201 MiB (each over the kept bound); vggc before these changes, which did the first two,
+ * 268 MiB, over both bounds. The test takes about 5 s, most of it the PyTorch export.
  *
  * Under the sanitizers RSS measures ASan's shadow memory and quarantine, not the runner, so the test is skipped. */
 #define _DEFAULT_SOURCE /* wait4 */
