@@ -123,8 +123,8 @@ Test(memory, a_vgg19_bn_runner_peaks_below_what_it_keeps_plus_64_mib, .timeout =
     expect_logits(dir);
     remove_tree(dir);
     free(dir);
-    cr_log_info("peak RSS %.1f MiB; declared %.1f MiB, kept %.1f MiB (raw conv weights %.1f MiB not kept)",
-                peak / 1048576.0, declared / 1048576.0, kept / 1048576.0, raw / 1048576.0);
+    printf("vgg19_bn at 3x32x32: peak RSS %.1f MiB; declared %.1f MiB, kept %.1f MiB (raw conv weights %.1f MiB not "
+           "kept); bounds + 64 MiB\n", peak / 1048576.0, declared / 1048576.0, kept / 1048576.0, raw / 1048576.0);
     cr_expect_leq(peak, declared + SLACK, "peak RSS %lld bytes > declared %lld + 64 MiB", peak, declared);
     cr_expect_leq(peak, kept + SLACK, "peak RSS %lld bytes > kept %lld + 64 MiB: raw conv weights kept, or the file "
                   "read whole?", peak, kept);
