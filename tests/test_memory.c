@@ -91,7 +91,10 @@ static void expect_logits(const char *dir)
 
 Test(memory, a_vgg19_bn_runner_peaks_below_what_it_keeps_plus_64_mib, .timeout = 600)
 {
-    if (VGGC_TEST_SANITIZED) cr_skip_test("peak RSS under ASan measures its shadow memory, not the runner");
+    if (VGGC_TEST_SANITIZED) {
+        printf("memory: skipped: peak RSS under ASan measures its shadow memory, not the runner\n");
+        cr_skip_test("peak RSS under ASan measures its shadow memory, not the runner");
+    }
     char *dir = make_temp_dir("memory");
     cmd_result r = run("'%s' report " MODEL " --json > '%s/net.json'", VGGC_EXE, dir);
     cr_assert_eq(r.status, 0, "vggc report failed:\n%s", r.err);
