@@ -23,17 +23,32 @@ local function summary(net)
   return (table.concat(lines, "\n"):gsub(" +\n", "\n"):gsub(" +$", ""))
 end
 
+-- fn(t, u, index) for every tensor of every unit, index counting from 0 as the manifest's rows do
 local function each_tensor(net, fn)
+  local index = 0
   for _, u in ipairs(net.units) do
-    for _, t in ipairs(u.tensors) do fn(t, u) end
+    for _, t in ipairs(u.tensors) do
+      fn(t, u, index)
+      index = index + 1
+    end
   end
+end
+
+-- The raw weight of a conv that runs on a prepared copy is not stored: the loader makes the copy from the file.
+local function stored(t, u)
+  return not (u.prepared and t == u.tensors[1])
 end
 
 local function weights(net)
   local lines = {}
-  each_tensor(net, function(t)
-    lines[#lines + 1] = string.format("static float %s[%s]; /* %s */", c_name(t.name),
-                                      format.shape(t.shape, " * "), format.tuple(t.shape))
+  each_tensor(net, function(t, u)
+    if stored(t, u) then
+      lines[#lines + 1] = string.format("static float %s[%s]; /* %s */", c_name(t.name),
+                                        format.shape(t.shape, " * "), format.tuple(t.shape))
+    else
+      lines[#lines + 1] = string.format("/* %s %s: not stored; only its prepared copy %s */", t.name,
+                                        format.tuple(t.shape), c_name(t.name) .. u.prepared.suffix)
+    end
   end)
   return table.concat(lines, "\n")
 end
@@ -46,18 +61,33 @@ local function prepared_macro(u)
   return string.format("VGGC_WINOGRAD_WEIGHT_FLOATS(%d, %d, %d)", u.input[1], u.out, u.prepared.m)
 end
 
--- Weights rearranged at load for the fast kernels, the manifest rows that fill them, and the checks that the
--- generator's sizes (algo.lua) are the runtime's.
+-- Where each unit's first tensor sits in the manifest, and each BatchNorm conv's row in folds[] (from 0).
+local function rows_of(net)
+  local first, fold, n_folds = {}, {}, 0
+  each_tensor(net, function(t, u, index)
+    if t == u.tensors[1] then first[u] = index end
+  end)
+  for _, u in ipairs(net.units) do
+    if u.kind == "conv" and u.bn then
+      fold[u], n_folds = n_folds, n_folds + 1
+    end
+  end
+  return first, fold
+end
+
+-- Weights rearranged at load for the fast kernels, the manifest rows that fill them (the raw weight's row in
+-- tensors[], the BatchNorm folded into it), and the checks that the generator's sizes (algo.lua) are the runtime's.
 local function prepared(net)
   local arrays, rows, checks = {}, {}, {}
+  local first, fold = rows_of(net)
   for _, u in ipairs(net.units) do
     if u.prepared then
-      local weight = c_name(u.tensors[1].name)
-      local name = weight .. u.prepared.suffix
+      local name = c_name(u.tensors[1].name) .. u.prepared.suffix
       arrays[#arrays + 1] = string.format("_Alignas(64) static float %s[%d]; /* %s of %s */", name, u.prepared.floats,
                                           u.algo, u.tensors[1].name)
-      rows[#rows + 1] = string.format("    {%s, %s, %s, %d, %d, %d, %d},", u.prepared.kind, name, weight, u.input[1],
-                                      u.out, u.k, u.prepared.m)
+      rows[#rows + 1] = string.format("    {%s, %s, %d, %s, %d, %d, %d, %d},", u.prepared.kind, name, first[u],
+                                      fold[u] and string.format("&folds[%d]", fold[u]) or "NULL", u.input[1], u.out,
+                                      u.k, u.prepared.m)
       checks[#checks + 1] = string.format("_Static_assert(sizeof %s / sizeof(float) == %s, \"%s\");", name,
                                           prepared_macro(u), name)
     end
@@ -68,31 +98,33 @@ local function prepared(net)
     end
   end
   if #rows == 0 then return { arrays = "", table = "", ref = "NULL", n = 0, checks = table.concat(checks, "\n") } end
-  return { arrays = "\n/* prepared at load (" .. format.thousands(net.prepared_floats * 4) .. " bytes) */\n"
-                    .. table.concat(arrays, "\n"),
-           table = "\nstatic const vggc_prepare prepares[] = {\n" .. table.concat(rows, "\n") .. "\n};\n",
+  return { arrays = "\n/* prepared at load (" .. format.thousands(net.prepared_floats * 4) .. " bytes), each straight "
+                    .. "from the file's weight, BatchNorm folded in */\n" .. table.concat(arrays, "\n"),
+           table = "\n/* {kind, copy, raw weight's row in tensors[], BatchNorm folded in, cin, cout, k, m} */\n"
+                   .. "static const vggc_prepare prepares[] = {\n" .. table.concat(rows, "\n") .. "\n};\n",
            ref = "prepares", n = #rows, checks = table.concat(checks, "\n") }
 end
 
 local function tensor_rows(net)
   local rows, n = {}, 0
-  each_tensor(net, function(t)
+  each_tensor(net, function(t, u)
     local dims = {}
     for i = 1, 4 do dims[i] = string.format("%d", t.shape[i] or 0) end
-    rows[#rows + 1] = string.format('    {"%s", %s, %d, {%s}, %d, %d},', t.name, c_name(t.name), #t.shape,
-                                    table.concat(dims, ", "), t.count, t.param and 1 or 0)
+    rows[#rows + 1] = string.format('    {"%s", %s, %d, {%s}, %d, %d},', t.name, stored(t, u) and c_name(t.name) or "NULL",
+                                    #t.shape, table.concat(dims, ", "), t.count, t.param and 1 or 0)
     n = n + 1
   end)
   return table.concat(rows, "\n"), n
 end
 
--- BatchNorms folded at load: {conv weight, conv bias, gamma, beta, mean, var, channels, per_channel, eps}
+-- BatchNorms folded at load: {conv weight (NULL when only prepared), conv bias, gamma, beta, mean, var, channels,
+-- per_channel, eps}
 local function folds(net)
   local rows = {}
   for _, u in ipairs(net.units) do
     if u.kind == "conv" and u.bn then
       local n = {}
-      for i, t in ipairs(u.tensors) do n[i] = c_name(t.name) end
+      for i, t in ipairs(u.tensors) do n[i] = stored(t, u) and c_name(t.name) or "NULL" end
       rows[#rows + 1] = string.format("    {%s, %s, %s, %s, %s, %s, %d, %d, 1e-5f},", n[1], n[2], n[3], n[4], n[5],
                                       n[6], u.out, u.input[1] * u.k * u.k)
     end
@@ -101,10 +133,15 @@ local function folds(net)
   return "\nstatic const vggc_bn_fold folds[] = {\n" .. table.concat(rows, "\n") .. "\n};\n", "folds", #rows
 end
 
+-- The parameter count from the storage, a prepared-only weight by its shape.
 local function param_sum(net)
   local terms = {}
-  each_tensor(net, function(t)
-    if t.param then terms[#terms + 1] = "sizeof " .. c_name(t.name) .. " / sizeof(float)" end
+  each_tensor(net, function(t, u)
+    if t.param and stored(t, u) then
+      terms[#terms + 1] = "sizeof " .. c_name(t.name) .. " / sizeof(float)"
+    elseif t.param then
+      terms[#terms + 1] = format.shape(t.shape, " * ") .. " /* " .. t.name .. " */"
+    end
   end)
   return table.concat(terms, " +\n               ")
 end

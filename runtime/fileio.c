@@ -1,14 +1,18 @@
-/* fileio.c — reading whole files, checking a file may be replaced, and quoting untrusted text in messages, for the
- * safetensors and .npy readers and the .npy writer. */
-#define _POSIX_C_SOURCE 200809L
+/* fileio.c — reading whole files, mapping them, checking a file may be replaced, and quoting untrusted text in
+ * messages, for the safetensors and .npy readers and the .npy writer. */
+#define _DEFAULT_SOURCE /* madvise */
 #include "fileio.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int vggc_fail(vggc_error *err, const char *where, const char *fmt, ...)
 {
@@ -35,10 +39,9 @@ static int read_all(FILE *in, unsigned char **buf, size_t cap, size_t *len)
     return 0;
 }
 
-int vggc_read_file(const char *path, unsigned char **buf, size_t *size, vggc_error *err)
+/* The rest of the open file in, then closed: malloc'ed into *buf (*size bytes). */
+static int read_stream(FILE *in, const char *path, unsigned char **buf, size_t *size, vggc_error *err)
 {
-    FILE *in = fopen(path, "rb");
-    if (!in) return vggc_fail(err, path, "cannot open: %s", strerror(errno));
     struct stat st;
     size_t cap = (fstat(fileno(in), &st) == 0 && st.st_size > 0) ? (size_t)st.st_size + 1 : 65536;
     *buf = malloc(cap);
@@ -51,6 +54,83 @@ int vggc_read_file(const char *path, unsigned char **buf, size_t *size, vggc_err
         return vggc_fail(err, path, "cannot read: %s", strerror(e));
     }
     return 0;
+}
+
+int vggc_read_file(const char *path, unsigned char **buf, size_t *size, vggc_error *err)
+{
+    FILE *in = fopen(path, "rb");
+    if (!in) return vggc_fail(err, path, "cannot open: %s", strerror(errno));
+    return read_stream(in, path, buf, size, err);
+}
+
+static int64_t mtime_ns(const struct stat *st)
+{
+    return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+/* What cannot be mapped is read whole from the descriptor already open (a pipe cannot be opened twice), with
+ * vggc_read_file's messages (a directory: "cannot read: Is a directory"). */
+static int read_whole(const char *path, vggc_mapped *m, vggc_error *err)
+{
+    FILE *in = fdopen(m->fd, "rb");
+    if (!in) {
+        int e = errno;
+        close(m->fd);
+        m->fd = -1;
+        return vggc_fail(err, path, "cannot read: %s", strerror(e));
+    }
+    m->fd = -1; /* closed with in */
+    if (read_stream(in, path, &m->owned, &m->size, err)) return -1;
+    m->data = m->owned;
+    return 0;
+}
+
+int vggc_map_file(const char *path, vggc_mapped *m, vggc_error *err)
+{
+    struct stat st;
+    memset(m, 0, sizeof *m);
+    m->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (m->fd < 0) return vggc_fail(err, path, "cannot open: %s", strerror(errno));
+    void *p = MAP_FAILED;
+    if (fstat(m->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= SIZE_MAX)
+        p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, m->fd, 0);
+    if (p == MAP_FAILED) return read_whole(path, m, err);
+    m->data = p;
+    m->size = (size_t)st.st_size;
+    m->size0 = (int64_t)st.st_size;
+    m->mtime_ns = mtime_ns(&st);
+    return 0;
+}
+
+void vggc_map_release(const vggc_mapped *m, size_t offset, size_t len)
+{
+    if (m->fd < 0 || len == 0 || offset >= m->size) return;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), end = len > m->size - offset ? m->size : offset + len;
+    size_t first = offset / page * page, last = (end + page - 1) / page * page; /* within the mapping's last page */
+    madvise((void *)(uintptr_t)(m->data + first), last - first, MADV_DONTNEED);
+}
+
+int vggc_map_changed(const vggc_mapped *m, char *what, size_t cap)
+{
+    struct stat st;
+    if (m->fd < 0) return 0;
+    if (fstat(m->fd, &st) != 0) snprintf(what, cap, "cannot stat it: %s", strerror(errno));
+    else if ((int64_t)st.st_size != m->size0)
+        snprintf(what, cap, "%" PRId64 " bytes, was %" PRId64, (int64_t)st.st_size, m->size0);
+    else if (mtime_ns(&st) != m->mtime_ns) snprintf(what, cap, "written to");
+    else return 0;
+    return 1;
+}
+
+void vggc_unmap(vggc_mapped *m)
+{
+    if (m->fd >= 0) {
+        munmap((void *)(uintptr_t)m->data, m->size);
+        close(m->fd);
+    }
+    free(m->owned);
+    memset(m, 0, sizeof *m);
+    m->fd = -1;
 }
 
 int vggc_check_replaceable(const char *path, vggc_error *err)

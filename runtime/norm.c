@@ -32,19 +32,30 @@ void vggc_lrn(float *out,      /* (n, c, h, w), not aliasing in */
     for (int b = 0; b < n; b++) lrn_image(out + b * image, in + b * image, c, h * w, size, alpha, beta, k);
 }
 
-/* w[c][j] *= s[c] and b[c] = (b[c] - mean[c]) * s[c] + beta[c], with s = gamma / sqrt(var + eps), in double. */
-static void fold_one(const vggc_bn_fold *f)
+/* gamma[c] / sqrt(var[c] + eps), in double */
+static double scale(const vggc_bn_fold *f, int c)
+{
+    return (double)f->gamma[c] / sqrt((double)f->var[c] + (double)f->eps);
+}
+
+/* w[c][j] *= s[c], with s = gamma / sqrt(var + eps), in double. */
+void vggc_fold_weight(const vggc_bn_fold *f, float *weight /* (channels, per_channel) */)
 {
     for (int c = 0; c < f->channels; c++) {
-        double s = (double)f->gamma[c] / sqrt((double)f->var[c] + (double)f->eps);
-        float *wc = f->conv_weight + (size_t)c * f->per_channel; /* (per_channel) */
+        double s = scale(f, c);
+        float *wc = weight + (size_t)c * f->per_channel; /* (per_channel) */
         for (int j = 0; j < f->per_channel; j++) wc[j] = (float)((double)wc[j] * s);
-        f->conv_bias[c] = (float)(((double)f->conv_bias[c] - (double)f->mean[c]) * s + (double)f->beta[c]);
     }
 }
 
-/* Not idempotent: call once, after the weights are loaded. */
+/* b[c] = (b[c] - mean[c]) * s[c] + beta[c], and the weight when it is stored (else its prepare folds it). Not
+ * idempotent: call once, after the weights are loaded. */
 void vggc_fold_batchnorm(const vggc_model *m)
 {
-    for (int i = 0; i < m->n_folds; i++) fold_one(&m->folds[i]);
+    for (int i = 0; i < m->n_folds; i++) {
+        const vggc_bn_fold *f = &m->folds[i];
+        if (f->conv_weight) vggc_fold_weight(f, f->conv_weight);
+        for (int c = 0; c < f->channels; c++)
+            f->conv_bias[c] = (float)(((double)f->conv_bias[c] - (double)f->mean[c]) * scale(f, c) + (double)f->beta[c]);
+    }
 }

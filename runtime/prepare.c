@@ -1,13 +1,12 @@
-/* prepare.c — rearrange weights once at load time for the fast kernels (after BatchNorm folding). */
+/* prepare.c — a conv weight rearranged once at load time for a fast kernel, after BatchNorm folding. The loader
+ * calls it once per prepared conv, with the file's tensor converted into a temporary: the raw weight is not kept. */
 #include "vggc.h"
 
-void vggc_prepare_weights(const vggc_model *m)
+void vggc_prepare_weight(const vggc_prepare *p, float *weight /* (cout, cin, k, k) */)
 {
-    for (int i = 0; i < m->n_prepares; i++) {
-        const vggc_prepare *p = &m->prepares[i];
-        if (p->kind == VGGC_PREPARE_WINOGRAD)
-            vggc_winograd_pack(p->dst, p->weight, p->cin, p->cout, p->m);
-        else
-            vggc_direct_pack(p->dst, p->weight, p->cin, p->cout, p->k);
-    }
+    if (p->fold) vggc_fold_weight(p->fold, weight);
+    if (p->kind == VGGC_PREPARE_WINOGRAD)
+        vggc_winograd_pack(p->dst, weight, p->cin, p->cout, p->m);
+    else
+        vggc_direct_pack(p->dst, weight, p->cin, p->cout, p->k);
 }

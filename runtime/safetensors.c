@@ -4,7 +4,11 @@
  * tensor name to {"dtype", "shape", "data_offsets": [begin, end]} (offsets relative to the data section), plus an
  * optional "__metadata__" object that is ignored. Nothing in the header is trusted: the whole header is parsed and
  * checked, then every tensor is matched against the model and every value is checked to be finite, and only then
- * is any weight written.
+ * is any weight written: the stored tensors first, then BatchNorm folding, then each prepared conv weight, made
+ * from the file's tensor through one temporary (the raw weight of a prepared conv is not kept).
+ *
+ * A file is mapped, not read (fileio.c), and its data is used in chunks of CHUNK bytes whose pages are let go once
+ * used, so the file never sits in memory beside the weights; after each chunk the file is checked to be unchanged.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "vggc.h"
@@ -24,6 +28,7 @@
 #define MAX_DEPTH 64                   /* nesting inside __metadata__ */
 #define MAX_COUNT ((uint64_t)1 << 53)  /* largest shape dimension or offset accepted */
 #define NAME_MAX_SHOWN 120             /* bytes of a name shown in a message */
+#define CHUNK ((size_t)8 << 20)        /* bytes of the data used at once before their pages are let go */
 
 /* One tensor as the header describes it. */
 typedef struct {
@@ -52,6 +57,8 @@ typedef struct {
     entry **by_offset;    /* (n), sorted by begin, end, header position */
     const unsigned char *data;
     uint64_t data_size;
+    const vggc_mapped *src;  /* the whole file: data lies inside src->data */
+    int writing;             /* set once every check passed and weights are being written */
 } st_file;
 
 typedef int (*member_fn)(st_file *f, const char *key, void *ctx);
@@ -663,13 +670,53 @@ static const char *describe(char *out, size_t cap, const entry *e, const vggc_te
     return out;
 }
 
+/* The prepare that makes its copy from tensor i, or NULL. */
+static const vggc_prepare *prepare_of(const vggc_model *m, int i)
+{
+    for (int j = 0; j < m->n_prepares; j++)
+        if (m->prepares[j].tensor == i) return &m->prepares[j];
+    return NULL;
+}
+
 static int check_model_tensor(st_file *f, const vggc_model *m, const vggc_tensor *t)
 {
     char name[NAME_MAX_SHOWN + 8];
     int ok;
-    if (t->rank < 1 || t->rank > 4 || !t->data || element_count(t->shape, t->rank, &ok) != (uint64_t)t->count || !ok)
-        return vggc_fail(f->err, f->where, "%s: model %s describes it inconsistently (expected rank 1..4, count = product of shape)",
+    if (t->rank < 1 || t->rank > 4 || (!t->data && !prepare_of(m, (int)(t - m->tensors)))
+        || element_count(t->shape, t->rank, &ok) != (uint64_t)t->count || !ok)
+        return vggc_fail(f->err, f->where, "%s: model %s describes it inconsistently (expected rank 1..4, count = product of shape, "
+                         "storage unless a prepare names it)",
                     printable(name, sizeof name, t->name), model_name(m));
+    return 0;
+}
+
+static int valid_kind(const vggc_prepare *p)
+{
+    if (p->kind == VGGC_PREPARE_DIRECT) return p->k == 1 || p->k == 3;
+    return p->kind == VGGC_PREPARE_WINOGRAD && p->k == 3 && (p->m == 2 || p->m == 4);
+}
+
+/* A prepare names one weight (cout, cin, k, k) without storage, and at most one fold of that conv; a fold whose
+ * conv weight is not stored is named by a prepare (else the weight would go unfolded). */
+static int check_prepares(st_file *f, const vggc_model *m)
+{
+    for (int j = 0; j < m->n_prepares; j++) {
+        const vggc_prepare *p = &m->prepares[j];
+        const vggc_tensor *t = p->tensor >= 0 && p->tensor < m->n_tensors ? &m->tensors[p->tensor] : NULL;
+        const vggc_bn_fold *b = p->fold;
+        if (!t || t->data || !p->dst || !valid_kind(p) || prepare_of(m, p->tensor) != p || t->rank != 4
+            || t->shape[0] != p->cout || t->shape[1] != p->cin || t->shape[2] != p->k || t->shape[3] != p->k
+            || (b && (b->conv_weight || b->channels != p->cout || b->per_channel != p->cin * p->k * p->k)))
+            return vggc_fail(f->err, f->where, "prepared weight %d: model %s describes it inconsistently (expected a "
+                             "conv weight (cout, cin, k, k) without storage)", j, model_name(m));
+    }
+    for (int i = 0; i < m->n_folds; i++) {
+        int named = 0;
+        for (int j = 0; j < m->n_prepares; j++) named |= m->prepares[j].fold == &m->folds[i];
+        if (!m->folds[i].conv_weight && !named)
+            return vggc_fail(f->err, f->where, "batchnorm fold %d: model %s describes it inconsistently (expected its "
+                             "conv weight stored or prepared)", i, model_name(m));
+    }
     return 0;
 }
 
@@ -734,39 +781,79 @@ static void convert(float *out, const unsigned char *src, size_t count, const ch
     }
 }
 
+/* ---- chunks ------------------------------------------------------------------------------------------- */
+
+/* After using data[begin, end): let its pages go, and stop if the file changed under the mapping. */
+static int used(st_file *f, uint64_t begin, uint64_t end)
+{
+    char what[160];
+    vggc_map_release(f->src, (size_t)(f->data - f->src->data) + (size_t)begin, (size_t)(end - begin));
+    if (!vggc_map_changed(f->src, what, sizeof what)) return 0;
+    return vggc_fail(f->err, f->where, "changed while loading: %s (%s)", what,
+                     f->writing ? "the weights are now partly overwritten; load an unchanging file again"
+                                : "expected it left alone while it loads; nothing was loaded");
+}
+
+/* What a pass over a tensor's elements needs: the model tensor it was picked for, the match mode (for messages),
+ * the destination (for copies). */
+typedef struct {
+    const vggc_tensor *t;
+    int match;
+    float *out;
+} pass;
+
+typedef int (*chunk_fn)(st_file *f, const entry *e, size_t first, size_t n, const pass *p);
+
+/* fn over e's elements [first, first + n) in chunks of at most CHUNK bytes, each let go once used. */
+static int each_chunk(st_file *f, const entry *e, chunk_fn fn, const pass *p)
+{
+    size_t count = (size_t)((e->end - e->begin) / e->dsize), per = CHUNK / e->dsize;
+    for (size_t first = 0; first < count; first += per) {
+        size_t n = count - first < per ? count - first : per;
+        if (fn(f, e, first, n, p) || used(f, e->begin + first * e->dsize, e->begin + (first + n) * e->dsize))
+            return -1;
+    }
+    return 0;
+}
+
 /* ---- finite values ------------------------------------------------------------------------------------- */
 
-/* 1 if element i of dtype (F32, F16 or BF16, little-endian) at src is an infinity or a NaN (its exponent all
- * ones); *is_nan tells which. */
-static int non_finite(const unsigned char *src, size_t i, const char *dtype, int *is_nan)
+/* 1 if element i at src (dsize 4: F32; 2: F16 if half, else BF16; little-endian) is an infinity or a NaN (its
+ * exponent all ones); *is_nan tells which. */
+static int non_finite(const unsigned char *src, size_t i, size_t dsize, int half, int *is_nan)
 {
     uint32_t bits, exp_mask, mant_mask;
-    if (strcmp(dtype, "F32") == 0) {
+    if (dsize == 4) {
         const unsigned char *b = src + 4 * i;
         bits = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
         exp_mask = 0x7F800000u, mant_mask = 0x007FFFFFu;
     } else {
         bits = (uint32_t)(src[2 * i] | src[2 * i + 1] << 8);
-        int half = strcmp(dtype, "F16") == 0;
         exp_mask = half ? 0x7C00u : 0x7F80u, mant_mask = half ? 0x03FFu : 0x007Fu;
     }
     *is_nan = (bits & mant_mask) != 0;
     return (bits & exp_mask) == exp_mask;
 }
 
-/* Every value of the tensor picked for t is finite: a NaN or an infinity in the weights would silently poison
- * every output, so the file is rejected naming the first one. */
-static int check_finite(st_file *f, const vggc_tensor *t, const entry *e, int match)
+/* Elements [first, first + n) of the tensor picked for p->t are finite: a NaN or an infinity in the weights would
+ * silently poison every output, so the file is rejected naming the first one. */
+static int finite_chunk(st_file *f, const entry *e, size_t first, size_t n, const pass *p)
 {
     char who[2 * NAME_MAX_SHOWN + 40];
     const unsigned char *src = f->data + e->begin;
-    int is_nan = 0;
-    for (size_t i = 0; i < (size_t)t->count; i++) {
-        if (!non_finite(src, i, e->dtype, &is_nan)) continue;
+    int half = strcmp(e->dtype, "F16") == 0, is_nan = 0;
+    for (size_t i = first; i < first + n; i++) {
+        if (!non_finite(src, i, e->dsize, half, &is_nan)) continue;
         int negative = (e->dsize == 4 ? src[4 * i + 3] : src[2 * i + 1]) & 0x80;
         return vggc_fail(f->err, f->where, "%s: element %zu is %s (weights must be finite)",
-                         describe(who, sizeof who, e, t, match), i, is_nan ? "NaN" : negative ? "-Inf" : "Inf");
+                         describe(who, sizeof who, e, p->t, p->match), i, is_nan ? "NaN" : negative ? "-Inf" : "Inf");
     }
+    return 0;
+}
+
+static int copy_chunk(st_file *f, const entry *e, size_t first, size_t n, const pass *p)
+{
+    convert(p->out + first, f->data + e->begin + first * e->dsize, n, e->dtype);
     return 0;
 }
 
@@ -787,26 +874,58 @@ static int match_model(st_file *f, const vggc_model *m, int match, entry **pick)
     if (match == VGGC_MATCH_BY_NAME ? match_by_name(f, m, pick) : match_by_order(f, m, pick)) return -1;
     for (int i = 0; i < m->n_tensors; i++)
         if (check_pick(f, m, &m->tensors[i], pick[i], match)) return -1;
-    for (int i = 0; i < m->n_tensors; i++)
-        if (check_finite(f, &m->tensors[i], pick[i], match)) return -1;
+    if (check_prepares(f, m)) return -1;
+    for (int i = 0; i < m->n_tensors; i++) {
+        pass p = {&m->tensors[i], match, NULL};
+        if (each_chunk(f, pick[i], finite_chunk, &p)) return -1;
+    }
     return 0;
 }
 
-static int load(const vggc_model *m, const unsigned char *buf, size_t size, int match, const char *where, vggc_error *err)
+/* The temporary that each prepared conv weight is made from in turn: floats for the largest one. */
+static int alloc_temp(st_file *f, const vggc_model *m, float **temp)
 {
-    st_file f = {.where = where, .err = err};
+    size_t most = 0;
+    for (int j = 0; j < m->n_prepares; j++) {
+        size_t count = (size_t)m->tensors[m->prepares[j].tensor].count;
+        most = count > most ? count : most;
+    }
+    *temp = most ? malloc(most * sizeof **temp) : NULL;
+    if (most && !*temp) return vggc_fail(f->err, f->where, "out of memory for a %zu-byte conv weight", most * sizeof **temp);
+    return 0;
+}
+
+/* Every check passed: the stored tensors, then BatchNorm folding, then each prepared copy from the file's tensor. */
+static int write_weights(st_file *f, const vggc_model *m, int match, entry **pick, float *temp)
+{
+    f->writing = 1;
+    for (int i = 0; i < m->n_tensors; i++) {
+        pass p = {&m->tensors[i], match, m->tensors[i].data};
+        if (p.out && each_chunk(f, pick[i], copy_chunk, &p)) return -1;
+    }
+    vggc_fold_batchnorm(m);
+    for (int j = 0; j < m->n_prepares; j++) {
+        const vggc_prepare *prep = &m->prepares[j];
+        pass p = {&m->tensors[prep->tensor], match, temp};
+        if (each_chunk(f, pick[prep->tensor], copy_chunk, &p)) return -1;
+        vggc_prepare_weight(prep, temp);
+    }
+    return 0;
+}
+
+static int load(const vggc_model *m, const vggc_mapped *src, int match, const char *where, vggc_error *err)
+{
+    st_file f = {.where = where, .err = err, .src = src};
     entry **pick = malloc(((size_t)(m->n_tensors > 0 ? m->n_tensors : 0) + 1) * sizeof *pick);
+    float *temp = NULL;
     int rc = !pick ? vggc_fail(err, where, "out of memory") : 0;
-    if (!rc) rc = split_file(&f, buf, size);
+    if (!rc) rc = split_file(&f, src->data, src->size);
     if (!rc) rc = parse_header(&f);
     if (!rc) rc = check_file(&f);
     if (!rc) rc = match_model(&f, m, match, pick);
-    for (int i = 0; !rc && i < m->n_tensors; i++)
-        convert(m->tensors[i].data, f.data + pick[i]->begin, (size_t)m->tensors[i].count, pick[i]->dtype);
-    if (!rc) {
-        vggc_fold_batchnorm(m);
-        vggc_prepare_weights(m);
-    }
+    if (!rc) rc = alloc_temp(&f, m, &temp);
+    if (!rc) rc = write_weights(&f, m, match, pick, temp);
+    free(temp);
     free(pick);
     release(&f);
     return rc;
@@ -814,15 +933,15 @@ static int load(const vggc_model *m, const unsigned char *buf, size_t size, int 
 
 int vggc_load_safetensors_mem(const vggc_model *m, const void *data, size_t size, int match, vggc_error *err)
 {
-    return load(m, data, data ? size : 0, match, "<memory>", err);
+    const vggc_mapped src = {.data = data, .size = data ? size : 0, .fd = -1};
+    return load(m, &src, match, "<memory>", err);
 }
 
 int vggc_load_safetensors(const vggc_model *m, const char *path, int match, vggc_error *err)
 {
-    unsigned char *buf = NULL;
-    size_t size = 0;
-    if (vggc_read_file(path, &buf, &size, err)) return -1;
-    int rc = load(m, buf, size, match, path, err);
-    free(buf);
+    vggc_mapped src;
+    if (vggc_map_file(path, &src, err)) return -1;
+    int rc = load(m, &src, match, path, err);
+    vggc_unmap(&src);
     return rc;
 }

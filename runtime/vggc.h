@@ -16,7 +16,10 @@
 
 typedef struct {
     const char *name;  /* torchvision state_dict name, e.g. "features.0.weight" */
-    float *data;       /* static storage in the generated file, count floats */
+    float *data;       /* static storage in the generated file, count floats; NULL for the weight of a conv that
+                        * runs on a prepared copy (vggc_prepare names it): the loader converts it from the file into
+                        * a temporary, folds its BatchNorm in and rearranges it into the prepared copy, and keeps no
+                        * raw copy, which the fast kernels never read */
     int rank;          /* 1..4 */
     int64_t shape[4];  /* torch shape, unused dims 0 */
     int64_t count;     /* product of shape */
@@ -25,7 +28,8 @@ typedef struct {
 
 /* BatchNorm folded into the preceding conv at load time: w' = w * g / sqrt(v + eps), b' = (b - m) * g / sqrt(v + eps) + beta */
 typedef struct {
-    float *conv_weight;   /* (channels, per_channel) */
+    float *conv_weight;   /* (channels, per_channel), or NULL when the conv's weight is not kept: the prepare that
+                           * names this fold folds it into its temporary copy (vggc_prepare_weight) */
     float *conv_bias;     /* (channels) */
     const float *gamma;   /* (channels) */
     const float *beta;    /* (channels) */
@@ -37,12 +41,15 @@ typedef struct {
 } vggc_bn_fold;
 
 /* Weights rearranged once at load time, after BatchNorm folding, for a fast kernel: Winograd-transformed (kind
- * VGGC_PREPARE_WINOGRAD, tile m = 2 or 4) or packed for the blocked direct convolution (VGGC_PREPARE_DIRECT). */
+ * VGGC_PREPARE_WINOGRAD, tile m = 2 or 4) or packed for the blocked direct convolution (VGGC_PREPARE_DIRECT).
+ * Only the prepared copy is kept: the raw weight, tensors[tensor], has no storage (data NULL). The loader makes
+ * one prepare at a time from the file's tensor, through a temporary of the largest such weight. */
 enum { VGGC_PREPARE_WINOGRAD = 1, VGGC_PREPARE_DIRECT = 2 };
 typedef struct {
     int kind;
-    float *dst;          /* VGGC_WINOGRAD_WEIGHT_FLOATS(cin, cout, m) or VGGC_DIRECT_WEIGHT_FLOATS(cin, cout, k) */
-    const float *weight; /* (cout, cin, k, k) */
+    float *dst;                /* VGGC_WINOGRAD_WEIGHT_FLOATS(cin, cout, m) or VGGC_DIRECT_WEIGHT_FLOATS(cin, cout, k) */
+    int tensor;                /* index in the model's tensors of the raw weight (cout, cin, k, k) */
+    const vggc_bn_fold *fold;  /* the BatchNorm folded into that weight first (its conv_weight NULL), or NULL */
     int cin, cout, k, m;
 } vggc_prepare;
 
@@ -53,7 +60,7 @@ typedef struct {
     const vggc_bn_fold *folds;
     int n_folds;
     int batch, in_c, in_h, in_w, classes;
-    int64_t params;              /* sum of count over tensors with is_param */
+    int64_t params;              /* sum of count over tensors with is_param (stored or prepared) */
     const vggc_prepare *prepares;
     int n_prepares;
 } vggc_model;
@@ -68,14 +75,31 @@ typedef struct {
 
 enum { VGGC_MATCH_BY_NAME = 0, VGGC_MATCH_BY_ORDER = 1 };
 
-/* Fill every tensor of m from a safetensors file, then fold BatchNorm. Returns 0, or -1 with err set. */
+/* Fill every tensor of m from a safetensors file, fold BatchNorm, and make every prepared weight. Returns 0, or
+ * -1 with err set; a rejected file leaves the weights and the prepared weights as they were.
+ *
+ * Memory: the file is mapped read-only, not read into memory, and used in chunks of 8 MiB whose pages are let go
+ * (madvise MADV_DONTNEED) once used, both while every value is checked and while the weights are written; so the
+ * loader adds about 8 MiB and one temporary (the largest prepared conv's raw weight) to what the model stores.
+ * A pipe or another file that cannot be mapped is read whole instead.
+ *
+ * The file must not change while it loads. Its size is checked against the header before anything is read, and
+ * its size and modification time again after every chunk: a change is reported ("changed while loading"), and
+ * noticed only after the checks, the message says the weights are partly overwritten. A file truncated by another
+ * process while a chunk is read still ends the process with SIGBUS, as for any mapped file: replace a weights file
+ * by renaming a new one over it (the loader goes on reading the old one), never by rewriting it in place. */
 int vggc_load_safetensors(const vggc_model *m, const char *path, int match, vggc_error *err);
-/* The same from memory (data, size bytes). The buffer is only read. */
+/* The same from memory (data, size bytes), e.g. weights built in with .incbin. The buffer is only read, never
+ * released: its pages stay as resident as the caller keeps them. */
 int vggc_load_safetensors_mem(const vggc_model *m, const void *data, size_t size, int match, vggc_error *err);
-/* Fold every BatchNorm of m into its conv; the loader calls it. */
+/* Fold every BatchNorm of m into its conv: the bias, and the weight where the model stores it (conv_weight not
+ * NULL); the loader calls it. Not idempotent: once per load. */
 void vggc_fold_batchnorm(const vggc_model *m);
-/* Fill every prepared (transformed or packed) weight of m from its tensor; the loader calls it after folding. */
-void vggc_prepare_weights(const vggc_model *m);
+/* Fold one BatchNorm into a conv weight (f->channels, f->per_channel), in place. */
+void vggc_fold_weight(const vggc_bn_fold *f, float *weight);
+/* Fill p->dst from weight (cout, cin, k, k), the raw conv weight, after folding p->fold (if any) into it in place;
+ * the loader calls it for each prepare with the file's tensor converted into a temporary. */
+void vggc_prepare_weight(const vggc_prepare *p, float *weight);
 
 /* ---- tensors: .npy ------------------------------------------------------------------------------------- */
 

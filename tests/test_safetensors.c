@@ -1,15 +1,23 @@
 /* test_safetensors.c — loading weights from safetensors files built in memory: good files by name and by order,
- * F16/BF16 conversion, BatchNorm folding, and every kind of damaged header, each with its own message. */
+ * F16/BF16 conversion, BatchNorm folding, prepared conv weights made from the file, files mapped and used in
+ * chunks (or read whole when they cannot be mapped), and every kind of damaged header, each with its own message. */
+#define _POSIX_C_SOURCE 200809L
+#include "fileio.h" /* vggc_map_file, vggc_map_changed: internal to the runtime */
 #include "helpers.h"
 #include "vggc.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* ---- building files ------------------------------------------------------------------------------------ */
 
@@ -510,6 +518,227 @@ Test(safetensors, a_failed_load_leaves_every_weight_unchanged)
     expect_close("fc.weight after a failed load", fc_weight, sentinel, 6, 0, 0);
     expect_close("fc.bias after a failed load", fc_bias, sentinel, 2, 0, 0);
     expect_close("out.weight after a failed load", out_weight, sentinel, 2, 0, 0);
+}
+
+/* ---- prepared conv weights: made from the file, no raw copy kept ----------------------------------------- */
+
+/* conv (4, 3, 3, 3) + bias, BatchNorm over 4 channels; the conv runs on a prepared copy, so its weight has no
+ * storage (data NULL) and the loader makes the copy from the file's tensor with the BatchNorm folded in. */
+enum { PC_OUT = 4, PC_IN = 3, PC_PER = PC_IN * 9, PC_W = PC_OUT * PC_PER, PC_FLOATS = PC_W + 5 * PC_OUT };
+static float pc_b[PC_OUT], pc_g[PC_OUT], pc_be[PC_OUT], pc_mu[PC_OUT], pc_var[PC_OUT];
+static float pc_dst[VGGC_WINOGRAD_WEIGHT_FLOATS(PC_IN, PC_OUT, 4)]; /* large enough for every kind */
+static const vggc_tensor pc_tensors[] = {
+    {"conv.weight", NULL, 4, {PC_OUT, PC_IN, 3, 3}, PC_W, 1}, {"conv.bias", pc_b, 1, {PC_OUT}, PC_OUT, 1},
+    {"bn.weight", pc_g, 1, {PC_OUT}, PC_OUT, 1},             {"bn.bias", pc_be, 1, {PC_OUT}, PC_OUT, 1},
+    {"bn.running_mean", pc_mu, 1, {PC_OUT}, PC_OUT, 0},      {"bn.running_var", pc_var, 1, {PC_OUT}, PC_OUT, 0},
+};
+static const vggc_bn_fold pc_fold = {NULL, pc_b, pc_g, pc_be, pc_mu, pc_var, PC_OUT, PC_PER, 1e-5f};
+
+/* The model with its one prepare of kind (tile m for Winograd), and a file of seeded values for it (running_var
+ * positive) with one value replaced by bad_bits at element bad of conv.weight when bad >= 0. */
+static vggc_model pc_model(vggc_prepare *p, int kind, int m)
+{
+    *p = (vggc_prepare){kind, pc_dst, 0, &pc_fold, PC_IN, PC_OUT, 3, m};
+    return (vggc_model){"pc", pc_tensors, 6, &pc_fold, 1, 1, PC_IN, 4, 4, 2, PC_W + 3 * PC_OUT, p, 1};
+}
+
+static blob pc_file(float *values, int bad, uint32_t bad_bits)
+{
+    fill_random(values, PC_FLOATS, 31u, 1.0f);
+    for (int c = 0; c < PC_OUT; c++) values[PC_W + 4 * PC_OUT + c] = fabsf(values[PC_W + 4 * PC_OUT + c]) + 0.5f;
+    unsigned char data[PC_FLOATS * 4];
+    memcpy(data, values, sizeof data);
+    if (bad >= 0) memcpy(data + 4 * bad, &bad_bits, 4);
+    long w = PC_W * 4, v = PC_OUT * 4;
+    return make_blob(header(tensor("conv.weight", "F32", "[4, 3, 3, 3]", 0, w), tensor("conv.bias", "F32", "[4]", w, w + v),
+                            tensor("bn.weight", "F32", "[4]", w + v, w + 2 * v), tensor("bn.bias", "F32", "[4]", w + 2 * v, w + 3 * v),
+                            tensor("bn.running_mean", "F32", "[4]", w + 3 * v, w + 4 * v),
+                            tensor("bn.running_var", "F32", "[4]", w + 4 * v, w + 5 * v), NULL),
+                     data, sizeof data);
+}
+
+Test(safetensors, a_prepared_conv_is_packed_from_the_file_with_its_batchnorm_folded_in)
+{
+    static const int kinds[3][2] = {{VGGC_PREPARE_DIRECT, 0}, {VGGC_PREPARE_WINOGRAD, 2}, {VGGC_PREPARE_WINOGRAD, 4}};
+    for (int k = 0; k < 3; k++) {
+        vggc_prepare p;
+        vggc_model m = pc_model(&p, kinds[k][0], kinds[k][1]);
+        float values[PC_FLOATS], folded[PC_W], want[sizeof pc_dst / sizeof(float)];
+        blob b = pc_file(values, -1, 0);
+        vggc_error err = {""};
+        int rc = vggc_load_safetensors_mem(&m, b.bytes, b.size, VGGC_MATCH_BY_NAME, &err);
+        free(b.bytes);
+        cr_assert_eq(rc, 0, "load (kind %d, m %d) failed: %s", kinds[k][0], kinds[k][1], err.msg);
+        const float *g = values + PC_W + PC_OUT, *var = values + PC_W + 4 * PC_OUT;
+        for (int c = 0; c < PC_OUT; c++)
+            for (int j = 0; j < PC_PER; j++)
+                folded[c * PC_PER + j] = (float)(values[c * PC_PER + j] * (g[c] / sqrt((double)var[c] + 1e-5)));
+        memset(want, 0, sizeof want);
+        if (kinds[k][0] == VGGC_PREPARE_DIRECT) vggc_direct_pack(want, folded, PC_IN, PC_OUT, 3);
+        else vggc_winograd_pack(want, folded, PC_IN, PC_OUT, kinds[k][1]);
+        size_t n = kinds[k][0] == VGGC_PREPARE_DIRECT ? VGGC_DIRECT_WEIGHT_FLOATS(PC_IN, PC_OUT, 3)
+                                                      : VGGC_WINOGRAD_WEIGHT_FLOATS(PC_IN, PC_OUT, kinds[k][1]);
+        expect_close("prepared copy", pc_dst, want, n, 1e-5, 1e-6);
+    }
+}
+
+Test(safetensors, a_rejected_file_leaves_the_prepared_copy_and_the_biases_as_they_were)
+{
+    vggc_prepare p;
+    vggc_model m = pc_model(&p, VGGC_PREPARE_WINOGRAD, 2);
+    float values[PC_FLOATS], dst[sizeof pc_dst / sizeof(float)], bias[PC_OUT];
+    blob good = pc_file(values, -1, 0), bad = pc_file(values, PC_W - 1, 0x7FC00000u);
+    vggc_error err = {""};
+    cr_assert_eq(vggc_load_safetensors_mem(&m, good.bytes, good.size, VGGC_MATCH_BY_NAME, &err), 0, "%s", err.msg);
+    memcpy(dst, pc_dst, sizeof dst), memcpy(bias, pc_b, sizeof bias);
+    int rc = vggc_load_safetensors_mem(&m, bad.bytes, bad.size, VGGC_MATCH_BY_NAME, &err);
+    free(good.bytes), free(bad.bytes);
+    expect_error(rc, &err, "<memory>: conv.weight: element 107 is NaN (weights must be finite)");
+    cr_expect(memcmp(dst, pc_dst, sizeof dst) == 0, "the prepared copy changed");
+    cr_expect(memcmp(bias, pc_b, sizeof bias) == 0, "the folded bias changed");
+}
+
+Test(safetensors, a_prepare_over_a_stored_weight_is_an_inconsistent_model)
+{
+    static float stored[PC_W];
+    vggc_tensor tensors[6];
+    memcpy(tensors, pc_tensors, sizeof tensors);
+    tensors[0].data = stored;
+    vggc_prepare p;
+    vggc_model m = pc_model(&p, VGGC_PREPARE_DIRECT, 0);
+    m.tensors = tensors;
+    float values[PC_FLOATS];
+    blob b = pc_file(values, -1, 0);
+    vggc_error err = {""};
+    int rc = vggc_load_safetensors_mem(&m, b.bytes, b.size, VGGC_MATCH_BY_NAME, &err);
+    free(b.bytes);
+    expect_error(rc, &err, "<memory>: prepared weight 0: model pc describes it inconsistently");
+}
+
+/* ---- files: mapped and used in chunks, or read whole ----------------------------------------------------- */
+
+static void write_file(const char *path, const blob *b)
+{
+    FILE *out = fopen(path, "wb");
+    cr_assert_not_null(out, "cannot write %s", path);
+    cr_assert_eq(fwrite(b->bytes, 1, b->size, out), b->size, "short write to %s", path);
+    fclose(out);
+}
+
+/* A vector of BIG values: 20 MB in F32, 10 MB in F16, more than one 8 MiB chunk of the loader either way. */
+enum { BIG = 5000000 };
+static float big[BIG];
+
+static blob big_file(const char *dtype, size_t bad, uint32_t bad_bits)
+{
+    size_t size = strcmp(dtype, "F32") ? 2 : 4;
+    unsigned char *data = malloc(BIG * size);
+    for (size_t i = 0; i < BIG; i++) {
+        uint32_t bits = size == 4 ? 0x3F800000u + (uint32_t)(i % 1000) : 0x3C00u + (uint32_t)(i % 1000);
+        if (i == bad) bits = bad_bits;
+        for (size_t k = 0; k < size; k++) data[i * size + k] = (unsigned char)(bits >> (8 * k));
+    }
+    char shape[32];
+    snprintf(shape, sizeof shape, "[%d]", BIG);
+    blob b = make_blob(header(tensor("big", dtype, shape, 0, (long)(BIG * size)), NULL), data, BIG * size);
+    free(data);
+    return b;
+}
+
+static int load_big_file(const char *dir, const blob *b, vggc_error *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/big.safetensors", dir);
+    write_file(path, b);
+    vggc_tensor t = {"big", big, 1, {BIG}, BIG, 1};
+    vggc_model m = {"big", &t, 1, NULL, 0, 1, 1, 1, 1, 1, BIG, NULL, 0};
+    return vggc_load_safetensors(&m, path, VGGC_MATCH_BY_NAME, err);
+}
+
+Test(safetensors, a_file_of_several_chunks_loads_whole_and_a_nan_in_a_later_chunk_is_found)
+{
+    char *dir = make_temp_dir("st");
+    for (int half = 0; half < 2; half++) {
+        const char *dtype = half ? "F16" : "F32";
+        blob good = big_file(dtype, BIG, 0), bad = big_file(dtype, 4500000, half ? 0x7E00u : 0x7FC00000u);
+        vggc_error err = {""};
+        cr_assert_eq(load_big_file(dir, &good, &err), 0, "the %s file failed: %s", dtype, err.msg);
+        int wrong = -1;
+        for (int i = 0; i < BIG && wrong < 0; i++) {
+            float want = half ? 1.0f + (float)(i % 1000) / 1024 : 1.0f + (float)(i % 1000) * 0x1p-23f;
+            if (big[i] != want) wrong = i;
+        }
+        cr_expect_eq(wrong, -1, "%s element %d is %g", dtype, wrong, wrong < 0 ? 0.0 : (double)big[wrong]);
+        int rc = load_big_file(dir, &bad, &err);
+        expect_error(rc, &err, "big.safetensors: big: element 4500000 is NaN (weights must be finite)");
+        free(good.bytes), free(bad.bytes);
+    }
+    remove_tree(dir);
+    free(dir);
+}
+
+Test(safetensors, a_fifo_that_cannot_be_mapped_is_read_whole)
+{
+    char *dir = make_temp_dir("st"), path[4200];
+    snprintf(path, sizeof path, "%s/tiny.fifo", dir);
+    cr_assert_eq(mkfifo(path, 0600), 0, "mkfifo %s: %s", path, strerror(errno));
+    blob b = make_blob(header(FC_WEIGHT, FC_BIAS, OUT_WEIGHT, NULL), tiny_data, sizeof tiny_data);
+    pid_t writer = fork();
+    if (writer == 0) {
+        FILE *out = fopen(path, "wb");
+        _exit(out && fwrite(b.bytes, 1, b.size, out) == b.size && fclose(out) == 0 ? 0 : 1);
+    }
+    fill_tiny(0);
+    vggc_error err = {""};
+    int rc = vggc_load_safetensors(&tiny, path, VGGC_MATCH_BY_NAME, &err), status = -1;
+    waitpid(writer, &status, 0);
+    free(b.bytes);
+    remove_tree(dir);
+    free(dir);
+    cr_assert_eq(rc, 0, "load failed: %s", err.msg);
+    cr_assert_eq(status, 0, "the writer failed");
+    expect_tiny_loaded();
+}
+
+Test(safetensors, a_directory_is_not_read_as_weights)
+{
+    char *dir = make_temp_dir("st");
+    vggc_error err = {""};
+    int rc = vggc_load_safetensors(&tiny, dir, VGGC_MATCH_BY_NAME, &err);
+    char want[4200];
+    snprintf(want, sizeof want, "%s: cannot read: Is a directory", dir);
+    remove_tree(dir);
+    free(dir);
+    expect_error(rc, &err, want);
+}
+
+/* The loader checks the mapped file after every chunk with vggc_map_changed (runtime/fileio.h). */
+Test(safetensors, a_mapped_file_that_grows_or_is_written_to_is_seen_to_change)
+{
+    char *dir = make_temp_dir("st"), path[4200], what[160] = "";
+    snprintf(path, sizeof path, "%s/w.safetensors", dir);
+    blob b = make_blob(header(FC_WEIGHT, FC_BIAS, OUT_WEIGHT, NULL), tiny_data, sizeof tiny_data);
+    write_file(path, &b);
+    vggc_mapped map;
+    vggc_error err = {""};
+    cr_assert_eq(vggc_map_file(path, &map, &err), 0, "%s", err.msg);
+    cr_expect_geq(map.fd, 0, "a regular file was not mapped");
+    cr_expect_eq(vggc_map_changed(&map, what, sizeof what), 0, "an untouched file changed: %s", what);
+    struct timespec times[2] = {{0, UTIME_OMIT}, {1, 0}}; /* mtime 1 s after the epoch, the size kept */
+    cr_assert_eq(utimensat(AT_FDCWD, path, times, 0), 0, "utimensat: %s", strerror(errno));
+    cr_expect_eq(vggc_map_changed(&map, what, sizeof what), 1, "a file written to was not seen");
+    cr_expect_str_eq(what, "written to");
+    FILE *out = fopen(path, "ab");
+    fputs("more", out);
+    fclose(out);
+    cr_expect_eq(vggc_map_changed(&map, what, sizeof what), 1, "a file that grew was not seen");
+    char want[64];
+    snprintf(want, sizeof want, "%zu bytes, was %zu", b.size + 4, b.size);
+    cr_expect_str_eq(what, want);
+    vggc_unmap(&map);
+    free(b.bytes);
+    remove_tree(dir);
+    free(dir);
 }
 
 /* ---- robustness ---------------------------------------------------------------------------------------- */

@@ -1,10 +1,12 @@
 /* test_tiny_net.c — a small generated net ("4,L,M,6,5:1,M" with BatchNorm at 2x9x7, avgpool 3x2, one hidden
- * layer of 10, 5 classes, batch 2) against a naive forward pass written here from the unfolded weights. Built
- * once per conv algorithm (tiny_net.cmake): the same test runs the automatic choice and every forced one. */
+ * layer of 10, 5 classes, batch 2) against a naive forward pass written here from the unfolded weights, which the
+ * net gets through vggc_load_safetensors_mem. Built once per conv algorithm (tiny_net.cmake): the same test runs
+ * the automatic choice and every forced one. */
 #include "tiny.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,38 +15,57 @@
 
 #define N TINY_BATCH
 
+/* The test's own copy of every tensor, in the manifest's order: the weights the naive pass reads. The net's
+ * storage cannot stand in for them: a conv that runs on a prepared copy keeps no raw weight. */
+static float *raw[64];
+
 static float *tensor(const char *name)
 {
     for (int i = 0; i < tiny_model.n_tensors; i++)
-        if (strcmp(tiny_model.tensors[i].name, name) == 0) return tiny_model.tensors[i].data;
+        if (strcmp(tiny_model.tensors[i].name, name) == 0) return raw[i];
     cr_assert_fail("the manifest has no tensor %s", name);
     return NULL;
 }
 
-/* Fill every tensor with seeded values (running_var kept positive) and keep a copy of all of them. */
-static float *fill_weights(void)
+/* Seeded values for every tensor (running_var kept positive), loaded into the net through a safetensors file
+ * built in memory, as a user's would be: converted, folded and prepared by the loader. */
+static void load_random_weights(void)
 {
-    float *copy = malloc(sizeof(float) * (size_t)TINY_PARAMS * 2);
-    size_t at = 0;
+    char header[8192];
+    cr_assert_leq(tiny_model.n_tensors, 64, "more tensors than the test keeps");
+    size_t len = (size_t)snprintf(header, sizeof header, "{"), bytes = 0;
     for (int i = 0; i < tiny_model.n_tensors; i++) {
         const vggc_tensor *t = &tiny_model.tensors[i];
-        fill_random(t->data, (size_t)t->count, 100u + (unsigned)i, 0.5f);
+        raw[i] = malloc(sizeof(float) * (size_t)t->count);
+        fill_random(raw[i], (size_t)t->count, 100u + (unsigned)i, 0.5f);
         if (strstr(t->name, "running_var"))
-            for (int64_t j = 0; j < t->count; j++) t->data[j] = fabsf(t->data[j]) + 0.5f;
-        memcpy(copy + at, t->data, sizeof(float) * (size_t)t->count);
-        at += (size_t)t->count;
+            for (int64_t j = 0; j < t->count; j++) raw[i][j] = fabsf(raw[i][j]) + 0.5f;
+        len += (size_t)snprintf(header + len, sizeof header - len, "%s\"%s\": {\"dtype\": \"F32\", \"shape\": [",
+                                i ? ", " : "", t->name);
+        for (int d = 0; d < t->rank; d++)
+            len += (size_t)snprintf(header + len, sizeof header - len, "%s%lld", d ? ", " : "", (long long)t->shape[d]);
+        len += (size_t)snprintf(header + len, sizeof header - len, "], \"data_offsets\": [%zu, %zu]}", bytes,
+                                bytes + sizeof(float) * (size_t)t->count);
+        bytes += sizeof(float) * (size_t)t->count;
     }
-    return copy;
+    len += (size_t)snprintf(header + len, sizeof header - len, "}");
+    cr_assert_lt(len, sizeof header, "the header does not fit");
+    unsigned char *file = malloc(8 + len + bytes), *at = file + 8 + len;
+    for (int i = 0; i < 8; i++) file[i] = (unsigned char)((uint64_t)len >> (8 * i));
+    memcpy(file + 8, header, len);
+    for (int i = 0; i < tiny_model.n_tensors; i++) {
+        memcpy(at, raw[i], sizeof(float) * (size_t)tiny_model.tensors[i].count);
+        at += sizeof(float) * (size_t)tiny_model.tensors[i].count;
+    }
+    vggc_error err = {""};
+    int rc = vggc_load_safetensors_mem(&tiny_model, file, 8 + len + bytes, VGGC_MATCH_BY_NAME, &err);
+    free(file);
+    cr_assert_eq(rc, 0, "load failed: %s", err.msg);
 }
 
-static void restore_weights(const float *copy)
+static void free_weights(void)
 {
-    size_t at = 0;
-    for (int i = 0; i < tiny_model.n_tensors; i++) {
-        const vggc_tensor *t = &tiny_model.tensors[i];
-        memcpy(t->data, copy + at, sizeof(float) * (size_t)t->count);
-        at += (size_t)t->count;
-    }
+    for (int i = 0; i < tiny_model.n_tensors; i++) free(raw[i]);
 }
 
 /* conv k x k pad k/2 + bias, then BatchNorm (features.<bn>), then ReLU; one image */
@@ -153,13 +174,10 @@ Test(tiny_net, generated_forward_matches_a_naive_forward_pass_written_by_hand)
 {
     float x[TINY_IN_COUNT], want[TINY_OUT_COUNT], got[TINY_OUT_COUNT];
     fill_random(x, TINY_IN_COUNT, 7, 2.0f);
-    float *copy = fill_weights();
+    load_random_weights();
     naive_forward(want, x);
-    vggc_fold_batchnorm(&tiny_model);
-    vggc_prepare_weights(&tiny_model);
     tiny_forward(x, got);
-    restore_weights(copy);
-    free(copy);
+    free_weights();
     expect_close("tiny forward vs naive", got, want, TINY_OUT_COUNT, 1e-4, 1e-5);
 }
 
@@ -168,13 +186,10 @@ Test(tiny_net, forward_with_a_caller_workspace_gives_the_same_bits_as_the_static
     float x[TINY_IN_COUNT], y1[TINY_OUT_COUNT], y2[TINY_OUT_COUNT];
     static float ws[TINY_WORKSPACE_FLOATS];
     fill_random(x, TINY_IN_COUNT, 8, 1.0f);
-    float *copy = fill_weights();
-    vggc_fold_batchnorm(&tiny_model);
-    vggc_prepare_weights(&tiny_model);
+    load_random_weights();
     tiny_forward(x, y1);
     tiny_forward_ws(ws, x, y2);
-    restore_weights(copy);
-    free(copy);
+    free_weights();
     cr_assert(memcmp(y1, y2, sizeof y1) == 0, "forward_ws differs from forward");
 }
 
@@ -188,4 +203,19 @@ Test(tiny_net, manifest_lists_every_tensor_with_torch_names_and_counts_params)
     cr_assert_str_eq(tiny_model.tensors[0].name, "features.0.weight");
     cr_assert_str_eq(tiny_model.tensors[tiny_model.n_tensors - 1].name, "classifier.3.bias");
     cr_assert_eq(tiny_model.batch, 2);
+}
+
+Test(tiny_net, a_conv_on_a_prepared_copy_stores_no_raw_weight_and_every_other_tensor_has_storage)
+{
+    int prepared[64] = {0};
+    for (int j = 0; j < tiny_model.n_prepares; j++) {
+        const vggc_prepare *p = &tiny_model.prepares[j];
+        cr_assert(p->tensor >= 0 && p->tensor < tiny_model.n_tensors, "prepare %d names tensor %d", j, p->tensor);
+        prepared[p->tensor] = 1;
+        cr_expect_null(tiny_model.tensors[p->tensor].data, "%s is stored beside its prepared copy",
+                       tiny_model.tensors[p->tensor].name);
+        cr_expect(strstr(tiny_model.tensors[p->tensor].name, ".weight") != NULL, "prepare %d is not from a weight", j);
+    }
+    for (int i = 0; i < tiny_model.n_tensors; i++)
+        if (!prepared[i]) cr_expect_not_null(tiny_model.tensors[i].data, "%s has no storage", tiny_model.tensors[i].name);
 }
