@@ -107,7 +107,7 @@ function M.main(host, args)
   local command = command_line(args)
   local list = require("emit").files(host, net, plan, command, dir)
   if cmd.command == "build" then
-    return require("build").run(host, net, list, dir, cmd.options.cc, command)
+    return require("build").run(host, net, list, dir, cmd.options.cc, command, cmd.options.mpi)
   end
   files.write_all(host, list)
   return 0
