@@ -3,8 +3,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include "images_internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../fileio.h"
 
@@ -69,12 +73,39 @@ int vggc_image_decode(vggc_image *img, const unsigned char *data, size_t size, i
     return rc;
 }
 
+/* The whole of a regular file with open, fstat and read (a small image is a quarter of its decoding time through
+ * stdio's buffers); anything else through vggc_read_file. */
+static int read_image_file(const char *path, unsigned char **data, size_t *size, vggc_error *err)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return vggc_fail(err, path, "cannot open: %s", strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
+        close(fd);
+        return vggc_read_file(path, data, size, err);
+    }
+    *size = (size_t)st.st_size;
+    if (!(*data = malloc(*size))) {
+        close(fd);
+        return vggc_fail(err, path, "out of memory reading the file");
+    }
+    size_t got = 0;
+    ssize_t n = 1;
+    while (got < *size && (n = read(fd, *data + got, *size - got)) > 0) got += (size_t)n;
+    int e = errno;
+    close(fd);
+    if (got == *size) return 0;
+    free(*data);
+    *data = NULL;
+    return vggc_fail(err, path, "cannot read: %s", n < 0 ? strerror(e) : "the file got shorter while read");
+}
+
 int vggc_image_read(vggc_image *img, const char *path, int channels, vggc_error *err)
 {
     unsigned char *data;
     size_t size;
     img->pixels = NULL;
-    if (vggc_read_file(path, &data, &size, err)) return -1;
+    if (read_image_file(path, &data, &size, err)) return -1;
     int rc = vggc_image_decode(img, data, size, channels, path, err);
     free(data);
     return rc;
