@@ -1,5 +1,5 @@
-/* job.c — images through a model a batch at a time. While the model runs batch b (on the calling thread, with
- * its OpenMP threads), a pool of worker threads reads, decodes and preprocesses batch b + 1 into the other of two
+/* job.c — images through a model a batch at a time. While the model runs batch b on the calling thread (with its
+ * OpenMP threads), a pool of worker threads reads, decodes and preprocesses batch b + 1 into the other of two
  * input buffers; idle workers sleep on a condition variable, so they take no CPU from the model. */
 #define _POSIX_C_SOURCE 200809L
 #include "vggc_host.h"
@@ -118,10 +118,7 @@ static int run_batches(const vggc_job *j, pool *p, slots *buf, float *logits, vg
         int first = j->first + b * j->batch, rest = j->first + j->count - first, n = rest < j->batch ? rest : j->batch;
         slots *s = &buf[b % 2];
         wait_batch(p);
-        if (b + 1 < batches) {
-            int next_rest = rest - n;
-            submit(p, &buf[(b + 1) % 2], first + n, next_rest < j->batch ? next_rest : j->batch);
-        }
+        if (rest > n) submit(p, &buf[(b + 1) % 2], first + n, rest - n < j->batch ? rest - n : j->batch);
         j->forward(s->x, logits);
         failed += collect(j, s, logits, first, n, out);
         if (j->saved) memcpy(j->saved + (size_t)(first - j->first) * p->in_floats, s->x, sizeof *s->x * p->in_floats * (size_t)n);
