@@ -13,6 +13,9 @@ install(TARGETS vggc vggc_runtime EXPORT vggcTargets
         RUNTIME DESTINATION bin
         ARCHIVE DESTINATION lib)
 install(FILES ${PROJECT_SOURCE_DIR}/runtime/vggc.h DESTINATION include)
+# the host half of the runtime, for the runners `vggc build` compiles (not a CMake target of the package)
+install(TARGETS vggc_host ARCHIVE DESTINATION lib)
+install(FILES ${PROJECT_SOURCE_DIR}/runtime/host/vggc_host.h DESTINATION include)
 install(EXPORT vggcTargets NAMESPACE vggc:: DESTINATION ${VGGC_CMAKE_DIR})
 
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/vggcConfig.cmake.in

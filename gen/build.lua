@@ -6,14 +6,14 @@ local template = require("template")
 
 local M = {}
 
--- The runtime library beside vggc: in a build tree (build/gen/vggc, build/runtime/) or installed (bin/, lib/).
-local function runtime_library(host)
+-- A runtime library beside vggc: in a build tree (build/gen/vggc, build/runtime/) or installed (bin/, lib/).
+local function runtime_library(host, file)
   local dir = host.exe_dir() or "."
-  for _, rel in ipairs({ "/../runtime/libvggc_runtime.a", "/../lib/libvggc_runtime.a" }) do
-    local path = dir .. rel
+  for _, rel in ipairs({ "/../runtime/", "/../lib/" }) do
+    local path = dir .. rel .. file
     if files.read(path) then return path end
   end
-  errors.raise("vggc build", "cannot find libvggc_runtime.a beside %s (build or install vggc fully)", dir)
+  errors.raise("vggc build", "cannot find %s beside %s (build or install vggc fully)", file, dir)
 end
 
 local function shell_quote(s)
@@ -21,18 +21,18 @@ local function shell_quote(s)
 end
 
 -- The compiler must exist before anything is written: "cc", "gcc-12", "ccache gcc" (its first word is run).
-local function check_compiler(cc, option)
+local function check_compiler(cc, option, expected)
   local program = cc:match("^%s*(%S+)") or ""
   if os.execute("command -v " .. shell_quote(program) .. " >/dev/null 2>&1") then return end
-  errors.raise(option, "'%s' is not a command that can be run (expected a C compiler)", program)
+  errors.raise(option, "'%s' is not a command that can be run (%s)", program, expected or "expected a C compiler")
 end
 
-local function compile(cc, dir, name, library, link_flags)
+local function compile(cc, dir, name, libraries, link_flags)
   local out = dir .. "/" .. name
   local tmp = string.format("%s.tmp-build", out)
-  local cmd = string.format("%s -std=c11 -O2 -fopenmp -I%s %s %s %s %s -o %s", cc, shell_quote(dir),
-                            shell_quote(out .. ".c"), shell_quote(out .. "_main.c"), shell_quote(library),
-                            link_flags, shell_quote(tmp))
+  local cmd = string.format("%s -std=c11 -O2 -fopenmp -I%s %s %s %s %s %s -o %s", cc, shell_quote(dir),
+                            shell_quote(out .. ".c"), shell_quote(out .. "_main.c"), shell_quote(libraries[1]),
+                            shell_quote(libraries[2]), link_flags, shell_quote(tmp))
   local ok, how, code = os.execute(cmd)
   if not ok then
     os.remove(tmp)
@@ -51,7 +51,16 @@ local function c_string(text)
   return '"' .. text:gsub('[%c"\\]', function(ch) return string.format("\\%03o", ch:byte()) end) .. '"'
 end
 
-function M.run(host, net, list, dir, cc, command)
+-- The compiler and the option that named it: --cc, $CC or cc; with --mpi, --cc or mpicc.
+local function compiler(cc, mpi)
+  if mpi then
+    return cc or "mpicc", cc and "--cc" or "--mpi", not cc and "expected Open MPI's C compiler: install Debian's "
+      .. "openmpi-bin and libopenmpi-dev" or nil
+  end
+  return cc or os.getenv("CC") or "cc", cc and "--cc" or os.getenv("CC") and "$CC" or "vggc build"
+end
+
+function M.run(host, net, list, dir, cc, command, mpi)
   local name = net.model.name
   local m = net.model
   local runner = template.fill(template.load(host, "templates/runner.c.in"), {
@@ -64,12 +73,14 @@ function M.run(host, net, list, dir, cc, command)
   })
   list[#list + 1] = { path = dir .. "/" .. name .. "_main.c", text = runner }
   list[#list + 1] = { path = dir .. "/vggc.h", text = host.embedded("runtime/vggc.h") }
-  local library = runtime_library(host)
-  local compiler = cc or os.getenv("CC") or "cc"
-  check_compiler(compiler, cc and "--cc" or os.getenv("CC") and "$CC" or "vggc build")
+  list[#list + 1] = { path = dir .. "/vggc_host.h", text = host.embedded("runtime/host/vggc_host.h") }
+  local libraries = { runtime_library(host, "libvggc_host.a"), runtime_library(host, "libvggc_runtime.a") }
+  local program, option, expected = compiler(cc, mpi)
+  check_compiler(program, option, expected)
   files.check_replaceable(host, dir .. "/" .. name)
   files.write_all(host, list)
-  local out = compile(compiler, dir, name, library, host.link_flags or "-lopenblas -lm")
+  local out = compile(program .. (mpi and " -DVGGC_MPI" or ""), dir, name, libraries,
+                      host.link_flags or "-lopenblas -lm")
   io.write("vggc: built ", out, "\n")
   return 0
 end

@@ -12,16 +12,17 @@ local OPTIONS = {
   ["-o"] = { "output", true }, ["--output"] = { "output", true },
   ["--json"] = { "json", false }, ["--markdown"] = { "markdown", false },
   ["--cc"] = { "cc", true }, ["--conv"] = { "conv", true }, ["--help"] = { "help", false }, ["-h"] = { "help", false },
+  ["--mpi"] = { "mpi", false }, ["--svg"] = { "svg", true },
 }
 
 -- which options each command takes
 local ALLOWED = {
   report = { input = 1, classes = 1, batch = 1, avgpool = 1, classifier = 1, batch_norm = 1, name = 1, json = 1,
-             markdown = 1, help = 1, conv = 1 },
+             markdown = 1, help = 1, conv = 1, svg = 1 },
   generate = { input = 1, classes = 1, batch = 1, avgpool = 1, classifier = 1, batch_norm = 1, name = 1,
                output = 1, help = 1, conv = 1 },
   build = { input = 1, classes = 1, batch = 1, avgpool = 1, classifier = 1, batch_norm = 1, name = 1, output = 1,
-            cc = 1, help = 1, conv = 1 },
+            cc = 1, help = 1, conv = 1, mpi = 1 },
 }
 
 M.commands = { "report", "generate", "build" }

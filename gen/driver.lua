@@ -41,16 +41,20 @@ model options:
   --conv ALGO            how convs run: auto (chosen per layer, the default), im2col, direct, winograd2,
                          winograd4 (the report's algorithm column shows the choice)
 ]],
-  report = "usage: vggc report MODEL [options] [--json | --markdown]\n\n"
+  report = "usage: vggc report MODEL [options] [--json | --markdown] [--svg FILE]\n\n"
     .. "Print each layer's kind, output shape, params and MACs, then the totals.\n"
+    .. "  --svg FILE    also draw the network into FILE: one block per layer, sized by its output shape\n"
     .. "  --json        the same as JSON (layers[], modules[], total_params, total_macs, static_bytes)\n"
     .. "  --markdown    the same as a Markdown table\n\n",
   generate = "usage: vggc generate MODEL [options] --name NAME -o DIR\n\n"
     .. "Write DIR/NAME.c and DIR/NAME.h (atomically; unchanged files are not rewritten).\n\n",
-  build = "usage: vggc build MODEL [options] --name NAME -o DIR [--cc CC]\n\n"
+  build = "usage: vggc build MODEL [options] --name NAME -o DIR [--cc CC] [--mpi]\n\n"
     .. "Generate DIR/NAME.c/.h and compile the runner DIR/NAME:\n"
     .. "  DIR/NAME --weights W.safetensors [--by-order] [--input X.npy] [--output Y.npy] [--top K]\n"
-    .. "           [--threads T] [--repeat N]\n\n",
+    .. "           [--threads T] [--repeat N]\n"
+    .. "  DIR/NAME --weights W.safetensors --images PATH... [--preprocess none|imagenet] [--labels FILE]\n"
+    .. "           [--output TABLE.csv|.json] [--top K] (DIR/NAME --help for all)\n"
+    .. "  --mpi     compile with Open MPI's mpicc: under mpirun the ranks share the images\n\n",
 }
 
 local function quote(arg)
@@ -99,6 +103,9 @@ function M.main(host, args)
   if cmd.command == "report" then
     local report = require("report")
     local render = cmd.options.json and report.json or cmd.options.markdown and report.markdown or report.text
+    if cmd.options.svg then
+      files.write_all(host, { { path = cmd.options.svg, text = require("svg").render(net, host.version) } })
+    end
     io.write(render(net, plan, host.version))
     return 0
   end
@@ -107,7 +114,7 @@ function M.main(host, args)
   local command = command_line(args)
   local list = require("emit").files(host, net, plan, command, dir)
   if cmd.command == "build" then
-    return require("build").run(host, net, list, dir, cmd.options.cc, command)
+    return require("build").run(host, net, list, dir, cmd.options.cc, command, cmd.options.mpi)
   end
   files.write_all(host, list)
   return 0

@@ -834,6 +834,138 @@ Test(generator, build_with_a_read_only_runner_writes_nothing)
                       "is read-only (not replaced)", NULL);
 }
 
+/* ---- runner: image files (--images) -------------------------------------------------------------------- */
+
+/* The prepared directory, plus a good 16x16 image img.ppm, a labels file of 9 names for the 10 classes and an
+ * empty folder. */
+static char *prepared_images_dir(void)
+{
+    char *dir = prepared_runner_dir(), *img = join(dir, "img.ppm"), *labels = join(dir, "labels9.txt");
+    unsigned char ppm[15 + 16 * 16 * 3];
+    memcpy(ppm, "P6\n16 16\n255\n", 13);
+    for (int i = 13; i < (int)sizeof ppm; i++) ppm[i] = (unsigned char)(i * 37);
+    write_bytes(img, ppm, 13 + 16 * 16 * 3);
+    write_bytes(labels, "a\nb\nc\nd\ne\nf\ng\nh\ni\n", 18);
+    cmd_result r = run("mkdir '%s/empty'", dir);
+    cr_assert_eq(r.status, 0, "cannot make the empty folder");
+    cmd_free(&r);
+    free(img), free(labels);
+    return dir;
+}
+
+#define EXPECT_IMAGES_ERROR(args, where, ...)                              \
+    do {                                                                   \
+        char *dir_ = prepared_images_dir();                                \
+        expect_runner_error_in(dir_, args, where, __VA_ARGS__, NULL);      \
+        remove_tree(dir_);                                                 \
+        free(dir_);                                                        \
+    } while (0)
+
+/* The rows below are this run with one thing made bad. */
+Test(runner_images, the_good_image_run_of_these_tests_classifies_the_image)
+{
+    char *dir = prepared_images_dir();
+    cmd_result r = run("cd '%s' && '%s' --weights w.safetensors --images img.ppm", dir, runner());
+    cr_expect_eq(r.status, 0, "the good run failed: %s", r.err);
+    cr_expect(strncmp(r.out, "path,class,label,score\nimg.ppm,", 31) == 0, "the table on stdout is:\n%s", r.out);
+    cmd_free(&r);
+    remove_tree(dir);
+    free(dir);
+}
+
+Test(runner_images, images_without_a_path_need_a_value)
+{
+    EXPECT_IMAGES_ERROR("--weights w.safetensors --images --top 2", "--images", "needs a value");
+}
+
+Test(runner_images, images_and_an_input_tensor_are_one_source_too_many)
+{
+    EXPECT_IMAGES_ERROR("--weights w.safetensors --images img.ppm --input x.npy", "--images",
+                        "cannot be given with --input (one source of inputs)");
+}
+
+Test(runner_images, an_unknown_preprocessing_names_the_two)
+{
+    EXPECT_IMAGES_ERROR("--weights w.safetensors --images img.ppm --preprocess crop", "--preprocess",
+                        "'crop' is not none or imagenet");
+}
+
+Test(runner_images, labels_without_images_need_images)
+{
+    EXPECT_IMAGES_ERROR("--weights w.safetensors --input x.npy --labels labels9.txt", "--labels",
+                        "needs --images (it is about image files)");
+}
+
+Test(runner_images, a_mean_of_two_values_for_three_channels_is_refused)
+{
+    EXPECT_IMAGES_ERROR("--weights w.safetensors --images img.ppm --mean 0.5,0.5", "--mean",
+                        "'0.5,0.5' is not a number or 3 of them separated by commas");
+}
+
+Test(runner_images, a_zero_std_is_not_a_positive_number)
+{
+    EXPECT_IMAGES_ERROR("--weights w.safetensors --images img.ppm --std 0", "--std",
+                        "'0' is not a positive number or 3 of them separated by commas");
+}
+
+Test(runner_images, a_missing_image_path_cannot_be_opened)
+{
+    EXPECT_IMAGES_ERROR("--weights w.safetensors --images img.ppm missing", "--images",
+                        "missing: cannot open: No such file or directory");
+}
+
+Test(runner_images, a_folder_without_images_has_none_to_classify)
+{
+    EXPECT_IMAGES_ERROR("--weights w.safetensors --images empty", "--images",
+                        "empty: no .png, .jpg, .jpeg, .pgm or .ppm file found");
+}
+
+Test(runner_images, a_labels_file_with_too_few_lines_counts_them)
+{
+    EXPECT_IMAGES_ERROR("--weights w.safetensors --images img.ppm --labels labels9.txt", "--labels",
+                        "labels9.txt: 9 labels (expected 10, one per line)");
+}
+
+Test(runner_images, a_table_output_must_be_csv_or_json)
+{
+    EXPECT_IMAGES_ERROR("--weights w.safetensors --images img.ppm --output y.npy", "--output",
+                        "y.npy: not a table name (expected a .csv or .json file)");
+}
+
+/* The outputs are checked before the images are listed or the weights read: the weights here are missing too. */
+Test(runner_images, a_table_in_a_missing_folder_is_refused_before_any_work)
+{
+    EXPECT_IMAGES_ERROR("--weights missing.safetensors --images missing --output missing/y.csv", "--output",
+                        "missing/y.csv: cannot create a temporary file beside it: No such file or directory");
+}
+
+Test(runner_images, a_saved_input_under_a_regular_file_is_refused_before_any_work)
+{
+    EXPECT_IMAGES_ERROR("--weights w.safetensors --images img.ppm --save-input x.npy/in.npy", "--save-input",
+                        "x.npy/in.npy: cannot create a temporary file beside it: Not a directory");
+}
+
+Test(generator, build_with_mpi_where_mpicc_is_missing_names_the_packages)
+{
+    expect_vggc_error(NULL, "build " MODEL_ARGS " --batch 2 -o . --mpi --cc /nonexistent/mpicc", "--cc",
+                      "'/nonexistent/mpicc' is not a command that can be run", NULL);
+    /* a PATH with rm (the test's clean-up) and no mpicc */
+    char *bin = make_temp_dir("nompi"), *rm = join(bin, "rm");
+    cr_assert_eq(symlink("/bin/rm", rm), 0, "cannot link %s", rm);
+    cr_assert_eq(setenv("PATH", bin, 1), 0, "cannot set PATH");
+    expect_vggc_error(NULL, "build " MODEL_ARGS " --batch 2 -o . --mpi", "--mpi",
+                      "'mpicc' is not a command that can be run (expected Open MPI's C compiler: install Debian's "
+                      "openmpi-bin and libopenmpi-dev)", NULL);
+    remove_tree(bin);
+    free(bin), free(rm);
+}
+
+Test(generator, report_with_an_svg_path_that_is_a_directory_writes_nothing)
+{
+    expect_vggc_error("mkdir pic.svg", "report " MODEL_ARGS " --svg pic.svg", "pic.svg",
+                      "cannot replace: a directory is in the way", NULL);
+}
+
 /* ---- the catalogue itself ------------------------------------------------------------------------------ */
 
 /* tests/BAD_INPUTS.md: rows numbered 1, 2, ... (at least 30), each naming a test `suite::name` that exists in the
