@@ -934,12 +934,14 @@ static int load(const vggc_model *m, const vggc_mapped *src, int match, const ch
 int vggc_load_safetensors_mem(const vggc_model *m, const void *data, size_t size, int match, vggc_error *err)
 {
     const vggc_mapped src = {.data = data, .size = data ? size : 0, .fd = -1};
+    if (vggc_check_isa(err)) return -1; /* the prepared weights are laid out for the kernels that will run */
     return load(m, &src, match, "<memory>", err);
 }
 
 int vggc_load_safetensors(const vggc_model *m, const char *path, int match, vggc_error *err)
 {
     vggc_mapped src;
+    if (vggc_check_isa(err)) return -1; /* the prepared weights are laid out for the kernels that will run */
     if (vggc_map_file(path, &src, err)) return -1;
     int rc = load(m, &src, match, path, err);
     vggc_unmap(&src);
