@@ -76,7 +76,8 @@ typedef struct {
 enum { VGGC_MATCH_BY_NAME = 0, VGGC_MATCH_BY_ORDER = 1 };
 
 /* Fill every tensor of m from a safetensors file, fold BatchNorm, and make every prepared weight. Returns 0, or
- * -1 with err set; a rejected file leaves the weights and the prepared weights as they were.
+ * -1 with err set; a rejected file leaves the weights and the prepared weights as they were. A VGGC_ISA naming an
+ * instruction set this CPU lacks is an error here too (vggc_check_isa), before anything is read.
  *
  * Memory: the file is mapped read-only, not read into memory, and used in chunks of 8 MiB whose pages are let go
  * (madvise MADV_DONTNEED) once used, both while every value is checked and while the weights are written; so the
