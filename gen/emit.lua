@@ -35,13 +35,19 @@ local function weights(net)
     lines[#lines + 1] = string.format("static float %s[%s]; /* %s */", c_name(t.name),
                                       format.shape(t.shape, " * "), format.tuple(t.shape))
   end)
+  for _, u in ipairs(net.units) do -- a layer without bias passes zeros (a BatchNorm fold writes its own there)
+    if u.bias_zeroed then
+      lines[#lines + 1] = string.format("static float %s[%d]; /* (%d): no %s in the state_dict, zeros */",
+                                        c_name(u.bias_name), u.bias_zeroed, u.bias_zeroed, u.bias_name)
+    end
+  end
   return table.concat(lines, "\n")
 end
 
 -- The C size macro (runtime/vggc.h) each prepared array must match.
 local function prepared_macro(u)
   if u.prepared.kind == "VGGC_PREPARE_DIRECT" then
-    return string.format("VGGC_DIRECT_WEIGHT_FLOATS(%d, %d, %d)", u.input[1], u.out, u.k)
+    return string.format("VGGC_DIRECT_WEIGHT_FLOATS(%d, %d, %d)", u.input[1], u.out, u.win.h.k)
   end
   return string.format("VGGC_WINOGRAD_WEIGHT_FLOATS(%d, %d, %d)", u.input[1], u.out, u.prepared.m)
 end
@@ -57,7 +63,7 @@ local function prepared(net)
       arrays[#arrays + 1] = string.format("_Alignas(64) static float %s[%d]; /* %s of %s */", name, u.prepared.floats,
                                           u.algo, u.tensors[1].name)
       rows[#rows + 1] = string.format("    {%s, %s, %s, %d, %d, %d, %d},", u.prepared.kind, name, weight, u.input[1],
-                                      u.out, u.k, u.prepared.m)
+                                      u.out, u.win.h.k, u.prepared.m)
       checks[#checks + 1] = string.format("_Static_assert(sizeof %s / sizeof(float) == %s, \"%s\");", name,
                                           prepared_macro(u), name)
     end
@@ -90,11 +96,11 @@ end
 local function folds(net)
   local rows = {}
   for _, u in ipairs(net.units) do
-    if u.kind == "conv" and u.bn then
-      local n = {}
-      for i, t in ipairs(u.tensors) do n[i] = c_name(t.name) end
-      rows[#rows + 1] = string.format("    {%s, %s, %s, %s, %s, %s, %d, %d, 1e-5f},", n[1], n[2], n[3], n[4], n[5],
-                                      n[6], u.out, u.input[1] * u.k * u.k)
+    local f = kinds[u.kind].fold and kinds[u.kind].fold(u, u.input)
+    if f then
+      rows[#rows + 1] = string.format("    {%s, %s, %s, %s, %s, %s, %d, %d, %sf},", c_name(f.weight), c_name(f.bias),
+                                      c_name(f.gamma), c_name(f.beta), c_name(f.mean), c_name(f.var), f.channels,
+                                      f.per_channel, format.float(f.eps))
     end
   end
   if #rows == 0 then return "", "NULL", 0 end
