@@ -10,6 +10,7 @@ local M = {}
 local function c_name(tensor_name)
   return (tensor_name:gsub("[^%w]", "_"))
 end
+M.c_name = c_name
 
 local function summary(net)
   local fmt = " * %3s  %-18s %-14s %13s %12s  %s"

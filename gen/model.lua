@@ -134,7 +134,7 @@ local function read_model_file(path)
 end
 
 local function default_name(text)
-  local name = text:gsub("%.lua$", ""):gsub("^.*/", ""):gsub("[^%w_]", "_"):lower()
+  local name = text:gsub("%.lua$", ""):gsub("%.onnx$", ""):gsub("^.*/", ""):gsub("[^%w_]", "_"):lower()
   if not name:match("^[%a_]") then name = "vgg_" .. name end
   return name
 end
@@ -244,6 +244,8 @@ local function layers_model(cmd, base, model)
   if not last then errors.raise("--classes", "%s has no Linear whose outputs it could set", base.source) end
   last.out = whole("--classes " .. cmd.options.classes, cmd.options.classes, "the class count")
 end
+
+M.whole, M.default_name, M.parse_name = whole, default_name, parse_name
 
 function M.from_command(cmd)
   local base = resolve(cmd.model)

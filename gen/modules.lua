@@ -4,6 +4,8 @@
 -- is the module's state_dict prefix. { "Sequential", name = "features", {...}, {...} } names its children
 -- "features.0", "features.1", ... as nn.Sequential does, unless a child has a name of its own, which is then
 -- appended ("layer1" + "conv1" -> "layer1.conv1"). The model's `layers` list counts like an unnamed Sequential.
+-- A layer's tensors are named "<name>.weight", "<name>.bias", ... unless `tensors` names them itself:
+--   { "Conv2d", 3, 64, 3, tensors = { weight = "onnx::Conv_156", bias = "onnx::Conv_157" } }
 --
 -- parse(where, list) -> the model's layers, flat, in order: {type, kind, name, ...} (fields below per kind).
 local errors = require("errors")
@@ -104,9 +106,47 @@ end
 
 -- ---- one entry's arguments -----------------------------------------------------------------------------------
 
+-- The tensors a layer type has, for `tensors = {...}`.
+local TENSORS = { Conv2d = { "weight", "bias" }, Linear = { "weight", "bias" },
+                  BatchNorm2d = { "weight", "bias", "running_mean", "running_var" } }
+
+-- A tensor's own name: what a safetensors header and a C string can hold as it is.
+function M.check_tensor_name(where, name)
+  local ok = type(name) == "string" and #name >= 1 and #name <= 200 and name:match("^[%w_.:/%-]+$")
+  if not ok then
+    errors.raise(where, "tensor name %s is not one vggc can use (letters, digits and _ . : / -; at most 200)",
+                 show(name))
+  end
+  return name
+end
+
+-- tensors = {weight = "...", ...} -> the same table, checked
+local function tensor_names(where, type_, v)
+  if v == nil then return nil end
+  local roles = TENSORS[type_]
+  if not roles or type(v) ~= "table" then
+    errors.raise(where, "tensors must be a table naming %s", roles and table.concat(roles, ", ") or "nothing here")
+  end
+  local known = {}
+  for _, role in ipairs(roles) do known[role] = true end
+  local names = {}
+  for role, name in pairs(v) do
+    if not known[role] then
+      errors.raise(where, "tensors: %s is not a tensor of %s (%s)", show(role), type_, table.concat(roles, ", "))
+    end
+    names[role] = M.check_tensor_name(where .. ": tensors." .. role, name)
+  end
+  return names
+end
+
+-- A layer's tensor by role ("weight", "bias", "running_mean", ...): its own name, else "<module name>.<role>".
+function M.tensor_name(layer, role)
+  return layer.tensor_names and layer.tensor_names[role] or layer.name .. "." .. role
+end
+
 -- The entry's arguments by name, defaults filled in; unknown names and a parameter given twice are errors.
 local function arguments(where, entry, sig, type_)
-  local args, known = {}, { name = true }
+  local args, known = {}, { name = true, tensors = true }
   for i, p in ipairs(sig) do
     known[p[1]] = true
     local positional = entry[i + 1]
@@ -290,6 +330,7 @@ local function parse_entry(ctx, where, entry, prefix, index)
   where = string.format("%s (%s)", where, type_)
   local layer = MAKE[type_](where, arguments(where, entry, sig, type_))
   layer.type, layer.name, layer.where = type_, name, where
+  layer.tensor_names = tensor_names(where, type_, entry.tensors)
   ctx.layers[#ctx.layers + 1] = layer
   if #ctx.layers > MAX_LAYERS then errors.raise(where, "more than %d layers", MAX_LAYERS) end
 end
@@ -308,6 +349,18 @@ function parse_list(ctx, where, list, prefix, first)
     parse_entry(ctx, string.format("%s[%d]", where, i - first + 1), list[i], prefix, i - first + 1)
   end
   ctx.depth = ctx.depth - 1
+end
+
+-- parse_entries(where, {entry, ...}, {origin, ...}) -> {layer, ...}: entries of the top-level list, each with the
+-- place it came from (vggc import: its ONNX node), which also names the layer in later messages (layer.origin).
+function M.parse_entries(where, entries, origins)
+  local ctx = { layers = {}, depth = 1 }
+  for i, entry in ipairs(entries) do
+    local first = #ctx.layers + 1
+    parse_entry(ctx, where .. ": " .. origins[i], entry, nil, i)
+    for j = first, #ctx.layers do ctx.layers[j].origin, ctx.layers[j].entry = origins[i], i end
+  end
+  return ctx.layers
 end
 
 -- parse("net.lua: layers", spec.layers) -> {layer, ...}

@@ -100,9 +100,13 @@ function M.build(model)
   local where = model.source .. " at " .. format.shape(model.input)
   local ctx = { convs = 0, pools = count_pools(units), input_text = format.shape(model.input), units = units,
                 where = where, total_elements = 0.0, total_macs = 0.0 }
+  -- "layer 3 (Conv2d layer2.conv2)", or for an imported model the ONNX node it came from
+  function ctx.layer_text(u)
+    return u.origin or string.format("layer %d (%s %s)", u.number, u.type, u.name)
+  end
   -- a layer that does not fit its input: "<model> at <input>: layer 3 (Conv2d layer2.conv2): <what>"
   function ctx.fail(u, fmt, ...)
-    errors.raise(where, "layer %d (%s %s): " .. fmt, u.number, u.type, u.name, ...)
+    errors.raise(where, "%s: " .. fmt, ctx.layer_text(u), ...)
   end
   local shape = model.input
   local net = { model = model, units = units, total_params = 0, total_macs = 0, activation_floats = 0 }

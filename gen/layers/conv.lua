@@ -3,6 +3,7 @@
 -- them. torchvision's VGG convs are 3x3, stride 1, pad 1, + bias, ReLU: features.i Conv2d, [features.i+1
 -- BatchNorm2d], features.i+1|i+2 ReLU.
 local format = require("format")
+local modules = require("modules")
 local sizes = require("sizes")
 local window = require("window")
 
@@ -35,14 +36,15 @@ end
 -- The state_dict tensors; also names the arrays the generated C passes: u.weight_array, u.bias_array (a zeroed
 -- array of its own when the conv has no bias: the kernels and the BatchNorm fold write and read one).
 function K.tensors(u, shape)
-  local weight, bias = u.name .. ".weight", u.name .. ".bias"
+  local weight, bias = modules.tensor_name(u, "weight"), modules.tensor_name(u, "bias")
   local list = { { name = weight, shape = { u.out, shape[1], u.win.h.k, u.win.w.k }, param = true } }
   if u.bias then list[2] = { name = bias, shape = { u.out }, param = true } end
   u.weight_name, u.bias_name, u.bias_zeroed = weight, bias, not u.bias and u.out or nil
+  u.bn_names = {}
   if u.bn then
-    local bn = u.bn.name
     for _, part in ipairs({ "weight", "bias", "running_mean", "running_var" }) do
-      list[#list + 1] = { name = bn .. "." .. part, shape = { u.out }, param = part == "weight" or part == "bias" }
+      u.bn_names[part] = modules.tensor_name(u.bn, part)
+      list[#list + 1] = { name = u.bn_names[part], shape = { u.out }, param = part == "weight" or part == "bias" }
     end
   end
   return list
@@ -96,9 +98,9 @@ end
 -- A BatchNorm folded into this conv at load: the arrays and sizes of its vggc_bn_fold row.
 function K.fold(u, shape)
   if not u.bn then return nil end
-  local bn = u.bn.name
-  return { weight = u.weight_name, bias = u.bias_name, gamma = bn .. ".weight", beta = bn .. ".bias",
-           mean = bn .. ".running_mean", var = bn .. ".running_var", channels = u.out,
+  local bn = u.bn_names
+  return { weight = u.weight_name, bias = u.bias_name, gamma = bn.weight, beta = bn.bias,
+           mean = bn.running_mean, var = bn.running_var, channels = u.out,
            per_channel = shape[1] * u.win.h.k * u.win.w.k, eps = u.bn.eps }
 end
 

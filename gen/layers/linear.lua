@@ -2,6 +2,7 @@
 -- Linear of a cfg model flattens a (C, H, W) map itself, as torchvision's VGG.forward does with torch.flatten(x, 1).
 -- torchvision modules: classifier.i Linear, classifier.i+1 ReLU.
 local format = require("format")
+local modules = require("modules")
 
 local K = { computes = true, template = "templates/layers/linear.c.in" }
 
@@ -23,7 +24,7 @@ end
 -- The state_dict tensors; u.weight_name and u.bias_name name the arrays the call passes (a zeroed one of its own
 -- when there is no bias).
 function K.tensors(u, shape)
-  local weight, bias = u.name .. ".weight", u.name .. ".bias"
+  local weight, bias = modules.tensor_name(u, "weight"), modules.tensor_name(u, "bias")
   local list = { { name = weight, shape = { u.out, format.product(shape) }, param = true } }
   if u.bias then list[2] = { name = bias, shape = { u.out }, param = true } end
   u.weight_name, u.bias_name, u.bias_zeroed = weight, bias, not u.bias and u.out or nil
