@@ -7,8 +7,13 @@ local template = require("template")
 
 local M = {}
 
+-- "features.0.weight" -> features_0_weight; a name that would not start with a letter or not end in a tensor's
+-- role ("0.weight", "onnx::Conv_156") is prefixed with t_, so that no tensor is a C keyword or a name of the file.
 local function c_name(tensor_name)
-  return (tensor_name:gsub("[^%w]", "_"))
+  local c = tensor_name:gsub("[^%w]", "_")
+  local role = c:match("_weight$") or c:match("_bias$") or c:match("_running_mean$") or c:match("_running_var$")
+  if not (c:match("^%a") and role) then c = "t_" .. c end
+  return c
 end
 M.c_name = c_name
 

@@ -6,6 +6,7 @@
 -- translate(where, bytes, options) -> {entries (the model file's layers), origins (entry i's node), tensors (the
 -- weights to write: {name, dtype, shape, data}), input = {C, H, W}, batch}
 local errors = require("errors")
+local constants = require("onnx_constants")
 local modules = require("modules")
 local onnx = require("onnx")
 
@@ -107,13 +108,38 @@ local function tensor_ints(ctx, t, what)
   return list
 end
 
--- A constant list of whole numbers (Pad's pads, Reshape's shape): an int64 initializer or Constant.
-local function constant_ints(ctx, name, what)
-  local c = ctx.constants[name]
-  if c then return c end
+-- A tensor as a constant {dims, data} (onnx_constants.lua): int64 or float32, a handful of numbers.
+local function tensor_constant(ctx, t, what)
+  if t.data_type == 7 then return { dims = t.dims, data = tensor_ints(ctx, t, what) } end
+  if t.data_type ~= 1 or product(t.dims) > 4096 then
+    fail(ctx, "%s %s is not a small int64 or float32 constant", what, show(t.name))
+  end
+  local data, list = tensor_bytes(ctx, t, what), {}
+  for i = 1, #data // 4 do list[i] = string.unpack("<f", data, i * 4 - 3) end
+  return { dims = t.dims, data = list }
+end
+
+-- The constant named `name`: computed by an earlier node, or a small initializer; nil when it is neither.
+local function constant(ctx, name)
+  if ctx.constants[name] then return ctx.constants[name] end
   local t = ctx.inits[name]
-  if not t then fail(ctx, "%s %s is not a constant (vggc needs it fixed in the file)", what, show(name)) end
-  return tensor_ints(ctx, t, what)
+  if t and (t.data_type == 7 or (t.data_type == 1 and product(t.dims) <= 4096)) then
+    return tensor_constant(ctx, t, "initializer")
+  end
+  return nil
+end
+
+-- A constant list of whole numbers (Pad's pads, Reshape's shape), known before run time.
+local function constant_ints(ctx, name, what)
+  local c = constant(ctx, name)
+  if not c then fail(ctx, "%s %s is not a constant (vggc needs it fixed in the file)", what, show(name)) end
+  local list = {}
+  for i, v in ipairs(c.data) do
+    if math.type(v) ~= "integer" then fail(ctx, "%s %s is not a list of whole numbers known before run time", what,
+                                           show(name)) end
+    list[i] = v
+  end
+  return list
 end
 
 -- A weight: the initializer `name`, whose dims must be `want` (nil entries: any), recorded for the safetensors
@@ -304,14 +330,17 @@ function OPS.Pad(ctx)
   local value = 0.0
   local v = input(ctx, 3)
   if v then
-    local t = ctx.inits[v] or ctx.constant_tensors[v]
-    if not t or t.data_type ~= 1 then fail(ctx, "constant_value %s is not a float32 constant", show(v)) end
-    local data = tensor_bytes(ctx, t, "constant_value")
-    if #data ~= 4 then fail(ctx, "constant_value %s is not one number", show(v)) end
-    value = string.unpack("<f", data)
+    local c = constant(ctx, v)
+    if not c or #c.data ~= 1 or type(c.data[1]) ~= "number" then
+      fail(ctx, "constant_value %s is not one number known before run time", show(v))
+    end
+    value = c.data[1] + 0.0
   end
-  if ctx.pad then fail(ctx, "two Pads in a row are not supported") end
-  ctx.pad = { pads = { pads[3], pads[4], pads[7], pads[8] }, value = value, label = ctx.label }
+  local p = { pads[3], pads[4], pads[7], pads[8] }
+  if ctx.pad and ctx.pad.value ~= value then fail(ctx, "two Pads in a row with different values (%g, %g)",
+                                                  ctx.pad.value, value) end
+  if ctx.pad then for i = 1, 4 do p[i] = p[i] + ctx.pad.pads[i] end end
+  ctx.pad = { pads = p, value = value, label = ctx.pad and ctx.pad.label or ctx.label }
   return nil
 end
 
@@ -421,27 +450,36 @@ function OPS.Softmax(ctx)
   return { "Softmax", dim = 1, name = module_name(ctx) }
 end
 
--- Constant: its value, for the Pad or Reshape that reads it.
-function OPS.Constant(ctx)
-  local name = ctx.node.outputs[1] or ""
-  local t = attr(ctx, "value", "tensor", nil)
-  local ints = attr(ctx, "value_ints", "ints", nil)
-  local i = attr(ctx, "value_int", "int", nil)
-  attr(ctx, "value_float", "float", nil)
-  if t then
-    ctx.constant_tensors[name] = t
-    if t.data_type == 7 then ctx.constants[name] = tensor_ints(ctx, t, "value") end
-  elseif ints then
-    ctx.constants[name] = ints
-  elseif i then
-    ctx.constants[name] = { i }
-  end
-  return nil, nil, true
-end
-
-M.ops = {}
+M.ops = { "Constant" } -- and the ops of onnx_constants.lua, when they compute constants
 for op in pairs(OPS) do M.ops[#M.ops + 1] = op end
 table.sort(M.ops)
+
+-- A node that computes a constant from constants (or the Shape of the layers' data): folded, no layer.
+local function fold(ctx)
+  local node = ctx.node
+  local shape_of_data = node.op == "Shape" and node.inputs[1] == ctx.current
+  if not (constants.ops[node.op] and (shape_of_data or node.op ~= "Shape")) then return false end
+  local inputs = {}
+  for i, name in ipairs(node.inputs) do
+    if name ~= "" and not shape_of_data then
+      inputs[i] = constant(ctx, name)
+      if not inputs[i] then return false end
+    end
+  end
+  local function attr_of(name, kind, default)
+    if kind == "constant" then
+      local t = attr(ctx, name, "tensor", nil)
+      return t and tensor_constant(ctx, t, "attribute '" .. name .. "'")
+    end
+    return attr(ctx, name, kind, default)
+  end
+  local function fail_fold(fmt, ...) fail(ctx, "cannot compute this constant: " .. fmt, ...) end
+  local c = constants.fold(node.op, inputs, ctx.opset, attr_of, { batch = ctx.onnx_batch, rank = ctx.rank }, fail_fold)
+  unread_attributes(ctx)
+  if #node.outputs ~= 1 then fail(ctx, "%d outputs (expected 1)", #node.outputs) end
+  ctx.constants[node.outputs[1]] = c
+  return true
+end
 
 -- ---- the graph ----------------------------------------------------------------------------------------------
 
@@ -478,10 +516,10 @@ end
 local function consumed(ctx, i)
   local node = ctx.node
   if node.domain ~= "" and node.domain ~= "ai.onnx" then fail(ctx, "domain %s is not supported", show(node.domain)) end
-  if node.op ~= "Constant" and node.inputs[1] ~= ctx.current then
+  if node.inputs[1] ~= ctx.current then
     fail(ctx, "reads %s, not the output of the layer before (vggc imports a chain of layers)", show(node.inputs[1] or ""))
   end
-  if ctx.pad and node.op ~= "Conv" and node.op ~= "MaxPool" and node.op ~= "AveragePool" and node.op ~= "Constant" then
+  if ctx.pad and node.op ~= "Conv" and node.op ~= "MaxPool" and node.op ~= "AveragePool" and node.op ~= "Pad" then
     errors.raise(ctx.where, "%s: a Pad is supported only right before a Conv, MaxPool or AveragePool (here %s)",
                  ctx.pad.label, ctx.label)
   end
@@ -491,15 +529,16 @@ end
 local function translate_node(ctx, i)
   local node = ctx.node
   ctx.label = string.format("node %d %s (%s)", i, show(node.name), node.op)
+  ctx.read = {}
+  if (node.domain == "" or node.domain == "ai.onnx") and fold(ctx) then return end
   local handler = OPS[node.op]
   if not handler then
     fail(ctx, "op %s is not supported (supported: %s)", show(node.op), table.concat(M.ops, ", "))
   end
   consumed(ctx, i)
   ctx.read = {}
-  local entry, flat, constant = handler(ctx)
+  local entry, flat = handler(ctx)
   unread_attributes(ctx)
-  if constant then return end
   if node.op ~= "Relu" and node.op ~= "MaxPool" and node.op ~= "Pad" and node.op ~= "Dropout"
      and node.op ~= "Identity" then
     ctx.nonnegative = false
@@ -507,6 +546,7 @@ local function translate_node(ctx, i)
   ctx.current = node.outputs[1]
   if ctx.skip_next then ctx.current = ctx.next_node.outputs[1] end
   if entry then
+    if entry[1] == "Flatten" or entry[1] == "Linear" then ctx.rank = 2 end
     ctx.entries[#ctx.entries + 1] = entry
     ctx.origins[#ctx.entries] = ctx.label
     ctx.flats[#ctx.entries] = flat
@@ -514,8 +554,8 @@ local function translate_node(ctx, i)
 end
 
 local function new_context(where, bytes, host, model)
-  local ctx = { where = where, bytes = bytes, host = host, inits = {}, constants = {}, constant_tensors = {},
-                used = {}, tensors = {}, entries = {}, origins = {}, flats = {}, opset = check_opset(where, model) }
+  local ctx = { where = where, bytes = bytes, host = host, inits = {}, constants = {}, used = {}, tensors = {},
+                entries = {}, origins = {}, flats = {}, opset = check_opset(where, model), rank = 4 }
   for _, t in ipairs(model.graph.initializers) do ctx.inits[t.name] = t end
   return ctx
 end
