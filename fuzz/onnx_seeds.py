@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""onnx_seeds.py — write the seed corpus of fuzz_onnx into DIR: torch.onnx.export of small networks that use every
-op and attribute `vggc import` reads (convs with stride, padding, dilation and no bias, each pool in floor and ceil
-mode, F.pad before a conv and a pool, BatchNorm folded or not, LRN, Softmax, MatMul + Add, flatten by view and by
-Flatten), at opsets 11, 13 and 17, with few channels so that each file is a few kilobytes.
+"""onnx_seeds.py — write the seed corpus of fuzz_onnx into DIR: torch.onnx.export of the small networks of
+tests/seed_networks.py that use every op and attribute `vggc import` reads (convs with stride, padding, dilation
+and no bias, each pool in floor and ceil mode, F.pad before a conv and a pool, BatchNorm, Softmax, MatMul + Add,
+flatten by view and by Flatten), at opsets 11, 13 and 17, with few channels so that each file is a few kilobytes;
+and graphs torch does not write (LRN, Gemm with an (in, out) weight, ...) made with onnx.helper.
 
 Needs PyTorch: on Debian run it with /usr/bin/python3, or set PYTHON.
 """
@@ -12,56 +13,18 @@ import warnings
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
-
-
-class View(nn.Module):
-    def forward(self, x):
-        return x.view(x.size(0), -1)
-
-
-class PadThen(nn.Module):
-    """F.pad with zeros (or -inf for a max pool), then the module."""
-
-    def __init__(self, module, pad, value=0.0):
-        super().__init__()
-        self.module, self.pad, self.value = module, pad, value
-
-    def forward(self, x):
-        return self.module(F.pad(x, self.pad, value=self.value))
-
-
-class MatMulAdd(nn.Module):
-    def __init__(self, fin, fout):
-        super().__init__()
-        self.w = nn.Parameter(torch.randn(fin, fout) * 0.1)
-        self.b = nn.Parameter(torch.randn(fout) * 0.1)
-
-    def forward(self, x):
-        return torch.matmul(x, self.w) + self.b
 
 
 def nets():
-    """name -> (module, input shape)"""
-    return {
-        "lenet": (nn.Sequential(nn.Conv2d(1, 2, 5), nn.MaxPool2d(2, 2), nn.Conv2d(2, 3, 5), nn.MaxPool2d(2, 2),
-                                View(), nn.Linear(75, 8), nn.Linear(8, 4)), (2, 1, 32, 32)),
-        "strided": (nn.Sequential(nn.Conv2d(3, 4, 5, stride=2, padding=(1, 2), dilation=1, bias=False), nn.ReLU(),
-                                  nn.MaxPool2d(3, stride=2, ceil_mode=True), nn.Conv2d(4, 4, 3, dilation=2),
-                                  nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3),
-                                  nn.Softmax(dim=1)), (1, 3, 23, 19)),
-        "pools": (nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(),
-                                nn.AvgPool2d(3, stride=2, padding=1), nn.AvgPool2d(2, ceil_mode=True,
-                                                                                 count_include_pad=False),
-                                nn.MaxPool2d(2, stride=1, padding=1), nn.Flatten(),
-                                nn.Dropout(), nn.Linear(60, 5)), (1, 2, 11, 13)),
-        "padded": (nn.Sequential(PadThen(nn.Conv2d(2, 2, 3), (1, 2, 0, 1)), nn.ReLU(),
-                                 PadThen(nn.MaxPool2d(2), (1, 1, 1, 1)), PadThen(nn.AvgPool2d(3), (1, 1, 1, 1)),
-                                 View(), MatMulAdd(8, 3)), (1, 2, 9, 8)),
-        # torch exports LocalResponseNorm as Mul, Pad, AveragePool, ...: an op vggc refuses, by name
-        "torch_lrn": (nn.Sequential(nn.Conv2d(2, 3, 3), nn.ReLU(), nn.LocalResponseNorm(3), nn.Flatten(),
-                                    nn.Linear(27, 2)), (1, 2, 5, 5)),
-    }
+    """name -> (module, input shape): tests/seed_networks.py's small networks, and torch's LocalResponseNorm (which
+    it exports as Mul, Pad, AveragePool, ...: ops vggc refuses, by name)"""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+    import seed_networks as seeds
+    out = {name: (seeds.NETS[name][0](), (1, *seeds.NETS[name][1])) for name in
+           ("tiny_lenet", "ops_strided", "ops_pools", "ops_padded")}
+    out["torch_lrn"] = (nn.Sequential(nn.Conv2d(2, 3, 3), nn.ReLU(), nn.LocalResponseNorm(3), nn.Flatten(),
+                                      nn.Linear(27, 2)), (1, 2, 5, 5))
+    return out
 
 
 def handmade(out):

@@ -81,11 +81,16 @@ local function tensor_bytes(ctx, t, what)
   local dtype = DTYPES[t.data_type]
   if not dtype then fail(ctx, "%s %s has data type %d (float32, float16, bfloat16 or int64)", what, show(t.name),
                          t.data_type) end
+  local elements = 1.0
   for _, d in ipairs(t.dims) do
     if d < 0 or d > (1 << 31) then fail(ctx, "%s %s has dimension %d", what, show(t.name), d) end
+    elements = elements * d
+  end
+  if elements * dtype[2] > #ctx.bytes then
+    fail(ctx, "%s %s has shape %s, more data than the file holds", what, show(t.name), dims_text(t.dims))
   end
   local want = product(t.dims) * dtype[2]
-  local span = t.raw or (t.data_type == 1 and t.float_data)
+  local span = t.raw or (t.data_type == 1 and t.float_data or nil)
   if t.data_type == 7 and not span and t.int64_data then
     if #t.int64_data ~= product(t.dims) then fail(ctx, "%s %s holds %d numbers for shape %s", what, show(t.name),
                                                   #t.int64_data, dims_text(t.dims)) end
@@ -95,7 +100,7 @@ local function tensor_bytes(ctx, t, what)
   if have ~= want then
     fail(ctx, "%s %s has %d bytes of data for shape %s (expected %d)", what, show(t.name), have, dims_text(t.dims), want)
   end
-  return ctx.bytes:sub(span.first, span.last), dtype
+  return span and ctx.bytes:sub(span.first, span.last) or "", dtype
 end
 
 -- The whole numbers of an int64 tensor.
@@ -474,7 +479,8 @@ local function fold(ctx)
     return attr(ctx, name, kind, default)
   end
   local function fail_fold(fmt, ...) fail(ctx, "cannot compute this constant: " .. fmt, ...) end
-  local c = constants.fold(node.op, inputs, ctx.opset, attr_of, { batch = ctx.onnx_batch, rank = ctx.rank }, fail_fold)
+  local c = constants.fold(node.op, inputs, #node.inputs, ctx.opset, attr_of, { batch = ctx.onnx_batch, rank = ctx.rank },
+                           fail_fold)
   unread_attributes(ctx)
   if #node.outputs ~= 1 then fail(ctx, "%d outputs (expected 1)", #node.outputs) end
   ctx.constants[node.outputs[1]] = c

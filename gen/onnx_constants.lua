@@ -88,7 +88,7 @@ function OPS.Concat(inputs, _, attr, _, fail)
   local data = {}
   for i = 1, #inputs do
     local c = inputs[i]
-    if not c or #c.dims ~= 1 then fail("input %d is not a 1-D constant", i) end
+    if #c.dims ~= 1 then fail("input %d is not a 1-D constant", i) end
     for _, v in ipairs(c.data) do data[#data + 1] = v end
   end
   return make(fail, { #data }, data)
@@ -208,14 +208,21 @@ end
 
 M.ops = OPS
 
--- fold(op, inputs, opset, attr, known, fail) -> constant, or nil when op is not one this folds
-function M.fold(op, inputs, opset, attr, known, fail)
-  local fn = OPS[op]
-  if not fn then return nil end
-  for i, c in pairs(inputs) do
-    if c and count(c.dims) ~= #c.data then fail("input %d holds %d numbers for its shape", i, #c.data) end
+-- The inputs each op needs (Concat: all it lists; the others may list more, optional ones).
+local REQUIRED = { Constant = 0, Shape = 0, ConstantOfShape = 1, Concat = 1, Reshape = 2, Cast = 1, Unsqueeze = 1,
+                   Gather = 2, Transpose = 1, Slice = 3 }
+
+-- fold(op, inputs, listed, opset, attr, known, fail) -> constant: inputs[i] is the constant of input i (nil where
+-- the node leaves an optional one out), listed the number of inputs the node lists.
+function M.fold(op, inputs, listed, opset, attr, known, fail)
+  local need = op == "Concat" and math.max(listed, 1) or REQUIRED[op]
+  for i = 1, need do
+    if inputs[i] == nil then fail("input %d is missing", i) end
   end
-  return fn(inputs, opset, attr, known, fail)
+  for i, c in pairs(inputs) do
+    if count(c.dims) ~= #c.data then fail("input %d holds %d numbers for its shape", i, #c.data) end
+  end
+  return OPS[op](inputs, opset, attr, known, fail)
 end
 
 return M

@@ -4,10 +4,12 @@ names, layer order, activations as modules or as function calls; ../shared/SEED_
 conformance case needs from one of them.
 
     seed_networks.py export NET --seed S --weights W.safetensors --input X.npy --reference R.npy [--onnx M.onnx]
-                            [--batch N]
+                            [--batch N] [--opset K]
     seed_networks.py params NET            (prints sum(p.numel() for p in model.parameters()))
 
-NET is one of: lenet5, alexnet_torchvision, alexnet_document, cifar_vgg16_first, cifar_vgg16_bn, vgg11_document.
+NET is one of: lenet5, alexnet_torchvision, alexnet_document, cifar_vgg16_first, cifar_vgg16_bn, vgg11_document,
+and the small networks that use every general layer vggc import reads: ops_strided, ops_pools, ops_padded,
+tiny_lenet.
 Weights: torch.manual_seed(S) before building (PyTorch's own init), then seeded conv/linear biases and BatchNorm
 statistics (so a bias or BN that never loads cannot pass). The state_dict is written as safetensors under its own
 names (the user's state_dict, loaded by name); the input is torch.randn after torch.manual_seed(S); the reference is
@@ -168,6 +170,61 @@ class VGG11(nn.Module):
         return self.linear_layers(x)
 
 
+# ---- small networks that use every general layer (vggc import's op coverage) ---------------------------------
+
+class View(nn.Module):
+    def forward(self, x):
+        return x.view(x.size(0), -1)
+
+
+class PadThen(nn.Module):
+    """F.pad with zeros, then the module."""
+
+    def __init__(self, module, pad):
+        super().__init__()
+        self.module, self.pad = module, pad
+
+    def forward(self, x):
+        return self.module(F.pad(x, self.pad))
+
+
+class MatMulAdd(nn.Module):
+    """x @ w + b with an (in, out) weight: ONNX MatMul + Add."""
+
+    def __init__(self, fin, fout):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(fin, fout) * 0.1)
+        self.b = nn.Parameter(torch.randn(fout) * 0.1)
+
+    def forward(self, x):
+        return torch.matmul(x, self.w) + self.b
+
+
+def ops_strided():
+    """Stride, asymmetric padding, no bias, dilation, a ceil-mode max pool, a global average pool, softmax."""
+    return nn.Sequential(nn.Conv2d(3, 4, 5, stride=2, padding=(1, 2), bias=False), nn.ReLU(),
+                         nn.MaxPool2d(3, stride=2, ceil_mode=True), nn.Conv2d(4, 4, 3, dilation=2), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3), nn.Softmax(dim=1))
+
+
+def ops_pools():
+    """BatchNorm after a conv, average pools with and without counting the padding, in ceil mode, a padded max."""
+    return nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(),
+                         nn.AvgPool2d(3, stride=2, padding=1), nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False),
+                         nn.MaxPool2d(2, stride=1, padding=1), nn.Flatten(), nn.Dropout(), nn.Linear(60, 5))
+
+
+def ops_padded():
+    """F.pad before a conv, a max pool and an average pool; a MatMul + Add head."""
+    return nn.Sequential(PadThen(nn.Conv2d(2, 2, 3), (1, 2, 0, 1)), nn.ReLU(), PadThen(nn.MaxPool2d(2), (1, 1, 1, 1)),
+                         PadThen(nn.AvgPool2d(3), (1, 1, 1, 1)), View(), MatMulAdd(8, 3))
+
+
+def tiny_lenet():
+    return nn.Sequential(nn.Conv2d(1, 2, 5), nn.MaxPool2d(2, 2), nn.Conv2d(2, 3, 5), nn.MaxPool2d(2, 2), View(),
+                         nn.Linear(75, 8), nn.Linear(8, 4))
+
+
 # NET -> (constructor, input C x H x W)
 NETS = {
     "lenet5": (LeNet5, (1, 32, 32)),
@@ -176,6 +233,10 @@ NETS = {
     "cifar_vgg16_first": (FirstVGG16, (3, 224, 224)),
     "cifar_vgg16_bn": (CifarVGG16, (3, 32, 32)),
     "vgg11_document": (VGG11, (3, 224, 224)),
+    "ops_strided": (ops_strided, (3, 23, 19)),
+    "ops_pools": (ops_pools, (2, 11, 13)),
+    "ops_padded": (ops_padded, (2, 9, 8)),
+    "tiny_lenet": (tiny_lenet, (1, 32, 32)),
 }
 
 
@@ -200,10 +261,10 @@ def build(name, seed):
     return model.eval(), chw
 
 
-def export_onnx(model, x, path):
+def export_onnx(model, x, path, opset=13):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, torch.from_numpy(x), path, opset_version=13, input_names=["input"],
+        torch.onnx.export(model, torch.from_numpy(x), path, opset_version=opset, input_names=["input"],
                           output_names=["output"])
     print(f"seed_networks: wrote {path} ({os.path.getsize(path) / 1e6:.1f} MB)")
 
@@ -218,7 +279,7 @@ def export(args):
     x = torch.randn([args.batch, *chw], dtype=torch.float32).numpy()
     tool.write_npy(args.input, x)
     if args.onnx:
-        export_onnx(model, x, args.onnx)
+        export_onnx(model, x, args.onnx, args.opset)
     with torch.no_grad():
         y = model.double()(torch.from_numpy(x).double()).numpy()
     tool.write_npy(args.reference, y)
@@ -235,6 +296,7 @@ def main(argv):
     e.add_argument("--input", required=True)
     e.add_argument("--reference", required=True)
     e.add_argument("--onnx")
+    e.add_argument("--opset", type=int, default=13)
     c = sub.add_parser("params")
     c.add_argument("net", choices=sorted(NETS))
     args = p.parse_args(argv)
