@@ -74,8 +74,8 @@ end
 -- The bytes of a tensor (raw_data, or packed float_data of float32), checked against its dims and type.
 local function tensor_bytes(ctx, t, what)
   if t.external then
-    fail(ctx, "%s %s is stored in an external data file (vggc reads weights inside the .onnx only: export "
-         .. "without external data)", what, show(t.name))
+    fail(ctx, "%s %s is stored in an external data file, %s (vggc reads weights inside the .onnx only: save "
+         .. "the model without external data)", what, show(t.name), show(t.external.location))
   end
   if t.segment then fail(ctx, "%s %s is segmented (not supported)", what, show(t.name)) end
   local dtype = DTYPES[t.data_type]

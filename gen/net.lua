@@ -76,6 +76,7 @@ local function infer_unit(u, shape, ctx, batch)
   local kind = kinds[u.kind]
   if u.kind == "conv" then ctx.convs = ctx.convs + 1 end
   u.input, u.output = shape, kind.infer(u, shape, ctx)
+  if u.kind ~= "flatten" and u.kind ~= "identity" then ctx.flattened = nil end
   local elements, macs = check_counts(u, kind, shape, ctx, batch)
   ctx.total_elements, ctx.total_macs = ctx.total_elements + elements, ctx.total_macs + macs
   if ctx.total_elements >= TOO_MANY or ctx.total_macs >= TOO_MANY then

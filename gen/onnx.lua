@@ -75,8 +75,9 @@ local SCHEMA = {
                 [8] = { "ints", "int", rep = true }, [21] = { "ref_attr_name", "string" } },
   Tensor = { [1] = { "dims", "int", rep = true }, [2] = { "data_type", "int" }, [4] = { "float_data", "bytes32" },
              [7] = { "int64_data", "int", rep = true }, [8] = { "name", "string" }, [9] = { "raw_data", "bytes" },
-             [13] = { "external_data", "bytes", rep = true }, [14] = { "data_location", "int" },
+             [13] = { "external_data", "Entry", rep = true }, [14] = { "data_location", "int" },
              [3] = { "segment", "bytes" } },
+  Entry = { [1] = { "key", "string" }, [2] = { "value", "string" } },
   Value = { [1] = { "name", "string" }, [2] = { "type", "Type" } },
   Type = { [1] = { "tensor_type", "TensorType" } },
   TensorType = { [1] = { "elem_type", "int" }, [2] = { "shape", "Shape" } },
@@ -143,7 +144,10 @@ end
 -- ---- from messages to vggc's tables ------------------------------------------------------------------------
 
 local function tensor(t)
-  local ext = t.data_location == 1 or (t.external_data and #t.external_data > 0)
+  local ext = (t.data_location == 1 or (t.external_data and #t.external_data > 0)) and { location = "?" }
+  for _, e in ipairs(t.external_data or {}) do
+    if e.key == "location" and e.value then ext.location = e.value end
+  end
   return { name = t.name or "", dims = t.dims or {}, data_type = t.data_type or 0, raw = t.raw_data,
            float_data = t.float_data, int64_data = t.int64_data, external = ext, segment = t.segment ~= nil }
 end

@@ -80,9 +80,10 @@ function M.output(u, shape, ctx)
   if oh >= 1 and ow >= 1 then return oh, ow end
   local h, w = u.win.h, u.win.w
   local need = string.format("%dx%d", M.min_input(ctx.units, u.number, "h"), M.min_input(ctx.units, u.number, "w"))
-  errors.raise(ctx.input_text, "%s: kernel %dx%d does not fit the %dx%d map padded to %dx%d "
-               .. "(input too small; need at least %s)", ctx.layer_text(u), (h.k - 1) * h.d + 1,
-               (w.k - 1) * w.d + 1, shape[2], shape[3], shape[2] + h.p0 + h.p1, shape[3] + w.p0 + w.p1, need)
+  errors.raise(ctx.input_text, "%s: kernel %dx%d is larger than its %dx%d input padded to %dx%d, so it would make "
+               .. "a %dx%d map (input too small; need at least %s)", ctx.layer_text(u), (h.k - 1) * h.d + 1,
+               (w.k - 1) * w.d + 1, shape[2], shape[3], shape[2] + h.p0 + h.p1, shape[3] + w.p0 + w.p1,
+               math.max(oh, 0), math.max(ow, 0), need)
 end
 
 return M

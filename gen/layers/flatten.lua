@@ -8,7 +8,8 @@ function K.label()
   return "flatten"
 end
 
-function K.infer(_, shape)
+function K.infer(_, shape, ctx)
+  ctx.flattened = shape -- for the message of a Linear after it
   return { format.product(shape) }
 end
 

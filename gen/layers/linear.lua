@@ -16,7 +16,9 @@ function K.infer(u, shape, ctx)
              format.shape(shape))
   end
   if u.fin and u.fin ~= format.product(shape) then
-    ctx.fail(u, "in_features is %d, but its input %s has %d values", u.fin, format.shape(shape), format.product(shape))
+    local map = ctx.flattened or (#shape > 1 and shape)
+    ctx.fail(u, "in_features is %d, but its input has %d features%s", u.fin, format.product(shape),
+             map and " (" .. format.shape(map) .. " flattened)" or "")
   end
   return { u.out }
 end
