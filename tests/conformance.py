@@ -60,25 +60,26 @@ vgg13_64x96_winograd2  vgg13  0  torchvision  --input 3x64x96 --conv winograd2
 vgg13_64x96_winograd4  vgg13  0  torchvision  --input 3x64x96 --batch 2 --conv winograd4
 """
 
-# The seed networks: name (tests/seed_networks.py's NET), the model file (- for none: only the ONNX route), seed,
-# batch, ONNX opset.
+# The seed networks: name (tests/seed_networks.py's NET), the model file or preset (- for none), seed, batch, ONNX
+# opset, routes.
 SEEDS = """
-lenet5               models/lenet5.lua                 1  2  13
-alexnet_torchvision  alexnet                           2  1  13
-alexnet_document     models/alexnet.lua                3  1  11
-cifar_vgg16_first    models/cifar_vgg16.lua            4  1  17
-cifar_vgg16_bn       tests/models/cifar_vgg16_bn.lua   5  2  13
-vgg11_document       tests/models/vgg11_document.lua   6  1  13
-ops_strided          -                                 7  2  11
-ops_pools            -                                 8  1  13
-ops_padded           -                                 9  2  17
+lenet5               models/lenet5.lua                  1  2  13  file,onnx
+alexnet_torchvision  alexnet                            2  1  13  file,onnx
+alexnet_document     models/alexnet.lua                 3  1  11  file,onnx
+cifar_vgg16_first    models/cifar_vgg16.lua             4  1  17  file,onnx
+cifar_vgg16_bn       tests/models/cifar_vgg16_bn.lua    5  2  13  file,onnx
+vgg11_document       tests/models/vgg11_document.lua    6  1  13  file,onnx
+ops_strided          -                                  7  2  11  onnx
+ops_pools            -                                  8  1  13  onnx
+ops_padded           -                                  9  2  17  onnx
+ops_every_layer      tests/models/ops_every_layer.lua  10  3  13  file
 """
 
 # --small: the 32x32, 64x96, 1-channel and CIFAR cases (every head kind, BatchNorm, loading by order, every --conv),
 # and the seed networks of at most 32x32.
 SMALL = {"vgg11_32", "vgg13_64x96", "vgg11_bn_gray32", "vgg16_bn_cifar", "vgg11_cifar", "vgg13_64x96_im2col",
          "vgg13_64x96_direct", "vgg13_64x96_winograd2", "vgg13_64x96_winograd4", "lenet5", "cifar_vgg16_bn",
-         "ops_strided", "ops_pools", "ops_padded"}
+         "ops_strided", "ops_pools", "ops_padded", "ops_every_layer"}
 
 TOLERANCE = 1e-5
 STEP_TIMEOUT = 3600  # seconds; a VGG19 build or a float64 VGG19 reference takes well under this
@@ -122,7 +123,7 @@ class Seed:
     def __init__(self, line):
         fields = line.split()
         self.name, self.file, self.seed, self.batch, self.opset = fields[0], fields[1], *map(int, fields[2:5])
-        self.routes = (["file"] if self.file != "-" else []) + ["onnx"]
+        self.routes = fields[5].split(",")
 
 
 def parse_cases(text):
@@ -332,9 +333,10 @@ def case_line(ctx, case):
 def seed_export(ctx, seed, tmp):
     files = {k: os.path.join(tmp, f) for k, f in [("w", "weights.safetensors"), ("x", "input.npy"),
                                                   ("r", "ref.npy"), ("o", f"{seed.name}.onnx")]}
+    onnx = ["--onnx", files["o"]] if "onnx" in seed.routes else []
     run("export", [ctx.python, SEED_TOOL, "export", seed.name, "--seed", str(seed.seed), "--batch", str(seed.batch),
                    "--opset", str(seed.opset), "--weights", files["w"], "--input", files["x"], "--reference",
-                   files["r"], "--onnx", files["o"]])
+                   files["r"], *onnx])
     return files
 
 
@@ -444,7 +446,7 @@ def main(argv):
         for c in cases:
             print(f"{c.name:18s} {c.model:9s} seed {c.seed}  {c.head:13s} {' '.join(c.options)}")
         for s in seeds:
-            print(f"{s.name:18s} {s.file:31s} seed {s.seed}  batch {s.batch}  opset {s.opset}  "
+            print(f"{s.name:18s} {s.file:32s} seed {s.seed}  batch {s.batch}  opset {s.opset}  "
                   f"routes {', '.join(s.routes)}")
         return 0
     if args.only:

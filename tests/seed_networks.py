@@ -8,8 +8,8 @@ conformance case needs from one of them.
     seed_networks.py params NET            (prints sum(p.numel() for p in model.parameters()))
 
 NET is one of: lenet5, alexnet_torchvision, alexnet_document, cifar_vgg16_first, cifar_vgg16_bn, vgg11_document,
-and the small networks that use every general layer vggc import reads: ops_strided, ops_pools, ops_padded,
-tiny_lenet.
+and the small networks that use every general layer: ops_strided, ops_pools, ops_padded, tiny_lenet (what vggc
+import reads) and ops_every_layer (with LocalResponseNorm, which torch exports as ops vggc does not import).
 Weights: torch.manual_seed(S) before building (PyTorch's own init), then seeded conv/linear biases and BatchNorm
 statistics (so a bias or BN that never loads cannot pass). The state_dict is written as safetensors under its own
 names (the user's state_dict, loaded by name); the input is torch.randn after torch.manual_seed(S); the reference is
@@ -220,6 +220,16 @@ def ops_padded():
                          PadThen(nn.AvgPool2d(3), (1, 1, 1, 1)), View(), MatMulAdd(8, 3))
 
 
+def ops_every_layer():
+    """One of each general layer as an nn.Sequential (tests/models/ops_every_layer.lua, by name)."""
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8, eps=1e-3), nn.ReLU(),
+                         nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True), nn.ReLU(),
+                         nn.LocalResponseNorm(3, alpha=1e-3, beta=0.75, k=2.0),
+                         nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
+                         nn.Conv2d(8, 8, (3, 1), stride=(2, 1), padding=(0, 1), dilation=(1, 2)), nn.Dropout2d(),
+                         nn.Flatten(), nn.Linear(192, 6, bias=False), nn.Softmax(dim=1))
+
+
 def tiny_lenet():
     return nn.Sequential(nn.Conv2d(1, 2, 5), nn.MaxPool2d(2, 2), nn.Conv2d(2, 3, 5), nn.MaxPool2d(2, 2), View(),
                          nn.Linear(75, 8), nn.Linear(8, 4))
@@ -237,6 +247,7 @@ NETS = {
     "ops_pools": (ops_pools, (2, 11, 13)),
     "ops_padded": (ops_padded, (2, 9, 8)),
     "tiny_lenet": (tiny_lenet, (1, 32, 32)),
+    "ops_every_layer": (ops_every_layer, (3, 13, 11)),
 }
 
 
