@@ -6,7 +6,8 @@
 --   general    NCHW: im2col + SGEMM for any window (vggc_conv2d_general): every conv the others do not fit
 -- "blocked" is the fast path's layout: channels in blocks of 16, (n, cpad / 16, h, w, 16). A plain 2x2 max pool
 -- right after a blocked conv is fused into the conv's epilogue. Every other pool, LRN, ReLU, softmax, a computing
--- avgpool and the classifier read NCHW; plan.lua inserts the conversions. The size formulas here mirror runtime/vggc.h's macros, and the generated C
+-- avgpool and the classifier read NCHW; plan.lua inserts the conversions. The size formulas here mirror
+-- runtime/vggc.h's macros, and the generated C
 -- checks every one of them with _Static_assert.
 local errors = require("errors")
 local format = require("format")

@@ -98,7 +98,8 @@ local function tensor_bytes(ctx, t, what)
   end
   local have = span and span.last - span.first + 1 or 0
   if have ~= want then
-    fail(ctx, "%s %s has %d bytes of data for shape %s (expected %d)", what, show(t.name), have, dims_text(t.dims), want)
+    fail(ctx, "%s %s has %d bytes of data for shape %s (expected %d)", what, show(t.name), have, dims_text(t.dims),
+         want)
   end
   return span and ctx.bytes:sub(span.first, span.last) or "", dtype
 end
@@ -152,7 +153,9 @@ end
 local function weight(ctx, name, what, want, transpose)
   local t = ctx.inits[name]
   if not t then fail(ctx, "%s %s is not an initializer (vggc needs the weights in the file)", what, show(name)) end
-  if ctx.used[name] then fail(ctx, "initializer %s is used by two layers (shared weights are not supported)", show(name)) end
+  if ctx.used[name] then
+    fail(ctx, "initializer %s is used by two layers (shared weights are not supported)", show(name))
+  end
   modules.check_tensor_name(ctx.where .. ": " .. ctx.label .. ": " .. what, name)
   local data, dtype = tensor_bytes(ctx, t, what)
   local ok = data ~= nil and #t.dims == #want and dtype[1] ~= "I64"
@@ -258,7 +261,9 @@ function OPS.Conv(ctx)
   local w, b = input(ctx, 2), input(ctx, 3)
   if not w then fail(ctx, "no weight input") end
   local group = attr(ctx, "group", "int", 1)
-  if group ~= 1 then fail(ctx, "group %d is not supported (group 1 only: grouped and depthwise convs are not)", group) end
+  if group ~= 1 then
+    fail(ctx, "group %d is not supported (group 1 only: grouped and depthwise convs are not)", group)
+  end
   local shape = weight(ctx, w, "weight", { false, false, false, false })
   local kernel = pair_attr(ctx, "kernel_shape", nil)
   if kernel[1] == nil then kernel = { shape[3], shape[4] } end
@@ -372,8 +377,8 @@ function OPS.LRN(ctx)
   if size < 1 or size % 2 == 0 then
     fail(ctx, "size %d is not supported (an odd size: for an even one ONNX and PyTorch sum different channels)", size)
   end
-  return { "LocalResponseNorm", size, alpha = attr(ctx, "alpha", "float", 1e-4), beta = attr(ctx, "beta", "float", 0.75),
-           k = attr(ctx, "bias", "float", 1.0), name = module_name(ctx) }
+  return { "LocalResponseNorm", size, alpha = attr(ctx, "alpha", "float", 1e-4),
+           beta = attr(ctx, "beta", "float", 0.75), k = attr(ctx, "bias", "float", 1.0), name = module_name(ctx) }
 end
 
 local function linear(ctx, w, b, transpose)
@@ -479,8 +484,8 @@ local function fold(ctx)
     return attr(ctx, name, kind, default)
   end
   local function fail_fold(fmt, ...) fail(ctx, "cannot compute this constant: " .. fmt, ...) end
-  local c = constants.fold(node.op, inputs, #node.inputs, ctx.opset, attr_of, { batch = ctx.onnx_batch, rank = ctx.rank },
-                           fail_fold)
+  local known = { batch = ctx.onnx_batch, rank = ctx.rank }
+  local c = constants.fold(node.op, inputs, #node.inputs, ctx.opset, attr_of, known, fail_fold)
   unread_attributes(ctx)
   if #node.outputs ~= 1 then fail(ctx, "%d outputs (expected 1)", #node.outputs) end
   ctx.constants[node.outputs[1]] = c
@@ -523,7 +528,8 @@ local function consumed(ctx, i)
   local node = ctx.node
   if node.domain ~= "" and node.domain ~= "ai.onnx" then fail(ctx, "domain %s is not supported", show(node.domain)) end
   if node.inputs[1] ~= ctx.current then
-    fail(ctx, "reads %s, not the output of the layer before (vggc imports a chain of layers)", show(node.inputs[1] or ""))
+    fail(ctx, "reads %s, not the output of the layer before (vggc imports a chain of layers)",
+         show(node.inputs[1] or ""))
   end
   if ctx.pad and node.op ~= "Conv" and node.op ~= "MaxPool" and node.op ~= "AveragePool" and node.op ~= "Pad" then
     errors.raise(ctx.where, "%s: a Pad is supported only right before a Conv, MaxPool or AveragePool (here %s)",

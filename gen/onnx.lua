@@ -63,13 +63,15 @@ end
 -- field kinds: int (varint), float (fixed32), string (bytes, copied), bytes (span), message (schema name);
 -- `rep` marks a repeated field (ints and floats may be packed)
 local SCHEMA = {
-  Model = { [1] = { "ir_version", "int" }, [8] = { "opset_import", "OpsetId", rep = true }, [7] = { "graph", "Graph" } },
+  Model = { [1] = { "ir_version", "int" }, [8] = { "opset_import", "OpsetId", rep = true },
+            [7] = { "graph", "Graph" } },
   OpsetId = { [1] = { "domain", "string" }, [2] = { "version", "int" } },
   Graph = { [1] = { "node", "Node", rep = true }, [2] = { "name", "string" },
             [5] = { "initializer", "Tensor", rep = true }, [11] = { "input", "Value", rep = true },
             [12] = { "output", "Value", rep = true }, [15] = { "sparse_initializer", "bytes", rep = true } },
-  Node = { [1] = { "input", "string", rep = true }, [2] = { "output", "string", rep = true }, [3] = { "name", "string" },
-           [4] = { "op_type", "string" }, [7] = { "domain", "string" }, [5] = { "attribute", "Attribute", rep = true } },
+  Node = { [1] = { "input", "string", rep = true }, [2] = { "output", "string", rep = true },
+           [3] = { "name", "string" }, [4] = { "op_type", "string" }, [7] = { "domain", "string" },
+           [5] = { "attribute", "Attribute", rep = true } },
   Attribute = { [1] = { "name", "string" }, [20] = { "type", "int" }, [2] = { "f", "float" }, [3] = { "i", "int" },
                 [4] = { "s", "string" }, [5] = { "t", "Tensor" }, [7] = { "floats", "float", rep = true },
                 [8] = { "ints", "int", rep = true }, [21] = { "ref_attr_name", "string" } },

@@ -909,10 +909,12 @@ Test(import, a_missing_onnx_file_cannot_be_read)
                       "cannot read the ONNX file (No such file or directory)", NULL);
 }
 
-/* The files it would write are checked before any is written: a read-only NAME.lua leaves NAME.safetensors unwritten. */
+/* The files it would write are checked before any is written: a read-only NAME.lua leaves NAME.safetensors
+ * unwritten. */
 Test(import, a_read_only_model_file_in_the_way_is_not_replaced_and_nothing_is_written)
 {
-    expect_vggc_error("echo old > net.lua && chmod 0444 net.lua", "import '" ONNX_DIR "seed-conv-net.onnx' --name net -o .",
+    expect_vggc_error("echo old > net.lua && chmod 0444 net.lua",
+                      "import '" ONNX_DIR "seed-conv-net.onnx' --name net -o .",
                       "./net.lua", "is read-only (not replaced)", NULL);
 }
 

@@ -14,10 +14,6 @@ function K.infer(u, shape)
   return { shape[1], u.oh, u.ow }
 end
 
-function K.tensors() return {} end
-function K.macs() return 0 end
-function K.work() return 0 end
-
 function K.describe(u, shape)
   local what = string.format("adaptive average pool %dx%d -> %dx%d", shape[2], shape[3], u.oh, u.ow)
   return K.computes(u, shape) and what or what .. " (identity: no code)"

@@ -14,10 +14,6 @@ function K.infer(u, shape, ctx)
   return { shape[1], oh, ow }
 end
 
-function K.tensors() return {} end
-function K.macs() return 0 end
-function K.work() return 0 end
-
 function K.describe(u, shape)
   return string.format("avgpool %dx%d, %s, %s over %d channels", u.win.h.k, u.win.w.k, window.describe(u.win),
                        u.count_include_pad and "padding counted" or "padding not counted", shape[1])

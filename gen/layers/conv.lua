@@ -10,8 +10,8 @@ local window = require("window")
 local K = { computes = true }
 
 local TEMPLATES = { im2col = "templates/layers/conv.c.in", direct = "templates/layers/conv_direct.c.in",
-                    winograd2 = "templates/layers/conv_winograd.c.in", winograd4 = "templates/layers/conv_winograd.c.in",
-                    general = "templates/layers/conv_general.c.in" }
+                    winograd2 = "templates/layers/conv_winograd.c.in",
+                    winograd4 = "templates/layers/conv_winograd.c.in", general = "templates/layers/conv_general.c.in" }
 
 function K.template(u)
   return TEMPLATES[u.algo or "im2col"]

@@ -2,15 +2,15 @@
 -- Linear with its ReLU, into one unit). Each kind is one file with the same interface:
 --   label(u)                  the report's short name ("conv3x3+relu")
 --   infer(u, shape, ctx)      output shape from input shape (raises a user error when impossible)
---   tensors(u, shape)         state_dict tensors {name, shape, param}
---   macs(u, shape, out)       multiply-accumulates per image
---   work(u, shape)            floats of scratch one call needs
+--   tensors(u, shape)         state_dict tensors {name, shape, param}          (default: none)
+--   macs(u, shape, out)       multiply-accumulates per image                   (default: 0)
+--   work(u, shape)            floats of scratch one call needs                 (default: 0)
 --   describe(u, shape)        first line of its comment block in the generated C
 --   args(u, shape, ctx)       values for its call template (templates/layers/<kind>.c.in)
 --   computes                  false (or a function returning false) when it is the identity and emits nothing
 -- The torch modules a unit stands for are its layers (modules.describe). To add a kind: copy identity.lua (the
 -- smallest), fill in the functions, add it here, give it a template, and its PyTorch module to modules.lua.
-return {
+local kinds = {
   conv = require("layers.conv"),
   maxpool = require("layers.maxpool"),
   avgpool2d = require("layers.avgpool2d"),
@@ -22,3 +22,12 @@ return {
   flatten = require("layers.flatten"),
   identity = require("layers.identity"),
 }
+
+local function none() return {} end
+local function zero() return 0 end
+
+for _, kind in pairs(kinds) do
+  kind.tensors, kind.macs, kind.work = kind.tensors or none, kind.macs or zero, kind.work or zero
+end
+
+return kinds

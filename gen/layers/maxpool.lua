@@ -37,10 +37,6 @@ function K.infer(u, shape, ctx)
   return { shape[1], h, w }
 end
 
-function K.tensors() return {} end
-function K.macs() return 0 end
-function K.work() return 0 end
-
 function K.describe(u, shape)
   local what = window.is_plain_2x2(u.win) and "maxpool 2x2 stride 2"
                or string.format("maxpool %dx%d, %s", u.win.h.k, u.win.w.k, window.describe(u.win))
