@@ -26,13 +26,45 @@ static void clip(int start, int k, int step, int n, int *t0, int *t1)
     *t1 = b;
 }
 
-static float max_window(const float *x /* (h, w) */, int w, int y0, int x0, int ty0, int ty1, int tx0, int tx1,
-                        const vggc_window *win)
+/* The taps of one output's window that fall inside the map: rows [ty0, ty1) and columns [tx0, tx1) of the window
+ * that starts at (y0, x0). */
+typedef struct {
+    int y0, x0, ty0, ty1, tx0, tx1;
+} taps;
+
+/* One output of a pool from its window's taps. */
+typedef float window_fn(const float *x /* (h, w) */, int h, int w, const taps *t, const vggc_window *win,
+                        int count_pad);
+
+/* out[plane][i][j] = at(the window of (i, j)) for every plane, the planes split over the OpenMP threads. */
+static void pool_planes(float *out,      /* (planes, oh, ow) */
+                        const float *in, /* (planes, h, w) */
+                        int planes, int h, int w, int oh, int ow, const vggc_window *win, int count_pad, window_fn *at)
 {
+#pragma omp parallel for schedule(static)
+    for (int pl = 0; pl < planes; pl++) {
+        const float *x = in + (size_t)pl * h * w; /* (h, w) */
+        float *y = out + (size_t)pl * oh * ow;    /* (oh, ow) */
+        taps t;
+        for (int i = 0; i < oh; i++) {
+            t.y0 = i * win->sh - win->pt;
+            clip(t.y0, win->kh, win->dh, h, &t.ty0, &t.ty1);
+            for (int j = 0; j < ow; j++) {
+                t.x0 = j * win->sw - win->pl;
+                clip(t.x0, win->kw, win->dw, w, &t.tx0, &t.tx1);
+                y[(size_t)i * ow + j] = at(x, h, w, &t, win, count_pad);
+            }
+        }
+    }
+}
+
+static float max_at(const float *x /* (h, w) */, int h, int w, const taps *t, const vggc_window *win, int count_pad)
+{
+    (void)h, (void)count_pad;
     float m = -INFINITY;
-    for (int ty = ty0; ty < ty1; ty++) {
-        const float *row = x + (size_t)(y0 + ty * win->dh) * w;
-        for (int tx = tx0; tx < tx1; tx++) m = max_nan(m, row[x0 + tx * win->dw]);
+    for (int ty = t->ty0; ty < t->ty1; ty++) {
+        const float *row = x + (size_t)(t->y0 + ty * win->dh) * w;
+        for (int tx = t->tx0; tx < t->tx1; tx++) m = max_nan(m, row[t->x0 + tx * win->dw]);
     }
     return m;
 }
@@ -41,21 +73,7 @@ void vggc_maxpool2d(float *out,      /* (n, c, oh, ow) */
                     const float *in, /* (n, c, h, w) */
                     int n, int c, int h, int w, int oh, int ow, const vggc_window *win)
 {
-    int planes = n * c;
-#pragma omp parallel for schedule(static)
-    for (int pl = 0; pl < planes; pl++) {
-        const float *x = in + (size_t)pl * h * w; /* (h, w) */
-        float *y = out + (size_t)pl * oh * ow;    /* (oh, ow) */
-        for (int i = 0; i < oh; i++) {
-            int y0 = i * win->sh - win->pt, ty0, ty1;
-            clip(y0, win->kh, win->dh, h, &ty0, &ty1);
-            for (int j = 0; j < ow; j++) {
-                int x0 = j * win->sw - win->pl, tx0, tx1;
-                clip(x0, win->kw, win->dw, w, &tx0, &tx1);
-                y[(size_t)i * ow + j] = max_window(x, w, y0, x0, ty0, ty1, tx0, tx1, win);
-            }
-        }
-    }
+    pool_planes(out, in, n * c, h, w, oh, ow, win, 0, max_at);
 }
 
 void vggc_maxpool2d_ref(float *out,      /* (n, c, oh, ow) */
@@ -89,28 +107,20 @@ static int divisor(int y0, int x0, int h, int w, const vggc_window *win, int cou
     return (y1 - y0) * (x1 - x0);
 }
 
+/* The window's mean with PyTorch's divisor (no dilation: AvgPool2d has none), summed in double. */
+static float mean_at(const float *x /* (h, w) */, int h, int w, const taps *t, const vggc_window *win, int count_pad)
+{
+    double sum = 0.0;
+    for (int ty = t->ty0; ty < t->ty1; ty++)
+        for (int tx = t->tx0; tx < t->tx1; tx++) sum += x[(size_t)(t->y0 + ty) * w + t->x0 + tx];
+    return (float)(sum / divisor(t->y0, t->x0, h, w, win, count_pad));
+}
+
 void vggc_avgpool2d(float *out,      /* (n, c, oh, ow) */
                     const float *in, /* (n, c, h, w) */
                     int n, int c, int h, int w, int oh, int ow, const vggc_window *win, int count_pad)
 {
-    int planes = n * c;
-#pragma omp parallel for schedule(static)
-    for (int pl = 0; pl < planes; pl++) {
-        const float *x = in + (size_t)pl * h * w; /* (h, w) */
-        float *y = out + (size_t)pl * oh * ow;    /* (oh, ow) */
-        for (int i = 0; i < oh; i++) {
-            int y0 = i * win->sh - win->pt, ty0, ty1;
-            clip(y0, win->kh, 1, h, &ty0, &ty1);
-            for (int j = 0; j < ow; j++) {
-                int x0 = j * win->sw - win->pl, tx0, tx1;
-                clip(x0, win->kw, 1, w, &tx0, &tx1);
-                double sum = 0.0;
-                for (int ty = ty0; ty < ty1; ty++)
-                    for (int tx = tx0; tx < tx1; tx++) sum += x[(size_t)(y0 + ty) * w + x0 + tx];
-                y[(size_t)i * ow + j] = (float)(sum / divisor(y0, x0, h, w, win, count_pad));
-            }
-        }
-    }
+    pool_planes(out, in, n * c, h, w, oh, ow, win, count_pad, mean_at);
 }
 
 void vggc_avgpool2d_ref(float *out,      /* (n, c, oh, ow) */
