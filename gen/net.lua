@@ -75,6 +75,10 @@ end
 local function infer_unit(u, shape, ctx, batch)
   local kind = kinds[u.kind]
   if u.kind == "conv" then ctx.convs = ctx.convs + 1 end
+  if kind.takes_map and #shape ~= 3 then
+    ctx.fail(u, "its input is a vector of %d features, not a C x H x W map (it must come before the Flatten)",
+             format.product(shape))
+  end
   u.input, u.output = shape, kind.infer(u, shape, ctx)
   if u.kind ~= "flatten" and u.kind ~= "identity" then ctx.flattened = nil end
   local elements, macs = check_counts(u, kind, shape, ctx, batch)

@@ -1,6 +1,6 @@
 -- layers/avgpool.lua — AdaptiveAvgPool2d((oh, ow)) with PyTorch's bins. torchvision module: avgpool.
 -- When the map already has the target size it is the identity and no code runs.
-local K = { template = "templates/layers/avgpool.c.in" }
+local K = { takes_map = true, template = "templates/layers/avgpool.c.in" }
 
 function K.label(u)
   return string.format("avgpool %dx%d", u.oh, u.ow)

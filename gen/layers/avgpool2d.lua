@@ -3,7 +3,7 @@
 -- the padding that ceil mode adds.
 local window = require("window")
 
-local K = { computes = true, template = "templates/layers/avgpool2d.c.in" }
+local K = { computes = true, takes_map = true, template = "templates/layers/avgpool2d.c.in" }
 
 function K.label(u)
   return "avgpool" .. window.label(u.win, true) .. (u.count_include_pad and "" or "-nopad")

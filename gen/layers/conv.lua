@@ -7,7 +7,7 @@ local modules = require("modules")
 local sizes = require("sizes")
 local window = require("window")
 
-local K = { computes = true }
+local K = { computes = true, takes_map = true }
 
 local TEMPLATES = { im2col = "templates/layers/conv.c.in", direct = "templates/layers/conv_direct.c.in",
                     winograd2 = "templates/layers/conv_winograd.c.in",

@@ -8,6 +8,7 @@
 --   describe(u, shape)        first line of its comment block in the generated C
 --   args(u, shape, ctx)       values for its call template (templates/layers/<kind>.c.in)
 --   computes                  false (or a function returning false) when it is the identity and emits nothing
+--   takes_map                 true when its input must be a (C, H, W) map, not a vector
 -- The torch modules a unit stands for are its layers (modules.describe). To add a kind: copy identity.lua (the
 -- smallest), fill in the functions, add it here, give it a template, and its PyTorch module to modules.lua.
 local kinds = {

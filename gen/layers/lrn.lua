@@ -1,7 +1,7 @@
 -- layers/lrn.lua — LocalResponseNorm(size, alpha, beta, k) across channels. torchvision module: features.i.
 local format = require("format")
 
-local K = { computes = true, template = "templates/layers/lrn.c.in" }
+local K = { computes = true, takes_map = true, template = "templates/layers/lrn.c.in" }
 
 function K.label()
   return "lrn"

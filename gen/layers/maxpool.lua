@@ -4,7 +4,7 @@ local errors = require("errors")
 local sizes = require("sizes")
 local window = require("window")
 
-local K = { computes = true }
+local K = { computes = true, takes_map = true }
 
 -- The 2x2/2 kernels (NCHW or blocked) serve a plain 2x2 pool whose output is the floor of half the map; every
 -- other pool runs the general one (algo.lua). A pool fused into its conv emits nothing.
