@@ -9,20 +9,11 @@
  * `vggc report ...` does (cli -> model -> net -> algo -> plan -> report), in a protected call, with io.write
  * writing nowhere. A user error
  * (vggc.errors, one line "where: what") is a fine outcome; any other Lua error is a bug in vggc: abort.
- * Coverage: libFuzzer sees no Lua code, so a line hook counts (source, line) pairs into libFuzzer's extra counters.
- * Build and run with fuzz/run; not part of the default build.
+ * Coverage: Lua lines (lua_target.h). Build and run with fuzz/run; not part of the default build.
  */
-#include <lauxlib.h>
-#include <lua.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
-lua_State *vggc_open(void);
-int vggc_on_error(lua_State *L);
-void vggc_push_host(lua_State *L);
+#include "lua_target.h"
 
 /* driver.main(host, args) as `vggc report ...` runs it, with the report written nowhere. */
 static const char STAGES[] =
@@ -32,20 +23,6 @@ static const char STAGES[] =
 
 static lua_State *L;
 static char model_path[64];
-
-/* ---- Lua line coverage for libFuzzer --------------------------------------------------------------------------- */
-
-#define COUNTERS (1u << 16)
-__attribute__((used, section("__libfuzzer_extra_counters"))) static uint8_t lua_edges[COUNTERS];
-static uintptr_t previous_line;
-
-static void on_line(lua_State *S, lua_Debug *ar)
-{
-    if (!lua_getinfo(S, "S", ar)) return;
-    uintptr_t here = ((uintptr_t)ar->source * 2654435761u) ^ (uintptr_t)ar->currentline * 40503u;
-    lua_edges[(here ^ (previous_line >> 1)) % COUNTERS]++;
-    previous_line = here;
-}
 
 /* ---- one input ------------------------------------------------------------------------------------------------- */
 
@@ -85,31 +62,12 @@ static void push_args(const char *line, size_t len, int with_file)
     }
 }
 
-/* A user error is a table whose message is "where: what", not empty on either side. */
-static void check_user_error(void)
-{
-    if (!lua_istable(L, -1) || lua_getfield(L, -1, "message") != LUA_TSTRING) return;
-    const char *msg = lua_tostring(L, -1);
-    const char *sep = strstr(msg, ": ");
-    if (!sep || sep == msg || sep[2] == '\0') {
-        fprintf(stderr, "fuzz_model: a user error without 'where: what': %s\n", msg);
-        abort();
-    }
-    lua_pop(L, 1);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
     snprintf(model_path, sizeof model_path, "/tmp/fuzz_model.%ld.lua", (long)getpid());
-    L = vggc_open();
-    if (!L || luaL_loadbuffer(L, STAGES, sizeof STAGES - 1, "=fuzz_model") != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK) {
-        fprintf(stderr, "fuzz_model: cannot load the generator: %s\n", L ? lua_tostring(L, -1) : "out of memory");
-        abort();
-    }
-    lua_setfield(L, LUA_REGISTRYINDEX, "fuzz_stages");
-    lua_sethook(L, on_line, LUA_MASKLINE, 0);
+    L = open_target("=fuzz_model", STAGES, sizeof STAGES - 1);
     atexit(remove_model_file);
     return 0;
 }
@@ -125,13 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vggc_push_host(L);
     push_args((const char *)data, line_len, newline != NULL);
     previous_line = 0;
-    if (lua_pcall(L, 2, 0, top + 1) != LUA_OK) {
-        if (!lua_istable(L, -1)) {
-            fprintf(stderr, "fuzz_model: a bug, not a user error:\n%s\n", lua_tostring(L, -1));
-            abort();
-        }
-        check_user_error();
-    }
+    if (lua_pcall(L, 2, 0, top + 1) != LUA_OK) check_user_error(L, "fuzz_model");
     lua_settop(L, top);
     return 0;
 }

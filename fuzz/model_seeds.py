@@ -2,7 +2,7 @@
 """model_seeds.py — write the seed corpus of fuzz_model (see fuzz_model.c for the input format) into DIR.
 
 Seeds are real inputs: every preset by name and written out as an inline list, the examples of README.md and the
-tests, and the model files under models/ (as `OPTIONS\\nFILE TEXT`), plus hand-written model files that use each
+tests, and the model files under models/ and tests/models/ (the per-layer form) (as `OPTIONS\\nFILE TEXT`), plus hand-written model files that use each
 field in each of its forms. Standard library only.
 """
 import os
@@ -85,15 +85,16 @@ def main(out):
     lines = list(COMMAND_LINES)
     for name in PRESETS:
         lines += [name, f"{name} --input 3x32x32 --avgpool none --classifier 64 --classes 10"]
+    lines += ["lenet5", "lenet5 --input 1x36x36", "alexnet --classes 10", "alexnet --input 3x63x63"]
     for letter, text in sorted(preset_lists().items()):
         lines += [text, f"{text} --batch-norm --input 3x64x64"]
     for i, line in enumerate(lines):
         write(out, f"args-{i:03d}", line.encode())
     files = list(MODEL_FILES)
-    models = os.path.join(ROOT, "models")
-    for name in sorted(os.listdir(models)):
-        if name.endswith(".lua"):
-            files.append(("", open(os.path.join(models, name)).read()))
+    for folder in (os.path.join(ROOT, "models"), os.path.join(ROOT, "tests", "models")):
+        for name in sorted(os.listdir(folder)):
+            if name.endswith(".lua"):
+                files.append(("", open(os.path.join(folder, name)).read()))
     for i, (options, text) in enumerate(files):
         write(out, f"file-{i:03d}", (options + "\n" + text).encode())
     print(f"model_seeds.py: {len(lines)} command lines and {len(files)} model files in {out}")

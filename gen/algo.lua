@@ -3,12 +3,15 @@
 --   direct     blocked: direct convolution, k = 1 or 3 (vggc_conv_direct)
 --   winograd2  blocked: Winograd F(2x2, 3x3) (vggc_conv_winograd, m = 2)
 --   winograd4  blocked: Winograd F(4x4, 3x3) (vggc_conv_winograd, m = 4)
--- "blocked" is the fast path's layout: channels in blocks of 16, (n, cpad / 16, h, w, 16). A 2x2 max pool right
--- after a blocked conv is fused into the conv's epilogue. LRN, a computing avgpool and the classifier read NCHW;
--- plan.lua inserts the conversions. The size formulas here mirror runtime/vggc.h's macros, and the generated C
+--   general    NCHW: im2col + SGEMM for any window (vggc_conv2d_general): every conv the others do not fit
+-- "blocked" is the fast path's layout: channels in blocks of 16, (n, cpad / 16, h, w, 16). A plain 2x2 max pool
+-- right after a blocked conv is fused into the conv's epilogue. Every other pool, LRN, ReLU, softmax, a computing
+-- avgpool and the classifier read NCHW; plan.lua inserts the conversions. The size formulas here mirror
+-- runtime/vggc.h's macros, and the generated C
 -- checks every one of them with _Static_assert.
 local errors = require("errors")
 local format = require("format")
+local kinds = require("layers")
 
 local M = {}
 
@@ -53,16 +56,32 @@ end
 -- small for 4x4 tiles take F(2x2); tiny maps run direct.
 local function auto(u, shape, batch)
   local cin, h, w = shape[1], shape[2], shape[3]
-  if u.k ~= 3 or cin < 16 then return "direct" end
+  if u.win.h.k ~= 3 or cin < 16 then return "direct" end
   if h >= 8 and w >= 8 and M.winograd_tiles(batch, h, w, 4) >= 16 then return "winograd4" end
   if h >= 4 and w >= 4 then return "winograd2" end
   return "direct"
 end
 
+-- The one place that says which convs the kernels of the first four algorithms run: k x k (k = 1 or 3), stride 1,
+-- padding k // 2 on every side (the map keeps its size), no dilation, ReLU after it (the blocked kernels always
+-- apply one). Every other conv runs "general".
+local function fits(u)
+  local h, w = u.win.h, u.win.w
+  local k = h.k
+  return (k == 1 or k == 3) and w.k == k and h.s == 1 and w.s == 1 and h.d == 1 and w.d == 1 and h.p0 == k // 2
+         and h.p1 == k // 2 and w.p0 == k // 2 and w.p1 == k // 2 and u.relu ~= nil
+end
+
 local function conv(u, mode, batch)
   local shape = u.input
   local algo = mode == "auto" and auto(u, shape, batch) or mode
-  if TILE[algo] and u.k ~= 3 then algo = "direct" end -- Winograd is for 3x3; a forced mode keeps 1x1 direct
+  if TILE[algo] and u.win.h.k ~= 3 then algo = "direct" end -- Winograd is for 3x3; a forced mode keeps 1x1 direct
+  if not fits(u) then algo = "general" end
+  u.algo = algo
+  if algo == "general" then
+    u.layout = "nchw"
+    return
+  end
   u.algo = algo
   if algo == "im2col" then
     u.layout = "nchw"
@@ -71,7 +90,8 @@ local function conv(u, mode, batch)
   u.layout = "blocked"
   local cin, h, w = shape[1], shape[2], shape[3]
   if algo == "direct" then
-    u.prepared = { kind = "VGGC_PREPARE_DIRECT", suffix = "_direct", floats = M.direct_weights(cin, u.out, u.k), m = 0 }
+    u.prepared = { kind = "VGGC_PREPARE_DIRECT", suffix = "_direct", floats = M.direct_weights(cin, u.out, u.win.h.k),
+                   m = 0 }
     u.work = 0
   else
     local m = TILE[algo]
@@ -96,7 +116,7 @@ function M.choose(net, mode)
   for _, u in ipairs(net.units) do
     if u.kind == "conv" then
       conv(u, mode, net.model.batch)
-    elseif u.kind == "maxpool" then
+    elseif u.kind == "maxpool" and kinds.maxpool.plain(u, u.input) then
       if prev and prev.kind == "conv" and prev.layout == "blocked" then
         prev.pool, prev.written = true, u.output
         u.computes, u.algo, u.fused = false, "fused", prev.number

@@ -23,9 +23,10 @@ local ALLOWED = {
                output = 1, help = 1, conv = 1 },
   build = { input = 1, classes = 1, batch = 1, avgpool = 1, classifier = 1, batch_norm = 1, name = 1, output = 1,
             cc = 1, help = 1, conv = 1, mpi = 1 },
+  import = { batch = 1, name = 1, output = 1, help = 1 },
 }
 
-M.commands = { "report", "generate", "build" }
+M.commands = { "report", "generate", "build", "import" }
 
 local function split_option(arg)
   local flag, value = arg:match("^(%-%-[%w-]+)=(.*)$")

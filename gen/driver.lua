@@ -19,13 +19,17 @@ commands:
   report     print every layer's output shape, params and MACs, and the totals
   generate   write NAME.c and NAME.h (-o DIR)
   build      generate, then compile a runnable classifier DIR/NAME (-o DIR)
+  import     read MODEL.onnx, write DIR/NAME.lua (a model file) and DIR/NAME.safetensors (its weights), and
+             print the report (-o DIR)
 
 MODEL is one of:
-  a preset     vgg11 vgg13 vgg16 vgg19, vgg11_bn ... vgg19_bn (torchvision), A B C D E, A-LRN (the paper)
+  a preset     vgg11 vgg13 vgg16 vgg19, vgg11_bn ... vgg19_bn (torchvision), A B C D E, A-LRN (the paper),
+               lenet5 (the classic-CNN document's), alexnet (torchvision's)
   a cfg list   "64,M,128,M,256,256,M" -- N is a 3x3 conv with N outputs, N:1 a 1x1 conv,
                M a 2x2 max pool, L a LocalResponseNorm(5, 1e-4, 0.75, 2)
   a file       model.lua returning {features = {...}, batch_norm = ..., input = "1x28x28", avgpool = ...,
-               classifier = {...}, classes = ..., name = ...}
+               classifier = {...}, classes = ..., name = ...}, or the per-layer form
+               {layers = {{"Conv2d", 1, 6, 5}, {"ReLU"}, {"MaxPool2d", 2}, {"Flatten"}, ...}, input = ..., name = ...}
 
 Run `vggc COMMAND --help` for the options, `vggc --version` for the version.
 ]],
@@ -48,6 +52,14 @@ model options:
     .. "  --markdown    the same as a Markdown table\n\n",
   generate = "usage: vggc generate MODEL [options] --name NAME -o DIR\n\n"
     .. "Write DIR/NAME.c and DIR/NAME.h (atomically; unchanged files are not rewritten).\n\n",
+  import = "usage: vggc import MODEL.onnx [--name NAME] [--batch N] -o DIR\n\n"
+    .. "Read an ONNX model (opsets 11-17) of a chain of layers, as torch.onnx.export writes one, and write\n"
+    .. "DIR/NAME.lua (a per-layer model file) and DIR/NAME.safetensors (its initializers), then print the report.\n"
+    .. "  --name NAME   the model's name (default from MODEL)\n"
+    .. "  --batch N     images per forward call (default: the ONNX input's batch)\n"
+    .. "Ops: Conv, Relu, MaxPool, AveragePool, GlobalAveragePool, Pad (folded into the next conv or pool),\n"
+    .. "BatchNormalization, LRN, Gemm, MatMul + Add, Flatten, Reshape to (batch, -1), Dropout, Identity,\n"
+    .. "Constant, Softmax.\n",
   build = "usage: vggc build MODEL [options] --name NAME -o DIR [--cc CC] [--mpi]\n\n"
     .. "Generate DIR/NAME.c/.h and compile the runner DIR/NAME:\n"
     .. "  DIR/NAME --weights W.safetensors [--by-order] [--input X.npy] [--output Y.npy] [--top K]\n"
@@ -70,6 +82,7 @@ end
 
 local function help(cmd)
   if cmd.command == "help" then return HELP.main end
+  if cmd.command == "import" then return HELP.import end
   return HELP[cmd.command] .. HELP.options
 end
 
@@ -86,6 +99,26 @@ local function output_dir(host, dir)
   errors.raise(dir, "no such directory (create it first)")
 end
 
+-- vggc import MODEL.onnx: translate, check the model as `vggc report` would, then write the model file and the
+-- weights, then print the report.
+local function import(host, cmd, dir)
+  local import_ = require("import")
+  local batch = cmd.options.batch
+  if batch then batch = model_.whole("--batch " .. batch, batch, "the batch size", 4096) end
+  local name = model_.parse_name(cmd.options.name and "--name " .. cmd.options.name or cmd.model,
+                                 cmd.options.name or model_.default_name(cmd.model))
+  local imp = import_.translate(cmd.model, import_.read(cmd.model), host, batch)
+  local model = import_.model(imp, cmd.model, name)
+  local net = net_.build(model)
+  import_.check(net, imp)
+  require("algo").choose(net)
+  local plan = plan_.plan(net)
+  require("limits").check(net, plan)
+  files.write_all(host, import_.files(imp, model, output_dir(host, dir), host.version, cmd.model))
+  io.write(require("report").text(net, plan, host.version))
+  return 0
+end
+
 function M.main(host, args)
   local cmd = cli.parse(args)
   if cmd.command == "version" then
@@ -96,6 +129,7 @@ function M.main(host, args)
     io.write(help(cmd))
     return 0
   end
+  if cmd.command == "import" then return import(host, cmd, cmd.options.output) end
   local model = model_.from_command(cmd)
   local net = net_.build(model)
   require("algo").choose(net, cmd.options.conv)

@@ -7,9 +7,15 @@ local template = require("template")
 
 local M = {}
 
+-- "features.0.weight" -> features_0_weight; a name that would not start with a letter or not end in a tensor's
+-- role ("0.weight", "onnx::Conv_156") is prefixed with t_, so that no tensor is a C keyword or a name of the file.
 local function c_name(tensor_name)
-  return (tensor_name:gsub("[^%w]", "_"))
+  local c = tensor_name:gsub("[^%w]", "_")
+  local role = c:match("_weight$") or c:match("_bias$") or c:match("_running_mean$") or c:match("_running_var$")
+  if not (c:match("^%a") and role) then c = "t_" .. c end
+  return c
 end
+M.c_name = c_name
 
 local function summary(net)
   local fmt = " * %3s  %-18s %-14s %13s %12s  %s"
@@ -36,7 +42,7 @@ end
 
 -- The raw weight of a conv that runs on a prepared copy is not stored: the loader makes the copy from the file.
 local function stored(t, u)
-  return not (u.prepared and t == u.tensors[1])
+  return not (u.prepared and t.name == u.weight_name)
 end
 
 local function weights(net)
@@ -50,25 +56,31 @@ local function weights(net)
                                         format.tuple(t.shape), c_name(t.name) .. u.prepared.suffix)
     end
   end)
+  for _, u in ipairs(net.units) do -- a layer without bias passes zeros (a BatchNorm fold writes its own there)
+    if u.bias_zeroed then
+      lines[#lines + 1] = string.format("static float %s[%d]; /* (%d): no %s in the state_dict, zeros */",
+                                        c_name(u.bias_name), u.bias_zeroed, u.bias_zeroed, u.bias_name)
+    end
+  end
   return table.concat(lines, "\n")
 end
 
 -- The C size macro (runtime/vggc.h) each prepared array must match.
 local function prepared_macro(u)
   if u.prepared.kind == "VGGC_PREPARE_DIRECT" then
-    return string.format("VGGC_DIRECT_WEIGHT_FLOATS(%d, %d, %d)", u.input[1], u.out, u.k)
+    return string.format("VGGC_DIRECT_WEIGHT_FLOATS(%d, %d, %d)", u.input[1], u.out, u.win.h.k)
   end
   return string.format("VGGC_WINOGRAD_WEIGHT_FLOATS(%d, %d, %d)", u.input[1], u.out, u.prepared.m)
 end
 
--- Where each unit's first tensor sits in the manifest, and each BatchNorm conv's row in folds[] (from 0).
+-- Where each unit's conv weight sits in the manifest, and each folding unit's row in folds[] (from 0).
 local function rows_of(net)
   local first, fold, n_folds = {}, {}, 0
   each_tensor(net, function(t, u, index)
-    if t == u.tensors[1] then first[u] = index end
+    if t.name == u.weight_name then first[u] = index end
   end)
   for _, u in ipairs(net.units) do
-    if u.kind == "conv" and u.bn then
+    if kinds[u.kind].fold and kinds[u.kind].fold(u, u.input) then
       fold[u], n_folds = n_folds, n_folds + 1
     end
   end
@@ -82,12 +94,12 @@ local function prepared(net)
   local first, fold = rows_of(net)
   for _, u in ipairs(net.units) do
     if u.prepared then
-      local name = c_name(u.tensors[1].name) .. u.prepared.suffix
+      local name = c_name(u.weight_name) .. u.prepared.suffix
       arrays[#arrays + 1] = string.format("_Alignas(64) static float %s[%d]; /* %s of %s */", name, u.prepared.floats,
-                                          u.algo, u.tensors[1].name)
+                                          u.algo, u.weight_name)
       rows[#rows + 1] = string.format("    {%s, %s, %d, %s, %d, %d, %d, %d},", u.prepared.kind, name, first[u],
                                       fold[u] and string.format("&folds[%d]", fold[u]) or "NULL", u.input[1], u.out,
-                                      u.k, u.prepared.m)
+                                      u.win.h.k, u.prepared.m)
       checks[#checks + 1] = string.format("_Static_assert(sizeof %s / sizeof(float) == %s, \"%s\");", name,
                                           prepared_macro(u), name)
     end
@@ -122,11 +134,12 @@ end
 local function folds(net)
   local rows = {}
   for _, u in ipairs(net.units) do
-    if u.kind == "conv" and u.bn then
-      local n = {}
-      for i, t in ipairs(u.tensors) do n[i] = stored(t, u) and c_name(t.name) or "NULL" end
-      rows[#rows + 1] = string.format("    {%s, %s, %s, %s, %s, %s, %d, %d, 1e-5f},", n[1], n[2], n[3], n[4], n[5],
-                                      n[6], u.out, u.input[1] * u.k * u.k)
+    local f = kinds[u.kind].fold and kinds[u.kind].fold(u, u.input)
+    if f then
+      local weight = u.prepared and "NULL" or c_name(f.weight)
+      rows[#rows + 1] = string.format("    {%s, %s, %s, %s, %s, %s, %d, %d, %sf},", weight, c_name(f.bias),
+                                      c_name(f.gamma), c_name(f.beta), c_name(f.mean), c_name(f.var), f.channels,
+                                      f.per_channel, format.float(f.eps))
     end
   end
   if #rows == 0 then return "", "NULL", 0 end

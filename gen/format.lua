@@ -32,6 +32,13 @@ function M.tuple(dims)
   return "(" .. M.shape(dims, ", ") .. ")"
 end
 
+-- A C float's digits, enough to give back the same float: 1e-05 -> "1e-05", 2 -> "2.0" (append "f")
+function M.float(x)
+  local s = string.format("%.9g", x)
+  if not s:find("[.eEn]") then s = s .. ".0" end
+  return s
+end
+
 function M.product(dims)
   local p = 1
   for _, d in ipairs(dims) do p = p * d end

@@ -101,6 +101,27 @@ static int host_exe_dir(lua_State *L)
     return 1;
 }
 
+/* host.transpose(bytes, first, rows, cols, size) -> the rows x cols matrix of size-byte elements that starts at
+ * bytes[first] (1-based), transposed (vggc import: a MatMul's (in, out) weight becomes a Linear's (out, in)). */
+static int host_transpose(lua_State *L)
+{
+    size_t len;
+    const char *src = luaL_checklstring(L, 1, &len);
+    lua_Integer first = luaL_checkinteger(L, 2), rows = luaL_checkinteger(L, 3), cols = luaL_checkinteger(L, 4);
+    lua_Integer size = luaL_checkinteger(L, 5);
+    luaL_argcheck(L, rows >= 0 && cols >= 0 && size >= 1 && size <= 8 && first >= 1, 3, "bad matrix");
+    luaL_argcheck(L, (cols == 0 || rows <= (lua_Integer)(len / (size_t)cols / (size_t)size)) &&
+                     (lua_Integer)len - (first - 1) >= rows * cols * size, 2, "the matrix runs past the bytes");
+    luaL_Buffer b;
+    char *dst = luaL_buffinitsize(L, &b, (size_t)(rows * cols * size));
+    src += first - 1;
+    for (lua_Integer r = 0; r < rows; r++)
+        for (lua_Integer c = 0; c < cols; c++)
+            memcpy(dst + (c * rows + r) * size, src + (r * cols + c) * size, (size_t)size);
+    luaL_pushresultsize(&b, (size_t)(rows * cols * size));
+    return 1;
+}
+
 static int host_pid(lua_State *L)
 {
     lua_pushinteger(L, (lua_Integer)getpid());
@@ -111,7 +132,7 @@ void vggc_push_host(lua_State *L)
 {
     static const luaL_Reg fns[] = {{"embedded", host_embedded}, {"mkdir", host_mkdir}, {"isdir", host_isdir},
                                    {"mode", host_mode},         {"exe_dir", host_exe_dir}, {"pid", host_pid},
-                                   {NULL, NULL}};
+                                   {"transpose", host_transpose}, {NULL, NULL}};
     luaL_newlib(L, fns);
     lua_pushstring(L, VGGC_VERSION);
     lua_setfield(L, -2, "version");

@@ -7,8 +7,27 @@ local M = {}
 
 local MAX = (1 << 31) - 1
 
+-- Every tensor has its own name and its own C array (emit.c_name: "a.b" and "a_b" would share one).
+local function check_names(net, where)
+  local c_name = require("emit").c_name
+  local seen = {}
+  for _, u in ipairs(net.units) do
+    local arrays = {}
+    for _, t in ipairs(u.tensors) do arrays[#arrays + 1] = t.name end
+    if u.bias_zeroed then arrays[#arrays + 1] = u.bias_name end
+    for _, name in ipairs(arrays) do
+      local c = c_name(name)
+      if seen[c] then
+        errors.raise(where, "tensors %s and %s would both be the C array %s (give one another name)", seen[c], name, c)
+      end
+      seen[c] = name
+    end
+  end
+end
+
 function M.check(net, plan)
   local where = net.model.source .. " at " .. format.shape(net.model.input)
+  check_names(net, where)
   for _, u in ipairs(net.units) do
     local out = format.product(u.output) * net.model.batch
     if out > MAX or u.work > MAX then

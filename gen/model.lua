@@ -1,8 +1,10 @@
--- model.lua — turn what the user named (a preset, an inline cfg list, or a Lua model file) plus the command-line
--- options into one normalized model description:
---   { name, source, features = {{kind = "conv", out = 64, k = 3}, {kind = "maxpool"}, {kind = "lrn", ...}},
---     batch_norm, input = {C, H, W}, batch, avgpool = {H, W} or false, classifier = {W1, ...}, classes }
+-- model.lua — turn what the user named (a preset, an inline cfg list, or a Lua model file in the cfg or the
+-- per-layer form) plus the command-line options into one normalized model description:
+--   { name, source, input = {C, H, W}, batch, layers = {{kind, type, name, ...}, ...} (modules.lua, cfg.lua),
+--     classes (cfg models; net.lua sets it for per-layer ones) }
+local cfg = require("cfg")
 local errors = require("errors")
+local modules = require("modules")
 local presets = require("presets")
 local sandbox = require("sandbox")
 
@@ -86,7 +88,8 @@ local function parse_inline(text)
 end
 
 local FILE_FIELDS = { name = 1, features = 1, batch_norm = 1, input = 1, batch = 1, avgpool = 1, classifier = 1,
-                      classes = 1 }
+                      classes = 1, layers = 1 }
+local CFG_ONLY = { "features", "batch_norm", "avgpool", "classifier", "classes" } -- not beside `layers`
 
 -- A Lua message "path:12: reason" raised as the user error "path:12: reason".
 local function raise_lua(path, msg)
@@ -117,12 +120,21 @@ local function read_model_file(path)
   for k in pairs(spec) do
     if not FILE_FIELDS[k] then errors.raise(path, "unknown field '%s'", tostring(k)) end
   end
-  if spec.features == nil then errors.raise(path, "'features' is missing (a list like {64, 'M', 128, 'M'})") end
+  if spec.layers ~= nil then
+    for _, k in ipairs(CFG_ONLY) do
+      if spec[k] ~= nil then
+        errors.raise(path, "'%s' is for a cfg model, not beside 'layers' (the layers say it all)", k)
+      end
+    end
+  elseif spec.features == nil then
+    errors.raise(path, "'layers' or 'features' is missing (a list of layers like {{'Conv2d', 1, 6, 5}}, "
+                 .. "or a cfg like {64, 'M', 128, 'M'})")
+  end
   return spec
 end
 
 local function default_name(text)
-  local name = text:gsub("%.lua$", ""):gsub("^.*/", ""):gsub("[^%w_]", "_"):lower()
+  local name = text:gsub("%.lua$", ""):gsub("%.onnx$", ""):gsub("^.*/", ""):gsub("[^%w_]", "_"):lower()
   if not name:match("^[%a_]") then name = "vgg_" .. name end
   return name
 end
@@ -137,10 +149,14 @@ local function file_exists(path)
   return f ~= nil
 end
 
--- The base description of MODEL before options: {features, batch_norm, source, name, file = spec or nil}
+-- The base description of MODEL before options: {source, name, features and batch_norm (a cfg) or layers (the
+-- per-layer form, unparsed), file = spec or nil, path}
 local function resolve(text)
   local preset = presets.find(text)
-  if preset then
+  if preset and preset.layers then
+    return { layers = preset.layers, source = "preset " .. text, name = default_name(text), path = "preset " .. text,
+             file = { input = preset.input } }
+  elseif preset then
     local where = "preset " .. text
     return { features = parse_features(where, preset.features, function(i) return where .. ": token " .. i end),
              batch_norm = preset.batch_norm, source = where, name = default_name(text) }
@@ -150,11 +166,13 @@ local function resolve(text)
   end
   if text:match("%.lua$") or file_exists(text) then
     local spec = read_model_file(text)
-    local where = text .. ": features"
-    return { features = parse_features(where, spec.features, function(i) return where .. "[" .. i .. "]" end),
-             batch_norm = spec.batch_norm,
-             source = "model file " .. text:gsub("^.*/", ""), name = spec.name or default_name(text), file = spec,
-             path = text }
+    local base = { source = "model file " .. text:gsub("^.*/", ""), name = spec.name or default_name(text),
+                   file = spec, path = text, layers = spec.layers, batch_norm = spec.batch_norm }
+    if not spec.layers then
+      local where = text .. ": features"
+      base.features = parse_features(where, spec.features, function(i) return where .. "[" .. i .. "]" end)
+    end
+    return base
   end
   errors.raise(text, "unknown model (presets: %s; or an inline list like \"64,M,128,M\"; or a .lua model file)",
                table.concat(presets.order, ", "))
@@ -197,21 +215,46 @@ local function parse_name(where, name)
   return name
 end
 
-function M.from_command(cmd)
-  local base = resolve(cmd.model)
-  local v, where = pick(cmd, base, "input", "3x224x224")
-  local model = { source = base.source, features = base.features }
-  model.input = M.parse_dims(where, v, 3, "CxHxW like 3x224x224")
-  v, where = pick(cmd, base, "batch", 1)
-  model.batch = whole(where, v, "the batch size", 4096)
-  v, where = pick(cmd, base, "classes", 1000)
+-- A cfg model: the head from the options, the file or the defaults, then torchvision's layers.
+local function cfg_model(cmd, base, model)
+  local v, where = pick(cmd, base, "classes", 1000)
   model.classes = whole(where, v, "the class count")
   v, where = pick(cmd, base, "avgpool", "7x7")
   model.avgpool = parse_avgpool(where, v)
   v, where = pick(cmd, base, "classifier", "4096,4096")
   model.classifier = parse_classifier(where, v)
+  model.features = base.features
   model.batch_norm = cmd.options.batch_norm or base.batch_norm or false
   if type(model.batch_norm) ~= "boolean" then errors.raise(base.path or "model", "batch_norm must be true or false") end
+  model.layers = cfg.layers(model)
+end
+
+-- A per-layer model: its layers as written; --classes resizes the last Linear.
+local function layers_model(cmd, base, model)
+  for _, key in ipairs({ "avgpool", "classifier", "batch_norm" }) do
+    if cmd.options[key] ~= nil then
+      errors.raise("--" .. key:gsub("_", "-"), "not for %s, which lists its layers (it is for cfg models)",
+                   base.source)
+    end
+  end
+  model.layers = modules.parse((base.path or base.source) .. ": layers", base.layers)
+  if cmd.options.classes == nil then return end
+  local last
+  for _, layer in ipairs(model.layers) do if layer.kind == "linear" then last = layer end end
+  if not last then errors.raise("--classes", "%s has no Linear whose outputs it could set", base.source) end
+  last.out = whole("--classes " .. cmd.options.classes, cmd.options.classes, "the class count")
+end
+
+M.whole, M.default_name, M.parse_name = whole, default_name, parse_name
+
+function M.from_command(cmd)
+  local base = resolve(cmd.model)
+  local v, where = pick(cmd, base, "input", "3x224x224")
+  local model = { source = base.source }
+  model.input = M.parse_dims(where, v, 3, "CxHxW like 3x224x224")
+  v, where = pick(cmd, base, "batch", 1)
+  model.batch = whole(where, v, "the batch size", 4096)
+  if base.layers then layers_model(cmd, base, model) else cfg_model(cmd, base, model) end
   v, where = pick(cmd, base, "name", base.name)
   model.name = parse_name(where, v)
   return model

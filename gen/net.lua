@@ -1,40 +1,40 @@
--- net.lua — expand a normalized model into layer units with torchvision's module indices, then infer every
--- shape, parameter count and MAC count in one pass over the units.
+-- net.lua — group a model's layers into units, the rows of the report and the calls of the generated C (a Conv2d
+-- with the BatchNorm2d folded into it and the ReLU that follows it is one unit, as is a Linear and its ReLU), then
+-- infer every shape, parameter count and MAC count in one pass over the units.
 local errors = require("errors")
 local format = require("format")
 local kinds = require("layers")
+local modules = require("modules")
 
 local M = {}
 
--- features.* units: conv [bn] relu per conv, one module per "M" and "L", indexed as torchvision's make_layers
-local function feature_units(model)
-  local units, index = {}, 0
-  for _, f in ipairs(model.features) do
-    local u = {}
-    for k, v in pairs(f) do u[k] = v end
-    u.index = index
-    if f.kind == "conv" then
-      u.bn = model.batch_norm and index + 1 or nil
-      u.relu = index + (model.batch_norm and 2 or 1)
-      index = u.relu + 1
-    else
-      index = index + 1
-    end
-    units[#units + 1] = u
-  end
-  return units
+-- A unit starts as a copy of its first layer; u.layers lists the layers it stands for.
+local function unit_of(layer)
+  local u = { layers = { layer } }
+  for k, v in pairs(layer) do u[k] = v end
+  return u
 end
 
--- avgpool, then classifier.*: Linear, ReLU, Dropout per hidden width, and the last Linear
-local function head_units(model, units)
-  if model.avgpool then units[#units + 1] = { kind = "avgpool", oh = model.avgpool[1], ow = model.avgpool[2] } end
-  local index = 0
-  for _, width in ipairs(model.classifier) do
-    units[#units + 1] = { kind = "linear", index = index, out = width, relu = index + 1 }
-    units[#units + 1] = { kind = "dropout", index = index + 2 }
-    index = index + 3
+-- Conv2d [BatchNorm2d] [ReLU] and Linear [ReLU] become one unit each; every other layer is a unit of its own.
+local function group(layers)
+  local units, i = {}, 1
+  while i <= #layers do
+    local u = unit_of(layers[i])
+    if u.kind == "batchnorm" then
+      errors.raise(u.where or u.name, "BatchNorm2d must follow a Conv2d directly (vggc folds it into the conv)")
+    end
+    if u.kind == "conv" and layers[i + 1] and layers[i + 1].kind == "batchnorm" then
+      i = i + 1
+      u.bn, u.layers[#u.layers + 1] = layers[i], layers[i]
+    end
+    if (u.kind == "conv" or u.kind == "linear") and layers[i + 1] and layers[i + 1].kind == "relu" then
+      i = i + 1
+      u.relu, u.layers[#u.layers + 1] = layers[i], layers[i]
+    end
+    units[#units + 1] = u
+    i = i + 1
   end
-  units[#units + 1] = { kind = "linear", index = index, out = model.classes }
+  return units
 end
 
 local function count_pools(units)
@@ -75,7 +75,12 @@ end
 local function infer_unit(u, shape, ctx, batch)
   local kind = kinds[u.kind]
   if u.kind == "conv" then ctx.convs = ctx.convs + 1 end
+  if kind.takes_map and #shape ~= 3 then
+    ctx.fail(u, "its input is a vector of %d features, not a C x H x W map (it must come before the Flatten)",
+             format.product(shape))
+  end
   u.input, u.output = shape, kind.infer(u, shape, ctx)
+  if u.kind ~= "flatten" and u.kind ~= "identity" then ctx.flattened = nil end
   local elements, macs = check_counts(u, kind, shape, ctx, batch)
   ctx.total_elements, ctx.total_macs = ctx.total_elements + elements, ctx.total_macs + macs
   if ctx.total_elements >= TOO_MANY or ctx.total_macs >= TOO_MANY then
@@ -96,10 +101,18 @@ end
 
 -- build(model) -> net = {model, units, total_params, total_macs, activation_floats}
 function M.build(model)
-  local units = feature_units(model)
-  head_units(model, units)
-  local ctx = { convs = 0, pools = count_pools(units), input_text = format.shape(model.input),
-                where = model.source .. " at " .. format.shape(model.input), total_elements = 0.0, total_macs = 0.0 }
+  local units = group(model.layers)
+  local where = model.source .. " at " .. format.shape(model.input)
+  local ctx = { convs = 0, pools = count_pools(units), input_text = format.shape(model.input), units = units,
+                where = where, total_elements = 0.0, total_macs = 0.0 }
+  -- "layer 3 (Conv2d layer2.conv2)", or for an imported model the ONNX node it came from
+  function ctx.layer_text(u)
+    return u.origin or string.format("layer %d (%s %s)", u.number, u.type, u.name)
+  end
+  -- a layer that does not fit its input: "<model> at <input>: layer 3 (Conv2d layer2.conv2): <what>"
+  function ctx.fail(u, fmt, ...)
+    errors.raise(where, "%s: " .. fmt, ctx.layer_text(u), ...)
+  end
   local shape = model.input
   local net = { model = model, units = units, total_params = 0, total_macs = 0, activation_floats = 0 }
   for i, u in ipairs(units) do
@@ -109,6 +122,11 @@ function M.build(model)
     net.total_macs = net.total_macs + u.macs
     net.activation_floats = net.activation_floats + format.product(u.output) * model.batch
   end
+  if #shape ~= 1 then
+    errors.raise(ctx.where, "the network ends in a %s map (expected a vector of class scores: end with a Linear, "
+                 .. "or add a Flatten)", format.shape(shape))
+  end
+  model.classes = shape[1]
   return net
 end
 
@@ -116,7 +134,7 @@ end
 function M.modules(net)
   local list = {}
   for _, u in ipairs(net.units) do
-    for _, m in ipairs(kinds[u.kind].modules(u, u.input)) do list[#list + 1] = m end
+    for _, layer in ipairs(u.layers) do list[#list + 1] = modules.describe(layer, u) end
   end
   return list
 end

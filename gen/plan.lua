@@ -26,7 +26,8 @@ function M.plan(net)
   end
   local last
   for _, u in ipairs(net.units) do if u.computes then last = u end end
-  local current, layout = "input", "nchw"
+  -- held: the (C, H, W) the current buffer holds, which a Flatten does not change in memory
+  local current, layout, held = "input", "nchw", net.model.input
   for _, u in ipairs(net.units) do
     u.convert, u.finish = nil, nil
     if u.computes then
@@ -34,8 +35,8 @@ function M.plan(net)
       if want ~= layout then
         local dst = other(current)
         u.convert = { op = want == "blocked" and "to_blocked" or "from_blocked", src = current, dst = dst,
-                      shape = u.input }
-        hold(dst, want, u.input)
+                      shape = held }
+        hold(dst, want, held)
         current, layout = dst, want
       end
       u.src = current
@@ -48,7 +49,7 @@ function M.plan(net)
         if u == last then u.finish = { op = "from_blocked", src = u.dst, dst = "output", shape = written } end
       end
       sizes.work = math.max(sizes.work, u.work)
-      current, layout = u.dst, want
+      current, layout, held = u.dst, want, written
     else
       u.src, u.dst = current, current
     end

@@ -6,6 +6,7 @@
  * SGEMM plus its bias and ReLU. A piece always sees the same shapes and data, so the result is bitwise the same for
  * any number of threads.
  */
+#include "conv_internal.h"
 #include "dense_internal.h"
 #include "vggc.h"
 
@@ -69,6 +70,17 @@ static void gemm_piece(float *out,          /* (cout, hw) */
     add_bias_relu(out, bias, hw, co0, co1, p0, p1, relu);
 }
 
+void vggc_conv_gemm(float *out,          /* (cout, hw) */
+                    const float *weight, /* (cout, depth) */
+                    const float *cols,   /* (depth, hw) */
+                    const float *bias,   /* (cout) */
+                    int cout, int hw, int depth, int relu)
+{
+    int pieces_p = (hw + PIECE_PIXELS - 1) / PIECE_PIXELS, pieces = (cout + PIECE_COUT - 1) / PIECE_COUT * pieces_p;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int p = 0; p < pieces; p++) gemm_piece(out, weight, cols, bias, cout, hw, depth, p, pieces_p, relu);
+}
+
 void vggc_conv2d(float *out,          /* (n, cout, h, w) */
                  const float *in,     /* (n, cin, h, w) */
                  const float *weight, /* (cout, cin, k, k) */
@@ -77,7 +89,6 @@ void vggc_conv2d(float *out,          /* (n, cout, h, w) */
                  int n, int cin, int h, int w, int cout, int k, int relu)
 {
     int hw = h * w, depth = cin * k * k;
-    int pieces_p = (hw + PIECE_PIXELS - 1) / PIECE_PIXELS, pieces = (cout + PIECE_COUT - 1) / PIECE_COUT * pieces_p;
     vggc_blas_single_threaded();
     for (int b = 0; b < n; b++) {
         const float *x = in + (size_t)b * cin * hw;   /* (cin, h, w) */
@@ -87,8 +98,7 @@ void vggc_conv2d(float *out,          /* (n, cout, h, w) */
             im2col(work, x, cin, h, w, k);
             cols = work;
         }
-#pragma omp parallel for schedule(dynamic, 1)
-        for (int p = 0; p < pieces; p++) gemm_piece(y, weight, cols, bias, cout, hw, depth, p, pieces_p, relu);
+        vggc_conv_gemm(y, weight, cols, bias, cout, hw, depth, relu);
     }
 }
 

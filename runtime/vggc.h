@@ -226,4 +226,49 @@ void vggc_conv_winograd(float *out,         /* blocked (n, cout, h, w), or (n, c
                         float *work,        /* VGGC_WINOGRAD_WORK_FLOATS(n, cin, h, w, cout, m) */
                         int n, int cin, int h, int w, int cout, int m, int pool);
 
+/* ---- general layers: any window, as PyTorch defines Conv2d, MaxPool2d and AvgPool2d -----------------------
+ * The generator computes every output size (floor or ceil mode, gen/sizes.lua) and passes it; a window reads
+ * zeros (conv), nothing (max) or counted padding (average) outside the map. */
+
+/* A sliding window: kernel kh x kw, stride sh x sw, padding top/left/bottom/right, dilation dh x dw. */
+typedef struct {
+    int kh, kw, sh, sw, pt, pl, pb, pr, dh, dw;
+} vggc_window;
+
+/* Conv2d, any window, + bias, then ReLU if relu: im2col + SGEMM (the fallback for every conv the fast kernels
+ * above do not fit). work holds vggc_conv2d_general_work(cin, oh, ow, win) floats (the unfolded image). */
+#define vggc_conv2d_general_work(cin, oh, ow, win) ((size_t)(cin) * (win)->kh * (win)->kw * (oh) * (ow))
+void vggc_conv2d_general(float *out,          /* (n, cout, oh, ow) */
+                         const float *in,     /* (n, cin, h, w) */
+                         const float *weight, /* (cout, cin, kh, kw) */
+                         const float *bias,   /* (cout) */
+                         float *work,         /* (cin * kh * kw, oh * ow); unused for 1x1, stride 1, no padding */
+                         int n, int cin, int h, int w, int cout, int oh, int ow, const vggc_window *win, int relu);
+void vggc_conv2d_general_ref(float *out, const float *in, const float *weight, const float *bias,
+                             int n, int cin, int h, int w, int cout, int oh, int ow, const vggc_window *win, int relu);
+
+/* MaxPool2d, any window (padding never wins; a NaN does). */
+void vggc_maxpool2d(float *out,      /* (n, c, oh, ow) */
+                    const float *in, /* (n, c, h, w) */
+                    int n, int c, int h, int w, int oh, int ow, const vggc_window *win);
+void vggc_maxpool2d_ref(float *out, const float *in, int n, int c, int h, int w, int oh, int ow,
+                        const vggc_window *win);
+
+/* AvgPool2d, any window without dilation; count_pad is count_include_pad. */
+void vggc_avgpool2d(float *out,      /* (n, c, oh, ow) */
+                    const float *in, /* (n, c, h, w) */
+                    int n, int c, int h, int w, int oh, int ow, const vggc_window *win, int count_pad);
+void vggc_avgpool2d_ref(float *out, const float *in, int n, int c, int h, int w, int oh, int ow,
+                        const vggc_window *win, int count_pad);
+
+/* ReLU on its own: out = max(in, 0). */
+void vggc_relu(float *out,      /* (n, count) */
+               const float *in, /* (n, count) */
+               int n, int count);
+
+/* Softmax over each image's c scores (torch.softmax(x, dim=1)), in double. */
+void vggc_softmax(float *out,      /* (n, c) */
+                  const float *in, /* (n, c) */
+                  int n, int c);
+
 #endif

@@ -9,6 +9,11 @@ must match: ||y - ref||_2 / ||ref||_2 <= 1e-5 and the same argmax for every imag
 worst error, then `N passed, N failed` alone on the last line; exit 1 if any case failed. Each case's files
 (weights can be 550 MB) are deleted right after it, pass or fail, unless --keep.
 
+The seed networks (SEEDS below; tests/seed_networks.py writes each as its document does) are exported once each:
+their own state_dict as safetensors, an input, a float64 reference and torch.onnx.export. Then two routes, each a
+case of its own: `NAME/file` builds the model file and loads the state_dict by name; `NAME/onnx` runs
+`vggc import` on the export and builds the model file it writes, loading the weights it writes.
+
 --small keeps the cases of at most 64x96 pixels (SMALL below), for the sanitizer build where a 224 case takes
 minutes; VGGC_CONFORMANCE_SMALL=1 in the environment means the same (the sanitizer build's tests set it).
 
@@ -55,15 +60,33 @@ vgg13_64x96_winograd2  vgg13  0  torchvision  --input 3x64x96 --conv winograd2
 vgg13_64x96_winograd4  vgg13  0  torchvision  --input 3x64x96 --batch 2 --conv winograd4
 """
 
-# --small: the 32x32, 64x96, 1-channel and CIFAR cases (every head kind, BatchNorm, loading by order, every --conv).
+# The seed networks: name (tests/seed_networks.py's NET), the model file or preset (- for none), seed, batch, ONNX
+# opset, routes.
+SEEDS = """
+lenet5               models/lenet5.lua                  1  2  13  file,onnx
+alexnet_torchvision  alexnet                            2  1  13  file,onnx
+alexnet_document     models/alexnet.lua                 3  1  11  file,onnx
+cifar_vgg16_first    models/cifar_vgg16.lua             4  1  17  file,onnx
+cifar_vgg16_bn       tests/models/cifar_vgg16_bn.lua    5  2  13  file,onnx
+vgg11_document       tests/models/vgg11_document.lua    6  1  13  file,onnx
+ops_strided          -                                  7  2  11  onnx
+ops_pools            -                                  8  1  13  onnx
+ops_padded           -                                  9  2  17  onnx
+ops_every_layer      tests/models/ops_every_layer.lua  10  3  13  file
+"""
+
+# --small: the 32x32, 64x96, 1-channel and CIFAR cases (every head kind, BatchNorm, loading by order, every --conv),
+# and the seed networks of at most 32x32.
 SMALL = {"vgg11_32", "vgg13_64x96", "vgg11_bn_gray32", "vgg16_bn_cifar", "vgg11_cifar", "vgg13_64x96_im2col",
-         "vgg13_64x96_direct", "vgg13_64x96_winograd2", "vgg13_64x96_winograd4"}
+         "vgg13_64x96_direct", "vgg13_64x96_winograd2", "vgg13_64x96_winograd4", "lenet5", "cifar_vgg16_bn",
+         "ops_strided", "ops_pools", "ops_padded", "ops_every_layer"}
 
 TOLERANCE = 1e-5
 STEP_TIMEOUT = 3600  # seconds; a VGG19 build or a float64 VGG19 reference takes well under this
 PRESETS = {"vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn"}
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOL = os.path.join(ROOT, "tools", "vggc_torch.py")
+SEED_TOOL = os.path.join(ROOT, "tests", "seed_networks.py")
 TORCH_MISSING = ("conformance: PyTorch is not importable by {}; run with /usr/bin/python3 (Debian's python3-torch) "
                  "or set PYTHON")
 
@@ -94,8 +117,21 @@ class Case:
         return self.model
 
 
+class Seed:
+    """A seed network: exported once, then run by each of its routes ("file" when it has a model file, "onnx")."""
+
+    def __init__(self, line):
+        fields = line.split()
+        self.name, self.file, self.seed, self.batch, self.opset = fields[0], fields[1], *map(int, fields[2:5])
+        self.routes = fields[5].split(",")
+
+
 def parse_cases(text):
     return [Case(line) for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def parse_seeds(text):
+    return [Seed(line) for line in text.splitlines() if line.strip()]
 
 
 # ---- the PyTorch side ---------------------------------------------------------------------------------------
@@ -292,14 +328,87 @@ def case_line(ctx, case):
     return ok, res.err, [line] + ([f"    (kept {res.kept})"] if res.kept else [])
 
 
-def run_all(ctx, cases):
-    passed, failed, worst = 0, 0, (-1.0, None)
+# ---- the seed networks: one export, two routes ----------------------------------------------------------------
+
+def seed_export(ctx, seed, tmp):
+    files = {k: os.path.join(tmp, f) for k, f in [("w", "weights.safetensors"), ("x", "input.npy"),
+                                                  ("r", "ref.npy"), ("o", f"{seed.name}.onnx")]}
+    onnx = ["--onnx", files["o"]] if "onnx" in seed.routes else []
+    run("export", [ctx.python, SEED_TOOL, "export", seed.name, "--seed", str(seed.seed), "--batch", str(seed.batch),
+                   "--opset", str(seed.opset), "--weights", files["w"], "--input", files["x"], "--reference",
+                   files["r"], *onnx])
+    return files
+
+
+def seed_route(ctx, seed, route, tmp, files, res):
+    """Build and run one route; fill res with the comparison."""
+    out_dir = os.path.join(tmp, route)
+    os.mkdir(out_dir)
+    name = f"{seed.name}_{route}"
+    if route == "file":
+        model = seed.file if not seed.file.endswith(".lua") else os.path.join(ROOT, seed.file)  # a preset
+        weights = files["w"]
+    else:
+        res.timed("import", run, "import", [ctx.vggc, "import", files["o"], "--name", name, "-o", out_dir])
+        model, weights = os.path.join(out_dir, name + ".lua"), os.path.join(out_dir, name + ".safetensors")
+    res.timed("build", run, "build", [ctx.vggc, "build", model, "--batch", str(seed.batch), "--name", name,
+                                      "-o", out_dir])
+    y = os.path.join(out_dir, "output.npy")
+    res.timed("run", run, "run", [os.path.join(out_dir, name), "--weights", weights, "--input", files["x"],
+                                  "--output", y])
+    shape, _ = read_npy(files["r"])
+    res.batch, res.shape = seed.batch, f"{seed.batch} -> {'x'.join(map(str, shape))}"
+    res.err, res.agree = compare(y, files["r"], shape[0], shape[1])
+
+
+def result_lines(name, res, failure=None):
+    if failure:
+        lines = [f"{name:26s} {res.shape:18s} FAIL {failure}  {res.times()}"]
+        return False, None, lines + [f"    {x}" for x in failure.detail.splitlines()]
+    ok = res.err <= TOLERANCE and res.agree == res.batch
+    return ok, res.err, [f"{name:26s} {res.shape:18s} err {res.err:.1e}  top-1 agree {res.agree}/{res.batch}  "
+                         f"{res.times()}  {'ok' if ok else 'FAIL'}"]
+
+
+def seed_lines(ctx, seed):
+    """Yield (case name, (passed, error or None, lines)) per route; the export is shared, and deleted after."""
+    tmp = tempfile.mkdtemp(prefix=f"vggc-conformance-{seed.name}-", dir=ctx.work)
+    try:
+        export_res = Result()
+        try:
+            files = export_res.timed("export", seed_export, ctx, seed, tmp)
+        except Failure as f:
+            yield f"{seed.name}/export", result_lines(f"{seed.name}/export", export_res, f)
+            return
+        for route in seed.routes:
+            res, name = Result(), f"{seed.name}/{route}"
+            res.seconds["export"] = export_res.seconds["export"] / len(seed.routes)
+            try:
+                seed_route(ctx, seed, route, tmp, files, res)
+                yield name, result_lines(name, res)
+            except Failure as f:
+                yield name, result_lines(name, res, f)
+    finally:
+        if ctx.keep:
+            print(f"    (kept {tmp})")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def all_results(ctx, cases, seeds):
     for case in cases:
-        ok, err, lines = case_line(ctx, case)
+        yield case.name, case_line(ctx, case)
+    for seed in seeds:
+        yield from seed_lines(ctx, seed)
+
+
+def run_all(ctx, cases, seeds=()):
+    passed, failed, worst = 0, 0, (-1.0, None)
+    for name, (ok, err, lines) in all_results(ctx, cases, seeds):
         print("\n".join(lines), flush=True)
         passed, failed = passed + ok, failed + (not ok)
         if err is not None:
-            worst = max(worst, (err, case.name))
+            worst = max(worst, (err, name))
     if worst[1]:
         print(f"worst error {worst[0]:.1e} ({worst[1]}), tolerance {TOLERANCE:.0e}")
     print(f"{passed} passed, {failed} failed")
@@ -308,7 +417,7 @@ def run_all(ctx, cases):
 
 # ---- main ----------------------------------------------------------------------------------------------------
 
-def parse_args(argv, cases):
+def parse_args(argv, cases, seeds):
     p = argparse.ArgumentParser(prog="conformance.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--vggc", metavar="PATH", help="the vggc executable")
     p.add_argument("--work", metavar="DIR", help="where each case's temporary directory goes (default: system temp)")
@@ -320,7 +429,7 @@ def parse_args(argv, cases):
     args = p.parse_args(argv)
     if not args.list and not args.vggc:
         p.error("--vggc PATH is required")
-    names = [c.name for c in cases]
+    names = [c.name for c in cases] + [s.name for s in seeds]
     unknown = [n for n in (args.only or "").split(",") if n and n not in names]
     if unknown:
         p.error(f"--only {unknown[0]}: no such case (expected one of {' '.join(names)})")
@@ -328,16 +437,21 @@ def parse_args(argv, cases):
 
 
 def main(argv):
-    cases = parse_cases(CASES)
-    args = parse_args(argv, cases)
+    cases, seeds = parse_cases(CASES), parse_seeds(SEEDS)
+    args = parse_args(argv, cases, seeds)
     if args.small:
         cases = [c for c in cases if c.name in SMALL]
+        seeds = [s for s in seeds if s.name in SMALL]
     if args.list:
         for c in cases:
             print(f"{c.name:18s} {c.model:9s} seed {c.seed}  {c.head:13s} {' '.join(c.options)}")
+        for s in seeds:
+            print(f"{s.name:18s} {s.file:32s} seed {s.seed}  batch {s.batch}  opset {s.opset}  "
+                  f"routes {', '.join(s.routes)}")
         return 0
     if args.only:
         cases = [c for c in cases if c.name in args.only.split(",")]
+        seeds = [s for s in seeds if s.name in args.only.split(",")]
     if not (os.path.isfile(args.vggc) and os.access(args.vggc, os.X_OK)):
         print(f"conformance: --vggc {args.vggc}: not an executable file", file=sys.stderr)
         return 2
@@ -348,7 +462,7 @@ def main(argv):
         return 2
     if args.work:
         os.makedirs(args.work, exist_ok=True)
-    return 0 if run_all(args, cases) else 1
+    return 0 if run_all(args, cases, seeds) else 1
 
 
 if __name__ == "__main__":

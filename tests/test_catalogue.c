@@ -966,6 +966,134 @@ Test(generator, report_with_an_svg_path_that_is_a_directory_writes_nothing)
                       "cannot replace: a directory is in the way", NULL);
 }
 
+/* ---- general layers: per-layer model files and presets -------------------------------------------------- */
+
+/* setup writing a per-layer model file bad.lua whose layers are LAYERS (input 1x8x8 unless it says) */
+#define MODEL_FILE(layers) "printf '%s' 'return { input = \"1x8x8\", layers = { " layers " } }' > bad.lua"
+
+Test(layers, a_kernel_larger_than_the_padded_map_names_the_layer_and_the_input_it_needs)
+{
+    expect_vggc_error(NULL, "generate lenet5 --input 1x8x8 --name net -o .", "1x8x8",
+                      "layer 3 (Conv2d layer2.conv2): kernel 5x5 is larger than its 2x2 input padded to 2x2",
+                      "need at least 14x14", NULL);
+}
+
+Test(layers, a_stride_of_0_is_not_a_whole_number_from_1)
+{
+    expect_vggc_error(MODEL_FILE("{\"Conv2d\", 1, 4, 3, stride = 0}"), "generate bad.lua --name net -o .",
+                      "bad.lua: layers[1] (Conv2d)", "stride 0 must be a whole number >= 1", NULL);
+}
+
+Test(layers, a_pool_that_leaves_a_0x0_map_names_the_layer_and_the_smallest_input)
+{
+    expect_vggc_error(MODEL_FILE("{\"Conv2d\", 1, 4, 3, padding = 1}, {\"MaxPool2d\", 3}, {\"MaxPool2d\", 3}"),
+                      "generate bad.lua --input 1x5x5 --name net -o .", "1x5x5",
+                      "layer 3 (MaxPool2d 2): kernel 3x3 is larger than its 1x1 input padded to 1x1, so it would make "
+                      "a 0x0 map (input too small; need at least 9x9)", NULL);
+}
+
+Test(layers, a_linear_whose_in_features_are_not_its_flattened_input_says_both)
+{
+    expect_vggc_error(NULL, "generate lenet5 --input 1x36x36 --name net -o .", "preset lenet5 at 1x36x36",
+                      "layer 6 (Linear layer3.fc1): in_features is 400, but its input has 576 features (16x6x6 "
+                      "flattened)", NULL);
+}
+
+Test(layers, a_grouped_conv_is_not_supported_yet)
+{
+    expect_vggc_error(MODEL_FILE("{\"Conv2d\", 4, 4, 3, groups = 2}"), "generate bad.lua --input 4x8x8 --name net -o .",
+                      "bad.lua: layers[1] (Conv2d)", "groups = 2 is not supported yet (only groups = 1", NULL);
+}
+
+Test(layers, a_module_vggc_does_not_know_lists_the_ones_it_does)
+{
+    expect_vggc_error(MODEL_FILE("{\"Conv2d\", 1, 4, 3}, {\"Sigmoid\"}"), "generate bad.lua --name net -o .",
+                      "bad.lua: layers[2]", "'Sigmoid' is not a module vggc knows (expected one of: Conv2d,", NULL);
+}
+
+Test(layers, a_batchnorm_that_does_not_follow_a_conv_is_refused)
+{
+    expect_vggc_error(MODEL_FILE("{\"Conv2d\", 1, 4, 3}, {\"ReLU\"}, {\"BatchNorm2d\", 4}"),
+                      "generate bad.lua --name net -o .", "bad.lua: layers[3] (BatchNorm2d)",
+                      "BatchNorm2d must follow a Conv2d directly (vggc folds it into the conv)", NULL);
+}
+
+Test(layers, a_linear_on_a_map_asks_for_a_flatten)
+{
+    expect_vggc_error(MODEL_FILE("{\"Conv2d\", 1, 4, 3}, {\"Linear\", 144, 10}"), "generate bad.lua --name net -o .",
+                      "model file bad.lua at 1x8x8", "layer 2 (Linear 1): its input is a 4x6x6 map (a Linear takes a "
+                      "vector: add {'Flatten'} before it", NULL);
+}
+
+Test(layers, a_cfg_option_on_a_per_layer_model_is_refused)
+{
+    expect_vggc_error(NULL, "generate lenet5 --classifier 64 --name net -o .", "--classifier",
+                      "not for preset lenet5, which lists its layers (it is for cfg models)", NULL);
+}
+
+/* ---- vggc import ----------------------------------------------------------------------------------------- */
+
+#define ONNX_DIR VGGC_SOURCE_DIR "/tests/regressions/onnx/"
+
+Test(import, a_truncated_onnx_file_names_the_byte_and_the_field_that_runs_past_the_end)
+{
+    expect_vggc_error("head -c 1500 '" ONNX_DIR "seed-conv-net.onnx' > cut.onnx", "import cut.onnx -o .", "cut.onnx",
+                      "byte 5: ModelProto: a field of 2238 bytes runs past the end of its message (1495 bytes left) "
+                      "(not a valid ONNX file; truncated or corrupt?)", NULL);
+}
+
+Test(import, a_text_file_is_not_a_valid_onnx_file)
+{
+    expect_vggc_error("echo hello > text.onnx", "import text.onnx -o .", "text.onnx",
+                      "wire type 4 is not one protobuf writes (0, 1, 2, 5) (not a valid ONNX file", NULL);
+}
+
+Test(import, an_op_vggc_does_not_know_is_named_with_its_node_and_the_ops_it_knows)
+{
+    expect_vggc_error(NULL, "import '" ONNX_DIR "bad-unsupported-op.onnx' -o .", ONNX_DIR "bad-unsupported-op.onnx",
+                      "node 2 'act' (Sigmoid): op 'Sigmoid' is not supported (supported: Add, AveragePool,", NULL);
+}
+
+Test(import, weights_in_an_external_data_file_are_refused_naming_the_file)
+{
+    expect_vggc_error(NULL, "import '" ONNX_DIR "bad-external-data.onnx' -o .", ONNX_DIR "bad-external-data.onnx",
+                      "node 1 'conv' (Conv): weight 'w' is stored in an external data file, 'conv.weight.bin' (vggc "
+                      "reads weights inside the .onnx only", NULL);
+}
+
+Test(import, an_initializer_whose_shape_disagrees_with_its_layer_names_both_shapes)
+{
+    expect_vggc_error(NULL, "import '" ONNX_DIR "bad-bias-shape.onnx' -o .", ONNX_DIR "bad-bias-shape.onnx",
+                      "node 1 'conv' (Conv): bias 'b' has shape [5] (expected [3])", NULL);
+}
+
+Test(import, an_attribute_vggc_cannot_honour_is_named_with_its_node)
+{
+    expect_vggc_error(NULL, "import '" ONNX_DIR "bad-conv-groups.onnx' -o .", ONNX_DIR "bad-conv-groups.onnx",
+                      "node 1 'conv' (Conv): group 2 is not supported (group 1 only", NULL);
+}
+
+Test(import, an_opset_outside_11_to_17_is_refused)
+{
+    expect_vggc_error(NULL, "import '" ONNX_DIR "bad-opset-9.onnx' -o .", ONNX_DIR "bad-opset-9.onnx",
+                      "opset 9 is not supported (11 to 17)", NULL);
+}
+
+Test(import, a_missing_onnx_file_cannot_be_read)
+{
+    expect_vggc_error(NULL, "import missing.onnx -o .", "missing.onnx",
+                      "cannot read the ONNX file (No such file or directory)", NULL);
+}
+
+/* The files it would write are checked before any is written: a read-only NAME.lua leaves NAME.safetensors
+ * unwritten. */
+Test(import, a_read_only_model_file_in_the_way_is_not_replaced_and_nothing_is_written)
+{
+    expect_vggc_error("echo old > net.lua && chmod 0444 net.lua",
+                      "import '" ONNX_DIR "seed-conv-net.onnx' --name net -o .",
+                      "./net.lua", "is read-only (not replaced)", NULL);
+}
+
 /* ---- the catalogue itself ------------------------------------------------------------------------------ */
 
 /* tests/BAD_INPUTS.md: rows numbered 1, 2, ... (at least 30), each naming a test `suite::name` that exists in the

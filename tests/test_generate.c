@@ -81,6 +81,36 @@ Test(generate, vgg19_bn_compiles_cleanly_with_gcc_and_clang) { expect_model_comp
 Test(generate, the_papers_config_c_compiles_cleanly_with_gcc_and_clang) { expect_model_compiles("vgg_c", "C"); }
 Test(generate, a_lrn_compiles_cleanly_with_gcc_and_clang) { expect_model_compiles("vgg_a_lrn", "A-LRN"); }
 
+Test(generate, lenet5_compiles_cleanly_with_gcc_and_clang) { expect_model_compiles("lenet5", "lenet5"); }
+Test(generate, alexnet_compiles_cleanly_with_gcc_and_clang) { expect_model_compiles("alexnet", "alexnet"); }
+Test(generate, the_cifar_first_vgg16_compiles_cleanly_with_gcc_and_clang)
+{
+    expect_model_compiles("cifar_vgg16", VGGC_SOURCE_DIR "/models/cifar_vgg16.lua");
+}
+
+Test(generate, a_model_file_with_every_general_layer_compiles_cleanly_with_gcc_and_clang)
+{
+    expect_model_compiles("ops_every_layer", VGGC_SOURCE_DIR "/tests/models/ops_every_layer.lua");
+}
+
+/* torch.onnx.export names a conv that absorbed its BatchNorm "onnx::Conv_12": its C array is t_onnx__Conv_12. */
+Test(generate, an_imported_model_with_the_initializers_own_names_compiles_cleanly_with_gcc_and_clang)
+{
+    if (!have("gcc") || !have("clang")) cr_skip("this test compiles with both gcc and clang; one is not installed");
+    char *dir = make_temp_dir("generate");
+    cmd_result r = run("cd '%s' && '%s' import '%s/tests/regressions/onnx/seed-pools-opset13.onnx' --name pools -o . "
+                       "&& '%s' generate pools.lua -o .", dir, VGGC_EXE, VGGC_SOURCE_DIR, VGGC_EXE);
+    cr_assert_eq(r.status, 0, "import + generate failed: %s", r.err);
+    cmd_free(&r);
+    char *c = generated(dir, "pools", "c");
+    cr_expect(strstr(c, "static float t_onnx__Conv_") != NULL, "no t_onnx__Conv_ array in pools.c");
+    free(c);
+    expect_compiles(dir, "pools", "gcc");
+    expect_compiles(dir, "pools", "clang");
+    remove_tree(dir);
+    free(dir);
+}
+
 Test(generate, the_cifar_head_compiles_cleanly_with_gcc_and_clang)
 {
     expect_model_compiles("cifar", "vgg16_bn --input 3x32x32 --avgpool none --classifier 512,512 --classes 10");

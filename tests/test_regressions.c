@@ -9,6 +9,8 @@
  *   safetensors/  vggc_load_safetensors_mem by name and by order into fuzz/tiny_model.h's model: 0, or an
  *                 error whose message is one non-empty line without control bytes and the weights untouched.
  *   npy/          vggc_npy_parse: 0 with rank 1..4 and readable data, or such an error message.
+ *   onnx/         `vggc import FILE -o DIR`: exit 0 with a report and DIR/NAME.lua and DIR/NAME.safetensors, or
+ *                 exit 2 with exactly one line "vggc: where: what" and nothing written.
  */
 #include "helpers.h"
 #include "vggc.h"
@@ -125,6 +127,21 @@ static void append_words(char *cmd, size_t cap, const unsigned char *line, size_
     }
 }
 
+/* NULL if vggc kept its contract (exit 0 with a report and nothing on stderr, or exit 2 with one line
+ * "vggc: ..."), else what it did, in why. Frees r. */
+static const char *contract_fault(cmd_result r, char *why, size_t cap)
+{
+    const char *nl = strchr(r.err, '\n');
+    why[0] = '\0';
+    if (r.status == 0 && r.out[0] == '\0') snprintf(why, cap, "exit 0 without a report");
+    else if (r.status == 0 && r.err[0] != '\0') snprintf(why, cap, "exit 0 with stderr: %.400s", r.err);
+    else if (r.status != 0 && r.status != 2) snprintf(why, cap, "exit %d: %.600s", r.status, r.err);
+    else if (r.status == 2 && (strncmp(r.err, "vggc: ", 6) != 0 || !nl || nl[1] != '\0'))
+        snprintf(why, cap, "exit 2 without exactly one line \"vggc: ...\": %.600s", r.err);
+    cmd_free(&r);
+    return why[0] ? why : NULL;
+}
+
 /* Run one model input; returns NULL if vggc kept its contract, else a description (static buffer). */
 static const char *model_fault(const char *path, const char *tmp)
 {
@@ -146,17 +163,7 @@ static const char *model_fault(const char *path, const char *tmp)
     append_words(cmd, sizeof cmd, b.bytes, line_len);
     cr_assert_lt(strlen(cmd), sizeof cmd - 1, "%s: the command line is too long for this test", path);
     free(b.bytes);
-
-    cmd_result r = run("%s", cmd);
-    const char *nl = strchr(r.err, '\n');
-    why[0] = '\0';
-    if (r.status == 0 && r.out[0] == '\0') snprintf(why, sizeof why, "exit 0 without a report");
-    else if (r.status == 0 && r.err[0] != '\0') snprintf(why, sizeof why, "exit 0 with stderr: %.400s", r.err);
-    else if (r.status != 0 && r.status != 2) snprintf(why, sizeof why, "exit %d: %.600s", r.status, r.err);
-    else if (r.status == 2 && (strncmp(r.err, "vggc: ", 6) != 0 || !nl || nl[1] != '\0'))
-        snprintf(why, sizeof why, "exit 2 without exactly one line \"vggc: ...\": %.600s", r.err);
-    cmd_free(&r);
-    return why[0] ? why : NULL;
+    return contract_fault(run("%s", cmd), why, sizeof why);
 }
 
 Test(regressions, every_model_input_gets_a_report_or_one_error_line_and_exit_2)
@@ -170,6 +177,49 @@ Test(regressions, every_model_input_gets_a_report_or_one_error_line_and_exit_2)
         bad += why != NULL;
     }
     cr_log_info("regressions: %d model inputs, %d broke the contract", n, bad);
+    remove_tree(tmp);
+    free(tmp);
+    free_corpus(files);
+}
+
+/* ---- .onnx files through vggc import ------------------------------------------------------------------------ */
+
+/* Import one file into an empty directory; NULL if vggc kept its contract: a report and both files, or one error
+ * line and nothing written. */
+static const char *onnx_fault(const char *path, const char *tmp)
+{
+    static char why[1024];
+    char out[600], lua[700], weights[700];
+    snprintf(out, sizeof out, "%s/out", tmp);
+    snprintf(lua, sizeof lua, "%s/reg.lua", out);
+    snprintf(weights, sizeof weights, "%s/reg.safetensors", out);
+    remove_tree(out);
+    cmd_result mk = run("mkdir '%s'", out);
+    cmd_free(&mk);
+    cmd_result r = run("'%s' import '%s' --name reg -o '%s'", VGGC_EXE, path, out);
+    int status = r.status;
+    if (contract_fault(r, why, sizeof why)) return why;
+    int written = file_exists(lua) + file_exists(weights);
+    if (status == 0 && written != 2) snprintf(why, sizeof why, "exit 0 but %d of the 2 files written", written);
+    if (status == 2) {
+        cmd_result ls = run("ls -A '%s'", out);
+        if (ls.out[0] != '\0') snprintf(why, sizeof why, "exit 2 but it wrote %.400s", ls.out);
+        cmd_free(&ls);
+    }
+    return why[0] ? why : NULL;
+}
+
+Test(regressions, every_onnx_file_imports_or_gets_one_error_line_and_writes_nothing)
+{
+    int n, bad = 0;
+    char **files = corpus("onnx", &n);
+    char *tmp = make_temp_dir("regressions-onnx");
+    for (char **p = files; *p; p++) {
+        const char *why = onnx_fault(*p, tmp);
+        if (why) cr_expect_fail("%s: %s", *p, why);
+        bad += why != NULL;
+    }
+    cr_log_info("regressions: %d onnx files, %d broke the contract", n, bad);
     remove_tree(tmp);
     free(tmp);
     free_corpus(files);

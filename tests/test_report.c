@@ -150,7 +150,74 @@ Test(report, a_batch_of_4_has_four_times_the_macs_and_the_same_params)
     free(four);
 }
 
+/* The seed networks (../shared/SEED_NETWORKS.md), counted as PyTorch counts them (tests/seed_networks.py params). */
+Test(report, lenet5_has_61706_params) { expect_params("lenet5", 61706); }
+Test(report, the_model_file_of_lenet5_has_61706_params) { expect_params(VGGC_SOURCE_DIR "/models/lenet5.lua", 61706); }
+Test(report, torchvisions_alexnet_has_61100840_params) { expect_params("alexnet", 61100840); }
+Test(report, the_documents_alexnet_has_61100840_params_without_an_avgpool)
+{
+    expect_params(VGGC_SOURCE_DIR "/models/alexnet.lua", 61100840);
+}
+Test(report, the_cifar_documents_first_vgg16_with_10_classes_has_134301514_params)
+{
+    expect_params(VGGC_SOURCE_DIR "/models/cifar_vgg16.lua", 134301514);
+}
+Test(report, the_cifar_documents_optimized_vgg16_as_a_model_file_has_15253578_params)
+{
+    expect_params(VGGC_SOURCE_DIR "/tests/models/cifar_vgg16_bn.lua", 15253578);
+}
+Test(report, the_vgg11_documents_vgg11_with_its_own_names_has_132863336_params)
+{
+    expect_params(VGGC_SOURCE_DIR "/tests/models/vgg11_document.lua", 132863336);
+}
+Test(report, alexnet_with_10_classes_resizes_its_last_linear) { expect_params("alexnet --classes 10", 57044810); }
+
 /* ---- per-layer output shapes ----------------------------------------------------------------------------- */
+
+/* The seed networks' shapes are PyTorch's: each unit's output is its last module's output (a conv's ReLU). */
+Test(report, lenet5_goes_from_1x32x32_through_6x28x28_and_16x5x5_to_10_classes)
+{
+    expect_shapes("lenet5", "6x28x28 6x14x14 16x10x10 16x5x5 400 120 84 10");
+}
+
+Test(report, alexnets_11x11_stride_4_conv_makes_55x55_and_its_overlapping_pools_27_13_and_6)
+{
+    expect_shapes("alexnet", "64x55x55 64x27x27 192x27x27 192x13x13 384x13x13 256x13x13 256x13x13 256x6x6 256x6x6 "
+                             "9216 9216 4096 4096 4096 1000");
+}
+
+Test(report, the_cifar_first_vgg16s_unpadded_convs_and_padded_pools_go_222_112_110_56_54_28_26_14_12_7)
+{
+    expect_shapes(VGGC_SOURCE_DIR "/models/cifar_vgg16.lua",
+                  "64x222x222 64x222x222 64x112x112 128x110x110 128x110x110 128x56x56 256x54x54 256x54x54 256x54x54 "
+                  "256x28x28 512x26x26 512x26x26 512x26x26 512x14x14 512x12x12 512x12x12 512x12x12 512x7x7 25088 "
+                  "4096 4096 10 10");
+}
+
+/* The report's rows name each general layer by what differs from the usual: stride, padding, pool padding. */
+Test(report, the_rows_name_strides_and_paddings_that_differ_from_the_usual)
+{
+    char *text = vggc_ok("report " VGGC_SOURCE_DIR "/models/cifar_vgg16.lua");
+    cr_expect(strstr(text, "   1  conv3x3p0+relu ") != NULL, "no unpadded conv row:\n%s", text);
+    cr_expect(strstr(text, "   3  maxpool2x2p1 ") != NULL, "no padded pool row:\n%s", text);
+    cr_expect(strstr(text, "  23  softmax ") != NULL, "no softmax row:\n%s", text);
+    free(text);
+    text = vggc_ok("report alexnet");
+    cr_expect(strstr(text, "   1  conv11x11s4p2+relu ") != NULL, "no 11x11 stride 4 row:\n%s", text);
+    cr_expect(strstr(text, "   2  maxpool3x3s2 ") != NULL, "no overlapping pool row:\n%s", text);
+    free(text);
+}
+
+/* The preset and the model file are the same network, layer for layer. */
+Test(report, the_lenet5_preset_and_model_file_report_the_same_layers)
+{
+    char *preset = report_json("lenet5"), *file = report_json(VGGC_SOURCE_DIR "/models/lenet5.lua");
+    char *a = out_shapes(preset), *b = out_shapes(file);
+    cr_expect_str_eq(a, b, "lenet5: preset %s, file %s", a, b);
+    cr_expect_eq(json_int(preset, "total_macs"), json_int(file, "total_macs"));
+    cr_expect(strstr(file, "\"layer3.fc3.bias\"") != NULL, "the file's tensors are not named as the document's");
+    free(preset), free(file), free(a), free(b);
+}
 
 Test(report, vgg11_at_224_halves_the_map_at_each_of_5_pools_down_to_512x7x7)
 {

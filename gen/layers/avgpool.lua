@@ -1,6 +1,6 @@
 -- layers/avgpool.lua — AdaptiveAvgPool2d((oh, ow)) with PyTorch's bins. torchvision module: avgpool.
 -- When the map already has the target size it is the identity and no code runs.
-local K = { template = "templates/layers/avgpool.c.in" }
+local K = { takes_map = true, template = "templates/layers/avgpool.c.in" }
 
 function K.label(u)
   return string.format("avgpool %dx%d", u.oh, u.ow)
@@ -12,14 +12,6 @@ end
 
 function K.infer(u, shape)
   return { shape[1], u.oh, u.ow }
-end
-
-function K.tensors() return {} end
-function K.macs() return 0 end
-function K.work() return 0 end
-
-function K.modules(u)
-  return { { name = "avgpool", type = "AdaptiveAvgPool2d", output_size = { u.oh, u.ow } } }
 end
 
 function K.describe(u, shape)

@@ -1,78 +1,107 @@
--- layers/conv.lua — Conv2d k x k (k = 1 or 3), stride 1, pad k // 2, + bias, [BatchNorm folded at load], ReLU.
--- torchvision modules: features.i Conv2d, [features.i+1 BatchNorm2d], features.i+1|i+2 ReLU.
+-- layers/conv.lua — Conv2d as PyTorch defines it (any kh x kw, stride, padding per side, dilation, with or without
+-- bias), with the BatchNorm2d right after it folded in at load and the ReLU right after that, when the model has
+-- them. torchvision's VGG convs are 3x3, stride 1, pad 1, + bias, ReLU: features.i Conv2d, [features.i+1
+-- BatchNorm2d], features.i+1|i+2 ReLU.
+local format = require("format")
+local modules = require("modules")
 local sizes = require("sizes")
+local window = require("window")
 
-local K = { computes = true }
+local K = { computes = true, takes_map = true }
 
 local TEMPLATES = { im2col = "templates/layers/conv.c.in", direct = "templates/layers/conv_direct.c.in",
-                    winograd2 = "templates/layers/conv_winograd.c.in", winograd4 = "templates/layers/conv_winograd.c.in" }
+                    winograd2 = "templates/layers/conv_winograd.c.in",
+                    winograd4 = "templates/layers/conv_winograd.c.in", general = "templates/layers/conv_general.c.in" }
 
 function K.template(u)
   return TEMPLATES[u.algo or "im2col"]
 end
 
 function K.label(u)
-  return string.format("conv%dx%d%s+relu", u.k, u.k, u.bn and "+bn" or "")
+  return "conv" .. window.label(u.win, false) .. (u.bn and "+bn" or "") .. (u.relu and "+relu" or "")
 end
 
-function K.infer(u, shape)
-  return { u.out, sizes.conv(shape[2], u.k), sizes.conv(shape[3], u.k) }
+function K.infer(u, shape, ctx)
+  if u.cin and u.cin ~= shape[1] then
+    ctx.fail(u, "in_channels is %d, but its input has %d channels (%s)", u.cin, shape[1], format.shape(shape))
+  end
+  if u.bn and u.bn.features and u.bn.features ~= u.out then
+    ctx.fail(u, "the BatchNorm2d %s after it has num_features %d (expected %d, the conv's out_channels)",
+             u.bn.name, u.bn.features, u.out)
+  end
+  local oh, ow = window.output(u, shape, ctx)
+  return { u.out, oh, ow }
 end
 
+-- The state_dict tensors; also names the arrays the generated C passes: u.weight_array, u.bias_array (a zeroed
+-- array of its own when the conv has no bias: the kernels and the BatchNorm fold write and read one).
 function K.tensors(u, shape)
-  local conv = "features." .. u.index
-  local list = {
-    { name = conv .. ".weight", shape = { u.out, shape[1], u.k, u.k }, param = true },
-    { name = conv .. ".bias", shape = { u.out }, param = true },
-  }
+  local weight, bias = modules.tensor_name(u, "weight"), modules.tensor_name(u, "bias")
+  local list = { { name = weight, shape = { u.out, shape[1], u.win.h.k, u.win.w.k }, param = true } }
+  if u.bias then list[2] = { name = bias, shape = { u.out }, param = true } end
+  u.weight_name, u.bias_name, u.bias_zeroed = weight, bias, not u.bias and u.out or nil
+  u.bn_names = {}
   if u.bn then
-    local bn = "features." .. u.bn
-    list[3] = { name = bn .. ".weight", shape = { u.out }, param = true }
-    list[4] = { name = bn .. ".bias", shape = { u.out }, param = true }
-    list[5] = { name = bn .. ".running_mean", shape = { u.out }, param = false }
-    list[6] = { name = bn .. ".running_var", shape = { u.out }, param = false }
+    for _, part in ipairs({ "weight", "bias", "running_mean", "running_var" }) do
+      u.bn_names[part] = modules.tensor_name(u.bn, part)
+      list[#list + 1] = { name = u.bn_names[part], shape = { u.out }, param = part == "weight" or part == "bias" }
+    end
   end
   return list
 end
 
--- MACs per image: output elements x in_channels x k x k
+-- MACs per image: output elements x in_channels x kh x kw
 function K.macs(u, shape, out)
-  return out[1] * out[2] * out[3] * shape[1] * u.k * u.k
+  return out[1] * out[2] * out[3] * shape[1] * u.win.h.k * u.win.w.k
 end
 
--- floats of workspace one call needs (im2col of one image)
+-- A 1x1 conv with stride 1, no padding and no dilation reads its input as the GEMM's right-hand side.
+local function pointwise(win)
+  local h, w = win.h, win.w
+  return h.k == 1 and w.k == 1 and h.s == 1 and w.s == 1 and h.p0 + h.p1 + w.p0 + w.p1 == 0
+end
+
+-- floats of workspace one call needs in the im2col paths: the unfolded input of one image (algo.lua sets the
+-- fast paths' own)
 function K.work(u, shape)
-  return u.k == 1 and 0 or shape[1] * u.k * u.k * shape[2] * shape[3]
-end
-
-function K.modules(u, shape)
-  local list = { { name = "features." .. u.index, type = "Conv2d", in_channels = shape[1], out_channels = u.out,
-                   kernel_size = u.k, padding = u.k // 2 } }
-  if u.bn then list[2] = { name = "features." .. u.bn, type = "BatchNorm2d", num_features = u.out, eps = 1e-5 } end
-  list[#list + 1] = { name = "features." .. u.relu, type = "ReLU" }
-  return list
+  if pointwise(u.win) then return 0 end
+  return shape[1] * u.win.h.k * u.win.w.k * sizes.window(shape[2], u.win.h) * sizes.window(shape[3], u.win.w)
 end
 
 local HOW = { im2col = "im2col + sgemm", direct = "direct, blocked", winograd2 = "Winograd F(2x2,3x3), blocked",
-              winograd4 = "Winograd F(4x4,3x3), blocked" }
+              winograd4 = "Winograd F(4x4,3x3), blocked", general = "im2col + sgemm" }
 
 function K.describe(u, shape)
-  return string.format("conv%dx%d %d -> %d, pad %d, + bias%s, relu%s [%s]", u.k, u.k, shape[1], u.out, u.k // 2,
-                       u.bn and string.format(", batchnorm features.%d folded in at load", u.bn) or "",
-                       u.pool and ", maxpool 2x2 fused" or "", HOW[u.algo or "im2col"])
+  local h, w = u.win.h, u.win.w
+  return string.format("conv%dx%d %d -> %d, %s, %s%s%s%s [%s]", h.k, w.k, shape[1], u.out, window.describe(u.win),
+                       u.bias and "+ bias" or "no bias",
+                       u.bn and string.format(", batchnorm %s (eps %g) folded in at load", u.bn.name, u.bn.eps) or "",
+                       u.relu and ", relu" or "", u.pool and ", maxpool 2x2 fused" or "", HOW[u.algo or "im2col"])
 end
 
 function K.args(u, shape, ctx)
-  local weight = ctx.array(u.tensors[1].name)
-  local v = { bias = ctx.array(u.tensors[2].name), cin = shape[1], h = shape[2], w = shape[3], cout = u.out }
+  local weight = ctx.array(u.weight_name)
+  local v = { bias = ctx.array(u.bias_name), cin = shape[1], h = shape[2], w = shape[3], cout = u.out }
   if u.algo == "direct" then
-    v.prepared, v.k, v.pool = weight .. u.prepared.suffix, u.k, u.pool and 1 or 0
+    v.prepared, v.k, v.pool = weight .. u.prepared.suffix, u.win.h.k, u.pool and 1 or 0
   elseif u.tile then
     v.prepared, v.work, v.m, v.pool = weight .. u.prepared.suffix, ctx.work, u.tile, u.pool and 1 or 0
+  elseif u.algo == "general" then
+    v.weight, v.work, v.oh, v.ow, v.relu = weight, ctx.work, u.output[2], u.output[3], u.relu and 1 or 0
+    v.window = window.literal(u.win)
   else
-    v.weight, v.work, v.k = weight, ctx.work, u.k
+    v.weight, v.work, v.k, v.relu = weight, ctx.work, u.win.h.k, u.relu and 1 or 0
   end
   return v
+end
+
+-- A BatchNorm folded into this conv at load: the arrays and sizes of its vggc_bn_fold row.
+function K.fold(u, shape)
+  if not u.bn then return nil end
+  local bn = u.bn_names
+  return { weight = u.weight_name, bias = u.bias_name, gamma = bn.weight, beta = bn.bias,
+           mean = bn.running_mean, var = bn.running_var, channels = u.out,
+           per_channel = shape[1] * u.win.h.k * u.win.w.k, eps = u.bn.eps }
 end
 
 return K

@@ -1,0 +1,22 @@
+-- layers/relu.lua — a ReLU that follows neither a Conv2d nor a Linear (those run it in their own epilogue).
+local format = require("format")
+
+local K = { computes = true, template = "templates/layers/relu.c.in" }
+
+function K.label()
+  return "relu"
+end
+
+function K.infer(_, shape)
+  return shape
+end
+
+function K.describe(_, shape)
+  return string.format("relu over %s", format.tuple(shape))
+end
+
+function K.args(_, shape)
+  return { count = format.product(shape) }
+end
+
+return K

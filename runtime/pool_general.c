@@ -1,0 +1,142 @@
+/* pool_general.c — MaxPool2d and AvgPool2d with any window (kernel, stride, padding per side, dilation for max)
+ * and the output size the generator computed (floor or ceil mode, gen/sizes.lua), each with its naive reference.
+ *
+ * The kernels split the (image, channel) planes over the runtime's OpenMP threads and clip each window to the map
+ * once per output row and column; the references test every tap. Both follow PyTorch: a padded cell never wins a
+ * max and a NaN always does; an average's divisor counts the padding the window covers when count_pad
+ * (count_include_pad, PyTorch's default), but never the cells past the padding that ceil mode adds.
+ */
+#include "vggc.h"
+
+#include <math.h>
+
+/* The larger of two values; a NaN wins, as in torch.nn.MaxPool2d. */
+static float max_nan(float m, float v)
+{
+    return (v > m || isnan(v)) ? v : m;
+}
+
+/* The taps [*t0, *t1) of a window starting at `start` (stride `step` between taps, k taps) inside [0, n). */
+static void clip(int start, int k, int step, int n, int *t0, int *t1)
+{
+    int a = 0, b = k;
+    while (a < b && start + a * step < 0) a++;
+    while (b > a && start + (b - 1) * step >= n) b--;
+    *t0 = a;
+    *t1 = b;
+}
+
+/* The taps of one output's window that fall inside the map: rows [ty0, ty1) and columns [tx0, tx1) of the window
+ * that starts at (y0, x0). */
+typedef struct {
+    int y0, x0, ty0, ty1, tx0, tx1;
+} taps;
+
+/* One output of a pool from its window's taps. */
+typedef float window_fn(const float *x /* (h, w) */, int h, int w, const taps *t, const vggc_window *win,
+                        int count_pad);
+
+/* out[plane][i][j] = at(the window of (i, j)) for every plane, the planes split over the OpenMP threads. */
+static void pool_planes(float *out,      /* (planes, oh, ow) */
+                        const float *in, /* (planes, h, w) */
+                        int planes, int h, int w, int oh, int ow, const vggc_window *win, int count_pad, window_fn *at)
+{
+#pragma omp parallel for schedule(static)
+    for (int pl = 0; pl < planes; pl++) {
+        const float *x = in + (size_t)pl * h * w; /* (h, w) */
+        float *y = out + (size_t)pl * oh * ow;    /* (oh, ow) */
+        taps t;
+        for (int i = 0; i < oh; i++) {
+            t.y0 = i * win->sh - win->pt;
+            clip(t.y0, win->kh, win->dh, h, &t.ty0, &t.ty1);
+            for (int j = 0; j < ow; j++) {
+                t.x0 = j * win->sw - win->pl;
+                clip(t.x0, win->kw, win->dw, w, &t.tx0, &t.tx1);
+                y[(size_t)i * ow + j] = at(x, h, w, &t, win, count_pad);
+            }
+        }
+    }
+}
+
+static float max_at(const float *x /* (h, w) */, int h, int w, const taps *t, const vggc_window *win, int count_pad)
+{
+    (void)h, (void)count_pad;
+    float m = -INFINITY;
+    for (int ty = t->ty0; ty < t->ty1; ty++) {
+        const float *row = x + (size_t)(t->y0 + ty * win->dh) * w;
+        for (int tx = t->tx0; tx < t->tx1; tx++) m = max_nan(m, row[t->x0 + tx * win->dw]);
+    }
+    return m;
+}
+
+void vggc_maxpool2d(float *out,      /* (n, c, oh, ow) */
+                    const float *in, /* (n, c, h, w) */
+                    int n, int c, int h, int w, int oh, int ow, const vggc_window *win)
+{
+    pool_planes(out, in, n * c, h, w, oh, ow, win, 0, max_at);
+}
+
+void vggc_maxpool2d_ref(float *out,      /* (n, c, oh, ow) */
+                        const float *in, /* (n, c, h, w) */
+                        int n, int c, int h, int w, int oh, int ow, const vggc_window *win)
+{
+    for (int pl = 0; pl < n * c; pl++)
+        for (int i = 0; i < oh; i++)
+            for (int j = 0; j < ow; j++) {
+                float m = -INFINITY;
+                for (int ky = 0; ky < win->kh; ky++)
+                    for (int kx = 0; kx < win->kw; kx++) {
+                        int sy = i * win->sh - win->pt + ky * win->dh, sx = j * win->sw - win->pl + kx * win->dw;
+                        if (sy >= 0 && sy < h && sx >= 0 && sx < w) m = max_nan(m, in[((size_t)pl * h + sy) * w + sx]);
+                    }
+                out[((size_t)pl * oh + i) * ow + j] = m;
+            }
+}
+
+/* PyTorch's divisor of the window at (y0, x0): its size within the padded map when count_pad, else the cells of
+ * the map it covers. */
+static int divisor(int y0, int x0, int h, int w, const vggc_window *win, int count_pad)
+{
+    int y1 = y0 + win->kh < h + win->pb ? y0 + win->kh : h + win->pb;
+    int x1 = x0 + win->kw < w + win->pr ? x0 + win->kw : w + win->pr;
+    if (count_pad) return (y1 - y0) * (x1 - x0);
+    y0 = y0 > 0 ? y0 : 0;
+    x0 = x0 > 0 ? x0 : 0;
+    y1 = y1 < h ? y1 : h;
+    x1 = x1 < w ? x1 : w;
+    return (y1 - y0) * (x1 - x0);
+}
+
+/* The window's mean with PyTorch's divisor (no dilation: AvgPool2d has none), summed in double. */
+static float mean_at(const float *x /* (h, w) */, int h, int w, const taps *t, const vggc_window *win, int count_pad)
+{
+    double sum = 0.0;
+    for (int ty = t->ty0; ty < t->ty1; ty++)
+        for (int tx = t->tx0; tx < t->tx1; tx++) sum += x[(size_t)(t->y0 + ty) * w + t->x0 + tx];
+    return (float)(sum / divisor(t->y0, t->x0, h, w, win, count_pad));
+}
+
+void vggc_avgpool2d(float *out,      /* (n, c, oh, ow) */
+                    const float *in, /* (n, c, h, w) */
+                    int n, int c, int h, int w, int oh, int ow, const vggc_window *win, int count_pad)
+{
+    pool_planes(out, in, n * c, h, w, oh, ow, win, count_pad, mean_at);
+}
+
+void vggc_avgpool2d_ref(float *out,      /* (n, c, oh, ow) */
+                        const float *in, /* (n, c, h, w) */
+                        int n, int c, int h, int w, int oh, int ow, const vggc_window *win, int count_pad)
+{
+    for (int pl = 0; pl < n * c; pl++)
+        for (int i = 0; i < oh; i++)
+            for (int j = 0; j < ow; j++) {
+                int y0 = i * win->sh - win->pt, x0 = j * win->sw - win->pl;
+                double sum = 0.0;
+                for (int ky = 0; ky < win->kh; ky++)
+                    for (int kx = 0; kx < win->kw; kx++) {
+                        int sy = y0 + ky, sx = x0 + kx;
+                        if (sy >= 0 && sy < h && sx >= 0 && sx < w) sum += in[((size_t)pl * h + sy) * w + sx];
+                    }
+                out[((size_t)pl * oh + i) * ow + j] = (float)(sum / divisor(y0, x0, h, w, win, count_pad));
+            }
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""make_bad_onnx.py — write the hand-made bad .onnx files of tests/regressions/onnx/ (bad-*.onnx), the ones that
+tests/BAD_INPUTS.md's import rows feed to `vggc import`. Each is a tiny conv net made with onnx.helper (Debian's
+python3-onnx) with one thing wrong. Run it again only to change them: the files are committed.
+
+    make_bad_onnx.py DIR
+"""
+import os
+import sys
+
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper, save
+
+
+def net(conv_attrs=None, bias_shape=(3,), op="Relu", opset=13, external=False):
+    """x (1, 2, 6, 6) -> Conv 3x3 (3 outputs, pad 1) -> op -> Flatten -> Gemm (108 -> 4) -> y"""
+    rng = np.random.default_rng(0)
+    weights = [("w", (3, 2, 3, 3)), ("b", bias_shape), ("fc", (4, 108)), ("fcb", (4,))]
+    init = [numpy_helper.from_array(rng.standard_normal(s).astype(np.float32), n) for n, s in weights]
+    if external:  # the conv's weight lives in a file beside the model
+        w = init[0]
+        w.ClearField("raw_data")
+        w.data_location = TensorProto.EXTERNAL
+        w.external_data.add(key="location", value="conv.weight.bin")
+    attrs = dict(kernel_shape=[3, 3], pads=[1, 1, 1, 1], **(conv_attrs or {}))
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", **attrs),
+             helper.make_node(op, ["c"], ["r"], name="act"),
+             helper.make_node("Flatten", ["r"], ["f"], name="flat"),
+             helper.make_node("Gemm", ["f", "fc", "fcb"], ["y"], name="fc", transB=1)]
+    graph = helper.make_graph(nodes, "bad", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 6, 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], init)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+FILES = {
+    "bad-external-data.onnx": net(external=True),
+    "bad-conv-groups.onnx": net(conv_attrs={"group": 2}),
+    "bad-bias-shape.onnx": net(bias_shape=(5,)),
+    "bad-unsupported-op.onnx": net(op="Sigmoid"),
+    "bad-opset-9.onnx": net(opset=9),
+    "seed-conv-net.onnx": net(),
+}
+
+
+def main(argv):
+    if len(argv) != 1:
+        print("usage: make_bad_onnx.py DIR", file=sys.stderr)
+        return 2
+    for name, model in FILES.items():
+        save(model, os.path.join(argv[0], name))
+    print(f"make_bad_onnx: wrote {len(FILES)} files to {argv[0]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
