@@ -17,7 +17,8 @@ local function other(buffer)
 end
 
 -- plan(net) -> {buffers = {{name, offset, floats}...}, floats, static_bytes}; sets u.src, u.dst on every unit,
--- and u.convert (before) and u.finish (after) on units that need a layout conversion: {op, src, dst, shape}
+-- and u.convert (before) and u.finish (after) on units that need a layout conversion: {op, src, dst, shape}; a
+-- first-layer direct conv that reads the NCHW input itself gets u.scratch instead of u.convert
 function M.plan(net)
   local batch = net.model.batch
   local sizes = { a = 0, b = 0, work = 0 }
@@ -29,17 +30,24 @@ function M.plan(net)
   -- held: the (C, H, W) the current buffer holds, which a Flatten does not change in memory
   local current, layout, held = "input", "nchw", net.model.input
   for _, u in ipairs(net.units) do
-    u.convert, u.finish = nil, nil
+    u.convert, u.finish, u.scratch = nil, nil, nil
     if u.computes then
       local want = u.layout or layout
-      if want ~= layout then
+      if want == "blocked" and layout == "nchw" and current == "input" and u.algo == "direct" and held[1] <= 16 then
+        -- the first layer's direct conv reads the network's NCHW input itself; the other buffer is its scratch,
+        -- where kernels that read only blocked input convert it first (vggc_conv_direct_nchw)
+        u.scratch = other(current)
+        hold(u.scratch, "blocked", held)
+        current, layout = u.scratch, want -- the output goes to the buffer after the scratch, as after a conversion
+        u.src = "input"
+      elseif want ~= layout then
         local dst = other(current)
         u.convert = { op = want == "blocked" and "to_blocked" or "from_blocked", src = current, dst = dst,
                       shape = held }
         hold(dst, want, held)
         current, layout = dst, want
       end
-      u.src = current
+      if not u.scratch then u.src = current end
       local written = u.written or u.output
       if u == last and want == "nchw" then
         u.dst = "output"

@@ -14,6 +14,7 @@ local TEMPLATES = { im2col = "templates/layers/conv.c.in", direct = "templates/l
                     winograd4 = "templates/layers/conv_winograd.c.in", general = "templates/layers/conv_general.c.in" }
 
 function K.template(u)
+  if u.scratch then return "templates/layers/conv_direct_nchw.c.in" end
   return TEMPLATES[u.algo or "im2col"]
 end
 
@@ -76,14 +77,15 @@ function K.describe(u, shape)
   return string.format("conv%dx%d %d -> %d, %s, %s%s%s%s [%s]", h.k, w.k, shape[1], u.out, window.describe(u.win),
                        u.bias and "+ bias" or "no bias",
                        u.bn and string.format(", batchnorm %s (eps %g) folded in at load", u.bn.name, u.bn.eps) or "",
-                       u.relu and ", relu" or "", u.pool and ", maxpool 2x2 fused" or "", HOW[u.algo or "im2col"])
+                       u.relu and ", relu" or "", u.pool and ", maxpool 2x2 fused" or "",
+                       HOW[u.algo or "im2col"] .. (u.scratch and ", reads the NCHW input" or ""))
 end
 
 function K.args(u, shape, ctx)
   local weight = ctx.array(u.weight_name)
   local v = { bias = ctx.array(u.bias_name), cin = shape[1], h = shape[2], w = shape[3], cout = u.out }
   if u.algo == "direct" then
-    v.prepared, v.k, v.pool = weight .. u.prepared.suffix, u.win.h.k, u.pool and 1 or 0
+    v.prepared, v.k, v.pool, v.scratch = weight .. u.prepared.suffix, u.win.h.k, u.pool and 1 or 0, u.scratch
   elseif u.tile then
     v.prepared, v.work, v.m, v.pool = weight .. u.prepared.suffix, ctx.work, u.tile, u.pool and 1 or 0
   elseif u.algo == "general" then
