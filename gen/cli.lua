@@ -13,16 +13,18 @@ local OPTIONS = {
   ["--json"] = { "json", false }, ["--markdown"] = { "markdown", false },
   ["--cc"] = { "cc", true }, ["--conv"] = { "conv", true }, ["--help"] = { "help", false }, ["-h"] = { "help", false },
   ["--mpi"] = { "mpi", false }, ["--svg"] = { "svg", true },
+  ["--target"] = { "target", true }, ["--weights"] = { "weights", true }, ["--by-order"] = { "by_order", false },
+  ["--flash"] = { "flash", true }, ["--ram"] = { "ram", true },
 }
 
 -- which options each command takes
 local ALLOWED = {
   report = { input = 1, classes = 1, batch = 1, avgpool = 1, classifier = 1, batch_norm = 1, name = 1, json = 1,
-             markdown = 1, help = 1, conv = 1, svg = 1 },
+             markdown = 1, help = 1, conv = 1, svg = 1, target = 1, flash = 1, ram = 1 },
   generate = { input = 1, classes = 1, batch = 1, avgpool = 1, classifier = 1, batch_norm = 1, name = 1,
-               output = 1, help = 1, conv = 1 },
+               output = 1, help = 1, conv = 1, target = 1, weights = 1, by_order = 1, flash = 1, ram = 1 },
   build = { input = 1, classes = 1, batch = 1, avgpool = 1, classifier = 1, batch_norm = 1, name = 1, output = 1,
-            cc = 1, help = 1, conv = 1, mpi = 1 },
+            cc = 1, help = 1, conv = 1, mpi = 1, target = 1, weights = 1, by_order = 1, flash = 1, ram = 1 },
   import = { batch = 1, name = 1, output = 1, help = 1 },
 }
 

@@ -119,6 +119,22 @@ local function import(host, cmd, dir)
   return 0
 end
 
+-- generate/build for a Cortex-M target: refuse what does not fit, read the weights into const data, write the C
+-- (and for build, the test firmware DIR/NAME.elf).
+local function compile_for_target(host, cmd, net, plan, command, dir)
+  require("target").check_fits(net, net.target, net.memory)
+  if not cmd.options.weights then
+    errors.raise("--weights", "is needed for --target %s (the weights go into flash as const data: --weights "
+                 .. "W.safetensors)", net.target.name)
+  end
+  if cmd.options.mpi then errors.raise("--mpi", "is for host builds (a Cortex-M firmware runs one process)") end
+  local mcu = require("mcu")
+  local list = mcu.files(host, net, plan, command, dir, mcu.read(host, net, cmd.options.weights, cmd.options.by_order))
+  if cmd.command == "build" then return require("firmware").run(host, net, list, dir, command) end
+  files.write_all(host, list)
+  return 0
+end
+
 function M.main(host, args)
   local cmd = cli.parse(args)
   if cmd.command == "version" then
@@ -132,8 +148,11 @@ function M.main(host, args)
   if cmd.command == "import" then return import(host, cmd, cmd.options.output) end
   local model = model_.from_command(cmd)
   local net = net_.build(model)
-  require("algo").choose(net, cmd.options.conv)
+  local target = require("target")
+  net.target = target.resolve(cmd.options)
+  if net.target then target.choose(net, cmd.options.conv) else require("algo").choose(net, cmd.options.conv) end
   local plan = plan_.plan(net)
+  if net.target then net.memory = target.memory(net, plan) end
   if cmd.command == "report" then
     local report = require("report")
     local render = cmd.options.json and report.json or cmd.options.markdown and report.markdown or report.text
@@ -145,6 +164,11 @@ function M.main(host, args)
   end
   local dir = output_dir(host, cmd.options.output)
   require("limits").check(net, plan)
+  if net.target then return compile_for_target(host, cmd, net, plan, command_line(args), dir) end
+  if cmd.options.weights or cmd.options.by_order then
+    errors.raise(cmd.options.weights and "--weights" or "--by-order", "is for a Cortex-M target (--target "
+                 .. "cortex-m4|cortex-m7|cortex-m33); a host build loads its weights at run time (NAME --weights W)")
+  end
   local command = command_line(args)
   local list = require("emit").files(host, net, plan, command, dir)
   if cmd.command == "build" then

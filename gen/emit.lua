@@ -28,6 +28,7 @@ local function summary(net)
                                     format.mega(net.total_macs), "")
   return (table.concat(lines, "\n"):gsub(" +\n", "\n"):gsub(" +$", ""))
 end
+M.summary = summary -- mcu.lua's files have the same table
 
 -- fn(t, u, index) for every tensor of every unit, index counting from 0 as the manifest's rows do
 local function each_tensor(net, fn)

@@ -128,12 +128,20 @@ static int host_pid(lua_State *L)
     return 1;
 }
 
+#ifdef VGGC_HOST_WEIGHTS
+int vggc_host_read_weights(lua_State *L); /* weights.c: the runtime's loader, in vggc itself only */
+#endif
+
 void vggc_push_host(lua_State *L)
 {
     static const luaL_Reg fns[] = {{"embedded", host_embedded}, {"mkdir", host_mkdir}, {"isdir", host_isdir},
                                    {"mode", host_mode},         {"exe_dir", host_exe_dir}, {"pid", host_pid},
                                    {"transpose", host_transpose}, {NULL, NULL}};
     luaL_newlib(L, fns);
+#ifdef VGGC_HOST_WEIGHTS
+    lua_pushcfunction(L, vggc_host_read_weights);
+    lua_setfield(L, -2, "read_weights");
+#endif
     lua_pushstring(L, VGGC_VERSION);
     lua_setfield(L, -2, "version");
 #ifdef VGGC_LINK_FLAGS

@@ -1,7 +1,7 @@
 /* host.h — what main.c needs from host.c.
  *
  * vggc_push_host pushes the table driver.main receives as `host`: embedded(path), mkdir(path), isdir(path),
- * mode(path), exe_dir(), pid(), version and, in vggc itself, link_flags. vggc_search_embedded is a
+ * mode(path), exe_dir(), pid(), version and, in vggc itself, link_flags and read_weights (weights.c). vggc_search_embedded is a
  * package.searchers entry that finds module "a.b" as the embedded "gen/a/b.lua" or "gen/a/b/init.lua". */
 #ifndef VGGC_HOST_H
 #define VGGC_HOST_H

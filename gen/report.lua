@@ -42,13 +42,24 @@ local function totals(net, plan)
   }
 end
 
+-- totals, and for a Cortex-M target its flash and RAM (target.lua) before the total params
+local function all_totals(net, plan)
+  local list = totals(net, plan)
+  if not net.target then return list end
+  local last = table.remove(list)
+  list[#list] = nil -- prepared weights: none on a Cortex-M target (the generator prepares them)
+  for _, line in ipairs(require("target").report_lines(net.target, net.memory)) do list[#list + 1] = line end
+  list[#list + 1] = last
+  return list
+end
+
 function M.text(net, plan, version)
   local out = { title(net, version), "" }
   local fmt = "%4s  %-18s %-16s %13s %16s  %s"
   out[#out + 1] = string.format(fmt, "#", "layer", "output", "params", "MACs", "algorithm")
   for _, r in ipairs(rows(net)) do out[#out + 1] = (string.format(fmt, table.unpack(r)):gsub(" +$", "")) end
   out[#out + 1] = ""
-  for _, t in ipairs(totals(net, plan)) do out[#out + 1] = string.format("%-24s %s", t[1] .. ":", t[2]) end
+  for _, t in ipairs(all_totals(net, plan)) do out[#out + 1] = string.format("%-24s %s", t[1] .. ":", t[2]) end
   return table.concat(out, "\n") .. "\n"
 end
 
@@ -57,7 +68,7 @@ function M.markdown(net, plan, version)
                 "|--:|:--|:--|--:|--:|:--|" }
   for _, r in ipairs(rows(net)) do out[#out + 1] = "| " .. table.concat(r, " | ") .. " |" end
   out[#out + 1] = ""
-  for _, t in ipairs(totals(net, plan)) do out[#out + 1] = string.format("- %s: %s", t[1], t[2]) end
+  for _, t in ipairs(all_totals(net, plan)) do out[#out + 1] = string.format("- %s: %s", t[1], t[2]) end
   return table.concat(out, "\n") .. "\n"
 end
 
@@ -88,18 +99,35 @@ local function json_modules(net)
   return list
 end
 
+-- A Cortex-M target's memory: upper bounds in bytes, and the part's sizes they are checked against.
+local function json_target(net)
+  local t, mem = net.target, net.memory
+  return json.ordered({ name = t.name, part = t.part, machine = t.machine, flash_limit = t.flash, ram_limit = t.ram,
+                        weights = mem.weights, code = mem.code, workspace = mem.workspace, stack = mem.stack,
+                        io = mem.io, fits = mem.flash <= t.flash and mem.ram + mem.io <= t.ram },
+                      { "name", "part", "machine", "flash_limit", "ram_limit", "weights", "code", "workspace",
+                        "stack", "io", "fits" })
+end
+
 function M.json(net, plan, version)
   local m = net.model
   local buffers = {}
   for _, b in ipairs(plan.buffers) do buffers[b.name] = b.floats * 4 end
-  local doc = json.ordered({
+  local fields = {
     vggc = version, name = m.name, source = m.source, input = m.input, batch = m.batch, classes = m.classes,
     layers = json_layers(net), modules = json_modules(net), total_params = net.total_params,
     total_macs = net.total_macs, activation_bytes = net.activation_floats * 4, static_bytes = plan.static_bytes,
     buffers = buffers, prepared_bytes = net.prepared_floats * 4, conv = net.conv_mode,
-  }, { "vggc", "name", "source", "input", "batch", "classes", "total_params", "total_macs", "static_bytes",
-       "activation_bytes", "buffers", "prepared_bytes", "conv", "layers", "modules" })
-  return json.encode(doc, "  ") .. "\n"
+  }
+  local order = { "vggc", "name", "source", "input", "batch", "classes", "total_params", "total_macs", "static_bytes",
+                  "activation_bytes", "buffers", "prepared_bytes", "conv", "layers", "modules" }
+  if net.target then
+    fields.flash_bytes, fields.ram_bytes, fields.target = net.memory.flash, net.memory.ram, json_target(net)
+    table.insert(order, 9, "flash_bytes")
+    table.insert(order, 10, "ram_bytes")
+    table.insert(order, 11, "target")
+  end
+  return json.encode(json.ordered(fields, order), "  ") .. "\n"
 end
 
 return M

@@ -1,0 +1,168 @@
+/* conv.c — convolutions for the freestanding build: any window (direct), 3x3 stride 1 pad 1 (conv3x3, with an
+ * optional 2x2 max pool), 1x1 (pointwise), and the plain loop nest they are tested against (conv_ref). */
+#include "vggc_fs.h"
+
+#include <stddef.h>
+
+/* The larger of two values; a NaN wins, as in torch.nn.MaxPool2d. */
+static float max_nan(float m, float v)
+{
+    return (v > m || v != v) ? v : m;
+}
+
+static float relu_if(float v, int relu)
+{
+    return relu && v < 0.0f ? 0.0f : v; /* NaN stays NaN, as torch.relu */
+}
+
+/* The taps [*t0, *t1) of a window starting at `start` (k taps, `step` apart) that fall inside [0, n). */
+static void clip(int start, int k, int step, int n, int *t0, int *t1)
+{
+    int a = 0, b = k;
+    while (a < b && start + a * step < 0) a++;
+    while (b > a && start + (b - 1) * step >= n) b--;
+    *t0 = a;
+    *t1 = b;
+}
+
+/* One output of the direct conv: its window (y0, x0) clipped to taps [ty0, ty1) x [tx0, tx1), over every channel. */
+static float window_sum(const float *x,   /* (cin, h, w) */
+                        const float *wo,  /* (cin, kh, kw) */
+                        int cin, int h, int w, const vggc_fs_window *win, int y0, int x0, int ty0, int ty1, int tx0,
+                        int tx1)
+{
+    float sum = 0.0f;
+    for (int ic = 0; ic < cin; ic++) {
+        const float *plane = x + (size_t)ic * h * w, *k = wo + (size_t)ic * win->kh * win->kw;
+        for (int ty = ty0; ty < ty1; ty++) {
+            const float *row = plane + (size_t)(y0 + ty * win->dh) * w + x0, *kr = k + ty * win->kw;
+            for (int tx = tx0; tx < tx1; tx++) sum += row[tx * win->dw] * kr[tx];
+        }
+    }
+    return sum;
+}
+
+void vggc_fs_conv(float *out,          /* (n, cout, oh, ow) */
+                  const float *in,     /* (n, cin, h, w) */
+                  const float *weight, /* (cout, cin, kh, kw) */
+                  const float *bias,   /* (cout) */
+                  int n, int cin, int h, int w, int cout, int oh, int ow, const vggc_fs_window *win, int relu)
+{
+    for (int b = 0; b < n; b++)
+        for (int oc = 0; oc < cout; oc++) {
+            const float *x = in + (size_t)b * cin * h * w, *wo = weight + (size_t)oc * cin * win->kh * win->kw;
+            float *y = out + ((size_t)b * cout + oc) * oh * ow;
+            for (int i = 0; i < oh; i++) {
+                int y0 = i * win->sh - win->pt, ty0, ty1;
+                clip(y0, win->kh, win->dh, h, &ty0, &ty1);
+                for (int j = 0; j < ow; j++) {
+                    int x0 = j * win->sw - win->pl, tx0, tx1;
+                    clip(x0, win->kw, win->dw, w, &tx0, &tx1);
+                    float s = bias[oc] + window_sum(x, wo, cin, h, w, win, y0, x0, ty0, ty1, tx0, tx1);
+                    y[(size_t)i * ow + j] = relu_if(s, relu);
+                }
+            }
+        }
+}
+
+void vggc_fs_conv_ref(float *out,          /* (n, cout, oh, ow) */
+                      const float *in,     /* (n, cin, h, w) */
+                      const float *weight, /* (cout, cin, kh, kw) */
+                      const float *bias,   /* (cout) */
+                      int n, int cin, int h, int w, int cout, int oh, int ow, const vggc_fs_window *win, int relu)
+{
+    for (int b = 0; b < n; b++)
+        for (int oc = 0; oc < cout; oc++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++) {
+                    float s = bias[oc];
+                    for (int ic = 0; ic < cin; ic++)
+                        for (int ky = 0; ky < win->kh; ky++)
+                            for (int kx = 0; kx < win->kw; kx++) {
+                                int sy = i * win->sh - win->pt + ky * win->dh, sx = j * win->sw - win->pl + kx * win->dw;
+                                if (sy >= 0 && sy < h && sx >= 0 && sx < w)
+                                    s += in[(((size_t)b * cin + ic) * h + sy) * w + sx] *
+                                         weight[(((size_t)oc * cin + ic) * win->kh + ky) * win->kw + kx];
+                            }
+                    out[(((size_t)b * cout + oc) * oh + i) * ow + j] = relu_if(s, relu);
+                }
+}
+
+/* o[x] += k0 . r0[x-1..x+1] + k1 . r1[...] + k2 . r2[...] along one row of w pixels, zero outside [0, w); a NULL
+ * row is a padding row. The window slides: each pixel loads one new column of the three rows. */
+static void row3x3(float *o, const float *r0, const float *r1, const float *r2, const float *k, int w)
+{
+    static const float zero[2];
+    const float *z = zero;
+    const float *a = r0 ? r0 : z, *b = r1 ? r1 : z, *c = r2 ? r2 : z;
+    int sa = r0 ? 1 : 0, sb = r1 ? 1 : 0, sc = r2 ? 1 : 0; /* a padding row stays on its zeros */
+    float a0 = 0.0f, b0 = 0.0f, c0 = 0.0f, a1 = a[0], b1 = b[0], c1 = c[0];
+    for (int x = 0; x < w; x++) {
+        int more = x + 1 < w;
+        float a2 = more ? a[(x + 1) * sa] : 0.0f, b2 = more ? b[(x + 1) * sb] : 0.0f, c2 = more ? c[(x + 1) * sc] : 0.0f;
+        o[x] += k[0] * a0 + k[1] * a1 + k[2] * a2 + k[3] * b0 + k[4] * b1 + k[5] * b2 + k[6] * c0 + k[7] * c1 +
+                k[8] * c2;
+        a0 = a1, a1 = a2, b0 = b1, b1 = b2, c0 = c1, c1 = c2;
+    }
+}
+
+/* o (h, w) += the 3x3 pad-1 convolution of one input plane p (h, w) with kernel k (3, 3). */
+static void plane3x3(float *o, const float *p, const float *k, int h, int w)
+{
+    for (int y = 0; y < h; y++) {
+        const float *r0 = y > 0 ? p + (size_t)(y - 1) * w : NULL, *r2 = y + 1 < h ? p + (size_t)(y + 1) * w : NULL;
+        row3x3(o + (size_t)y * w, r0, p + (size_t)y * w, r2, k, w);
+    }
+}
+
+/* out (h / 2, w / 2) = the 2x2/2 max of in (h, w), floor mode */
+static void pool2x2(float *out, const float *in, int h, int w)
+{
+    for (int i = 0; i < h / 2; i++)
+        for (int j = 0; j < w / 2; j++) {
+            const float *r = in + (size_t)2 * i * w + 2 * j;
+            out[(size_t)i * (w / 2) + j] = max_nan(max_nan(r[0], r[1]), max_nan(r[w], r[w + 1]));
+        }
+}
+
+void vggc_fs_conv3x3(float *out,          /* (n, cout, h, w), or (n, cout, h / 2, w / 2) if pool */
+                     const float *in,     /* (n, cin, h, w) */
+                     const float *weight, /* (cout, cin, 3, 3) */
+                     const float *bias,   /* (cout) */
+                     float *scratch,      /* (h, w) if pool, else NULL */
+                     int n, int cin, int h, int w, int cout, int relu, int pool)
+{
+    size_t plane = (size_t)h * w, out_plane = pool ? (size_t)(h / 2) * (w / 2) : plane;
+    for (int b = 0; b < n; b++)
+        for (int oc = 0; oc < cout; oc++) {
+            float *y = pool ? scratch : out + ((size_t)b * cout + oc) * plane; /* (h, w) */
+            for (size_t i = 0; i < plane; i++) y[i] = bias[oc];
+            for (int ic = 0; ic < cin; ic++)
+                plane3x3(y, in + ((size_t)b * cin + ic) * plane, weight + ((size_t)oc * cin + ic) * 9, h, w);
+            for (size_t i = 0; relu && i < plane; i++) y[i] = relu_if(y[i], 1);
+            if (pool) pool2x2(out + ((size_t)b * cout + oc) * out_plane, y, h, w);
+        }
+}
+
+void vggc_fs_conv1x1(float *out,          /* (n, cout, hw) */
+                     const float *in,     /* (n, cin, hw) */
+                     const float *weight, /* (cout, cin) */
+                     const float *bias,   /* (cout) */
+                     int n, int cin, int hw, int cout, int relu)
+{
+    for (int b = 0; b < n; b++)
+        for (int oc = 0; oc < cout; oc++) {
+            float *y = out + ((size_t)b * cout + oc) * hw;
+            const float *wo = weight + (size_t)oc * cin, *x = in + (size_t)b * cin * hw;
+            for (int p = 0; p < hw; p++) y[p] = bias[oc];
+            int ic = 0;
+            for (; ic + 4 <= cin; ic += 4) {
+                const float *x0 = x + (size_t)ic * hw, *x1 = x0 + hw, *x2 = x1 + hw, *x3 = x2 + hw;
+                float w0 = wo[ic], w1 = wo[ic + 1], w2 = wo[ic + 2], w3 = wo[ic + 3];
+                for (int p = 0; p < hw; p++) y[p] += w0 * x0[p] + w1 * x1[p] + w2 * x2[p] + w3 * x3[p];
+            }
+            for (; ic < cin; ic++)
+                for (int p = 0; p < hw; p++) y[p] += wo[ic] * x[(size_t)ic * hw + p];
+            for (int p = 0; relu && p < hw; p++) y[p] = relu_if(y[p], 1);
+        }
+}
