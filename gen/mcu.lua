@@ -57,8 +57,14 @@ end
 
 -- ---- the calls -------------------------------------------------------------------------------------------------
 
-local function fs_window(u)
-  return (window.literal(u.win):gsub("vggc_window", "vggc_fs_window"))
+-- A layer's window as a const object in flash (a compound literal would be built on the stack at every call):
+-- its declaration goes into ctx.windows, the call passes its address.
+local function fs_window(u, ctx)
+  local h, w = u.win.h, u.win.w
+  ctx.windows[#ctx.windows + 1] = string.format("static const vggc_fs_window window_%d = {%d, %d, %d, %d, %d, %d, %d, "
+                                                .. "%d, %d, %d};", u.number, h.k, w.k, h.s, w.s, h.p0, w.p0, h.p1,
+                                                w.p1, h.d, w.d)
+  return "&window_" .. u.number
 end
 
 -- per kind: the template and its values (beyond dst, src, n)
@@ -73,7 +79,7 @@ local CALLS = {
       v.hw = u.input[2] * u.input[3]
       return "conv1x1", v
     end
-    v.h, v.w, v.oh, v.ow, v.window = u.input[2], u.input[3], u.output[2], u.output[3], fs_window(u)
+    v.h, v.w, v.oh, v.ow, v.window = u.input[2], u.input[3], u.output[2], u.output[3], fs_window(u, ctx)
     v.fn = u.algo == "naive" and "vggc_fs_conv_ref" or "vggc_fs_conv"
     return "conv", v
   end,
@@ -82,13 +88,13 @@ local CALLS = {
                        weight = ctx.array(u.weight_name), bias = ctx.array(u.bias_name),
                        in_f = format.product(u.input), out_f = u.out, relu = u.relu and 1 or 0 }
   end,
-  maxpool = function(u)
+  maxpool = function(u, ctx)
     return "maxpool", { c = u.input[1], h = u.input[2], w = u.input[3], oh = u.output[2], ow = u.output[3],
-                        window = fs_window(u) }
+                        window = fs_window(u, ctx) }
   end,
-  avgpool2d = function(u)
+  avgpool2d = function(u, ctx)
     return "avgpool2d", { c = u.input[1], h = u.input[2], w = u.input[3], oh = u.output[2], ow = u.output[3],
-                          window = fs_window(u), count_pad = u.count_include_pad and 1 or 0 }
+                          window = fs_window(u, ctx), count_pad = u.count_include_pad and 1 or 0 }
   end,
   avgpool = function(u)
     return "avgpool", { c = u.input[1], h = u.input[2], w = u.input[3], oh = u.output[2], ow = u.output[3] }
@@ -130,11 +136,14 @@ local function layer_call(host, u, ctx)
   return "    " .. template.fill(template.load(host, "templates/mcu/" .. name .. ".c.in"), v):gsub("\n$", "")
 end
 
+-- the calls, and the windows they pass
 local function layers(host, net)
-  local ctx = { array = require("emit").c_name, batch = net.model.batch }
+  local ctx = { array = require("emit").c_name, batch = net.model.batch, windows = {} }
   local blocks = {}
   for _, u in ipairs(net.units) do blocks[#blocks + 1] = comment(u) .. "\n" .. layer_call(host, u, ctx) end
-  return table.concat(blocks, "\n\n")
+  local windows = #ctx.windows > 0 and "\n/* the windows of the layers that take any window */\n"
+                  .. table.concat(ctx.windows, "\n") .. "\n" or ""
+  return table.concat(blocks, "\n\n"), windows
 end
 
 -- ---- the files ---------------------------------------------------------------------------------------------------
@@ -183,7 +192,8 @@ local function source(host, net, plan, command, blob)
   local v = values(host, net, plan, command)
   v.summary, v.io_bytes = require("emit").summary(net), net.memory.io
   v.weight_floats, v.weight_pointers = blob.floats, pointers(net, blob)
-  v.buffer_decls, v.layers = buffer_decls(plan), layers(host, net)
+  v.buffer_decls = buffer_decls(plan)
+  v.layers, v.windows = layers(host, net)
   return template.fill(template.load(host, "templates/mcu/model.c.in"), v)
 end
 
