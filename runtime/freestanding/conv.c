@@ -89,21 +89,22 @@ void vggc_fs_conv_ref(float *out,          /* (n, cout, oh, ow) */
 }
 
 /* o[x] += k0 . r0[x-1..x+1] + k1 . r1[...] + k2 . r2[...] along one row of w pixels, zero outside [0, w); a NULL
- * row is a padding row. The window slides: each pixel loads one new column of the three rows. */
-static void row3x3(float *o, const float *r0, const float *r1, const float *r2, const float *k, int w)
+ * row is a padding row: its kernel row counts as zeros (over any row). The nine weights stay in registers, the
+ * window slides: each pixel loads one new column of the three rows, and its sum is one chain of fused
+ * multiply-adds starting from o[x]. */
+static void row3x3(float *restrict o, const float *r0, const float *r1, const float *r2, const float *k, int w)
 {
-    static const float zero[2];
-    const float *z = zero;
-    const float *a = r0 ? r0 : z, *b = r1 ? r1 : z, *c = r2 ? r2 : z;
-    int sa = r0 ? 1 : 0, sb = r1 ? 1 : 0, sc = r2 ? 1 : 0; /* a padding row stays on its zeros */
-    float a0 = 0.0f, b0 = 0.0f, c0 = 0.0f, a1 = a[0], b1 = b[0], c1 = c[0];
-    for (int x = 0; x < w; x++) {
-        int more = x + 1 < w;
-        float a2 = more ? a[(x + 1) * sa] : 0.0f, b2 = more ? b[(x + 1) * sb] : 0.0f, c2 = more ? c[(x + 1) * sc] : 0.0f;
-        o[x] += k[0] * a0 + k[1] * a1 + k[2] * a2 + k[3] * b0 + k[4] * b1 + k[5] * b2 + k[6] * c0 + k[7] * c1 +
-                k[8] * c2;
+    float k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4], k5 = k[5], k6 = k[6], k7 = k[7], k8 = k[8];
+    if (!r0) r0 = r1, k0 = k1 = k2 = 0.0f;
+    if (!r2) r2 = r1, k6 = k7 = k8 = 0.0f;
+    float a0 = 0.0f, b0 = 0.0f, c0 = 0.0f, a1 = r0[0], b1 = r1[0], c1 = r2[0];
+    int x = 0;
+    for (; x + 1 < w; x++) {
+        float a2 = r0[x + 1], b2 = r1[x + 1], c2 = r2[x + 1];
+        o[x] = o[x] + k0 * a0 + k1 * a1 + k2 * a2 + k3 * b0 + k4 * b1 + k5 * b2 + k6 * c0 + k7 * c1 + k8 * c2;
         a0 = a1, a1 = a2, b0 = b1, b1 = b2, c0 = c1, c1 = c2;
     }
+    o[x] = o[x] + k0 * a0 + k1 * a1 + k3 * b0 + k4 * b1 + k6 * c0 + k7 * c1; /* the last pixel: padding on its right */
 }
 
 /* o (h, w) += the 3x3 pad-1 convolution of one input plane p (h, w) with kernel k (3, 3). */
