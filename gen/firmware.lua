@@ -62,7 +62,7 @@ local function compile(net, dir)
   local out = dir .. "/" .. name .. ".elf"
   local tmp = out .. ".tmp-build"
   local ok = os.execute(string.format("%s %s -T %s -nostartfiles --specs=nano.specs --specs=rdimon.specs "
-                                      .. "-u _printf_float -Wl,--gc-sections %s -lm -o %s", COMPILER, flags,
+                                      .. "-u _printf_float -Wl,--gc-sections -Wl,-z,noexecstack %s -lm -o %s", COMPILER, flags,
                                       shell_quote(dir .. "/" .. name .. ".ld"), table.concat(objects, " "),
                                       shell_quote(tmp)))
   if not ok then

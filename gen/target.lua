@@ -72,9 +72,9 @@ function M.resolve(options)
   end
   local t = { name = name }
   for k, v in pairs(M.targets[name]) do t[k] = v end
-  if options.flash then t.flash, t.part = parse_size("--flash", options.flash), t.part .. " with --flash" end
-  if options.ram then t.ram, t.part = parse_size("--ram", options.ram), t.part .. (options.flash and "" or " with")
-                                                                        .. " --ram" end
+  t.flash_from, t.ram_from = "of the " .. t.part, "of the " .. t.part
+  if options.flash then t.flash, t.flash_from = parse_size("--flash", options.flash), "given by --flash" end
+  if options.ram then t.ram, t.ram_from = parse_size("--ram", options.ram), "given by --ram" end
   return t
 end
 
@@ -184,8 +184,8 @@ function M.report_lines(t, mem)
   local th = format.thousands
   local fits = mem.flash <= t.flash and mem.ram + mem.io <= t.ram
   return {
-    { "Target", string.format("%s (%s: %s flash, %s RAM; QEMU %s)", t.name, t.part, th(t.flash), th(t.ram),
-                              t.machine) },
+    { "Target", string.format("%s (%s: %s bytes of flash %s, %s of RAM %s; QEMU %s)", t.name, t.part, th(t.flash),
+                              t.flash_from, th(t.ram), t.ram_from, t.machine) },
     { "Flash (bytes)", string.format("%s (weights %s + code at most %s)", th(mem.flash), th(mem.weights),
                                      th(mem.code)) },
     { "RAM (bytes)", string.format("%s (workspace %s + stack at most %s); input and output buffers %s more",
@@ -199,14 +199,14 @@ end
 function M.check_fits(net, t, mem)
   local th, where = format.thousands, string.format("--target %s", t.name)
   if mem.flash > t.flash then
-    errors.raise(where, "%s needs %s bytes of flash (weights %s + code %s), more than the %s bytes of the %s "
+    errors.raise(where, "%s needs %s bytes of flash (weights %s + code %s), more than the %s bytes %s "
                  .. "(a smaller model, or --flash BYTES for a larger part)", net.model.name, th(mem.flash),
-                 th(mem.weights), th(mem.code), th(t.flash), t.part)
+                 th(mem.weights), th(mem.code), th(t.flash), t.flash_from)
   end
   if mem.ram + mem.io > t.ram then
     errors.raise(where, "%s needs %s bytes of RAM (workspace %s + stack %s + input and output %s), more than the "
-                 .. "%s bytes of the %s (a smaller batch or model, or --ram BYTES for a larger part)", net.model.name,
-                 th(mem.ram + mem.io), th(mem.workspace), th(mem.stack), th(mem.io), th(t.ram), t.part)
+                 .. "%s bytes %s (a smaller batch or model, or --ram BYTES for a larger part)", net.model.name,
+                 th(mem.ram + mem.io), th(mem.workspace), th(mem.stack), th(mem.io), th(t.ram), t.ram_from)
   end
 end
 

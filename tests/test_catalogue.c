@@ -342,7 +342,7 @@ static void expect_runner_error_in(const char *dir, const char *args, const char
 Test(runner_cli, an_unknown_option_points_to_help)
 {
     EXPECT_RUNNER_ERROR("--weights w.safetensors --frobnicate --output y.npy", "--frobnicate",
-                        "unknown option (see --help)");
+                        "unknown option (see --help)", NULL);
 }
 
 Test(runner_cli, no_weights_says_weights_are_required)
@@ -364,7 +364,7 @@ Test(runner_cli, zero_threads_are_not_a_whole_number_from_1)
 Test(runner_cli, a_top_k_above_the_class_count_names_the_range)
 {
     EXPECT_RUNNER_ERROR("--weights w.safetensors --top 11 --output y.npy", "--top",
-                        "'11' is not a whole number from 1 to 10");
+                        "'11' is not a whole number from 1 to 10", NULL);
 }
 
 Test(runner_cli, a_repeat_count_of_letters_is_not_a_whole_number)
@@ -1133,4 +1133,198 @@ Test(runner_output, a_bad_output_path_is_reported_before_the_weights_are_read)
 {
     EXPECT_RUNNER_ERROR("--weights missing.safetensors --input x.npy --output x.npy/y.npy", "--output",
                         "x.npy/y.npy: cannot create a temporary file beside it: Not a directory");
+}
+
+/* ---- Cortex-M targets: the generator ------------------------------------------------------------------------ */
+
+/* The good weights of net saved as NAME in a directory of their own; returns that directory (for a setup's cp). */
+static char *weights_dir(st_file *f, const char *name)
+{
+    char *dir = make_temp_dir("catalogue-weights"), *path = join(dir, name);
+    save_weights(path, f, 0, 0);
+    free_weights(f);
+    free(path);
+    return dir;
+}
+
+/* expect_vggc_error with weights (bad or good) copied into the directory as NAME first. */
+static void expect_target_error(st_file *f, const char *name, const char *args, const char *where, const char *what)
+{
+    char *dir = weights_dir(f, name), setup[4400];
+    snprintf(setup, sizeof setup, "cp '%s/%s' .", dir, name);
+    expect_vggc_error(setup, args, where, what, NULL);
+    remove_tree(dir);
+    free(dir);
+}
+
+#define M7 " --target cortex-m7 --weights w.safetensors -o ."
+
+Test(generator, an_unknown_target_lists_the_targets)
+{
+    expect_vggc_error(NULL, "generate " MODEL_ARGS " --target cortex-m99 -o .", "--target",
+                      "unknown target 'cortex-m99' (expected one of: host, cortex-m4, cortex-m7, cortex-m33)", NULL);
+}
+
+Test(generator, a_flash_size_that_is_not_a_size_shows_the_forms)
+{
+    expect_vggc_error(NULL, "report " MODEL_ARGS " --target cortex-m4 --flash 12Q", "--flash 12Q",
+                      "expected a size in bytes like 1048576, 1024K or 1M", NULL);
+}
+
+Test(generator, a_flash_size_for_the_host_is_refused)
+{
+    expect_vggc_error(NULL, "report " MODEL_ARGS " --flash 1M", "--flash",
+                      "is for a Cortex-M target (--target cortex-m4|cortex-m7|cortex-m33)", NULL);
+}
+
+Test(generator, a_cortex_m_target_without_weights_needs_them)
+{
+    expect_vggc_error(NULL, "generate " MODEL_ARGS " --target cortex-m7 -o .", "--weights",
+                      "is needed for --target cortex-m7 (the weights go into flash as const data: --weights "
+                      "W.safetensors)", NULL);
+}
+
+Test(generator, a_host_conv_algorithm_is_not_for_a_cortex_m_target)
+{
+    st_file f = good_weights();
+    expect_target_error(&f, "w.safetensors", "generate " MODEL_ARGS " --conv winograd4" M7, "--conv",
+                        "'winograd4' is not for target cortex-m7 (expected one of: auto, direct, naive)");
+}
+
+Test(generator, a_model_larger_than_the_flash_is_refused_with_the_numbers)
+{
+    st_file f = good_weights();
+    expect_target_error(&f, "w.safetensors", "generate " MODEL_ARGS " --target cortex-m4 --flash 16K "
+                        "--weights w.safetensors -o .", "--target cortex-m4",
+                        "net needs 45,032 bytes of flash (weights 39,784 + code 5,248), more than the 16,384 bytes "
+                        "given by --flash (a smaller model, or --flash BYTES for a larger part)");
+}
+
+Test(generator, a_model_larger_than_the_ram_is_refused_with_the_numbers)
+{
+    st_file f = good_weights();
+    expect_target_error(&f, "w.safetensors", "generate " MODEL_ARGS " --target cortex-m4 --ram 4K "
+                        "--weights w.safetensors -o .", "--target cortex-m4",
+                        "net needs 7,720 bytes of RAM (workspace 4,096 + stack 512 + input and output 3,112), more "
+                        "than the 4,096 bytes given by --ram");
+}
+
+Test(generator, a_missing_tensor_at_generate_time_is_the_loaders_line)
+{
+    st_file f = good_weights();
+    drop(&f, "features.3.bias");
+    expect_target_error(&f, "bad.safetensors", "generate " MODEL_ARGS " --target cortex-m7 --weights bad.safetensors "
+                        "-o .", "--weights", "bad.safetensors: features.3.bias: missing (expected by net)");
+}
+
+Test(generator, a_nan_weight_at_generate_time_is_the_loaders_line)
+{
+    st_file f = good_weights();
+    poison_f32(&f, "features.0.weight", 17, NAN);
+    expect_target_error(&f, "bad.safetensors", "generate " MODEL_ARGS " --target cortex-m7 --weights bad.safetensors "
+                        "-o .", "--weights", "bad.safetensors: features.0.weight: element 17 is NaN (weights must be "
+                        "finite)");
+}
+
+Test(generator, build_with_a_directory_in_the_way_of_the_firmware_writes_nothing)
+{
+    st_file f = good_weights();
+    char *dir = weights_dir(&f, "w.safetensors"), setup[4400];
+    snprintf(setup, sizeof setup, "cp '%s/w.safetensors' . && mkdir net.elf", dir);
+    expect_vggc_error(setup, "build " MODEL_ARGS M7, "./net.elf", "cannot replace: a directory is in the way", NULL);
+    remove_tree(dir);
+    free(dir);
+}
+
+/* ---- Cortex-M targets: the test firmware under QEMU ----------------------------------------------------------- */
+
+/* A directory with net.elf (net for cortex-m7, good weights built in), a good x.npy and the earlier y.npy of a good
+ * run; skips the test, by name, where the ARM toolchain or QEMU is missing. */
+static char *prepared_firmware_dir(void)
+{
+    cmd_result r = run("command -v arm-none-eabi-gcc && command -v qemu-system-arm");
+    int found = r.status == 0;
+    cmd_free(&r);
+    if (!found) cr_skip("arm-none-eabi-gcc or qemu-system-arm is not installed (tools/install-deps)");
+    st_file f = good_weights();
+    char *wdir = weights_dir(&f, "w.safetensors"), *dir = make_temp_dir("catalogue-firmware");
+    r = run("cd '%s' && '%s' build " MODEL_ARGS " --target cortex-m7 --weights '%s/w.safetensors' -o . && "
+            "mkdir keep && mv net.elf keep/ && find . -maxdepth 1 -type f -delete", dir, VGGC_EXE, wdir);
+    cr_assert_eq(r.status, 0, "the firmware did not build: %s", r.err);
+    cmd_free(&r);
+    remove_tree(wdir);
+    free(wdir);
+    float in[IN_COUNT];
+    fill_random(in, IN_COUNT, 7, 1.0f);
+    char *x = join(dir, "x.npy");
+    save_input(x, in, 4, (const int64_t[]){1, 3, 16, 16});
+    free(x);
+    r = run("cd '%s' && mv keep/net.elf . && rmdir keep && qemu-system-arm -M mps2-an500 -nographic -semihosting-config "
+            "enable=on,target=native,arg=net,arg=--input,arg=x.npy,arg=--output,arg=y.npy -kernel net.elf", dir);
+    cr_assert_eq(r.status, 0, "the good run failed: %s", r.err);
+    cmd_free(&r);
+    return dir;
+}
+
+/* Run net.elf under QEMU with the runner's args (comma-separated for -semihosting-config) in a prepared firmware
+ * directory, after setup; expect the one-line error "net: <where>: <what>" and the directory unchanged. */
+static void expect_firmware_error(void (*setup)(const char *dir), const char *args, const char *where, ...)
+{
+    char *dir = prepared_firmware_dir();
+    if (setup) setup(dir);
+    snapshot before = take_snapshot(dir);
+    cmd_result r = run("cd '%s' && qemu-system-arm -M mps2-an500 -nographic -semihosting-config "
+                       "enable=on,target=native,arg=net,%s -kernel net.elf", dir, args);
+    va_list whats;
+    va_start(whats, where);
+    expect_one_line(&r, args, "net", where, whats);
+    va_end(whats);
+    expect_unchanged(&before, dir, args);
+    free_snapshot(&before);
+    cmd_free(&r);
+    remove_tree(dir);
+    free(dir);
+}
+
+static void small_input(const char *dir)
+{
+    float in[3 * 8 * 8];
+    fill_random(in, 3 * 8 * 8, 8, 1.0f);
+    char *path = join(dir, "bad.npy");
+    save_input(path, in, 4, (const int64_t[]){1, 3, 8, 8});
+    free(path);
+}
+
+static void nan_input(const char *dir)
+{
+    float in[IN_COUNT];
+    fill_random(in, IN_COUNT, 9, 1.0f);
+    in[300] = NAN;
+    char *path = join(dir, "bad.npy");
+    save_input(path, in, 4, (const int64_t[]){1, 3, 16, 16});
+    free(path);
+}
+
+Test(firmware_runner, an_image_of_the_wrong_size_names_the_expected_shape)
+{
+    expect_firmware_error(small_input, "arg=--input,arg=bad.npy,arg=--output,arg=y.npy", "--input",
+                          "bad.npy: shape (1, 3, 8, 8) (expected (1, 3, 16, 16) or (3, 16, 16))", NULL);
+}
+
+Test(firmware_runner, a_nan_pixel_is_named_with_its_index)
+{
+    expect_firmware_error(nan_input, "arg=--input,arg=bad.npy,arg=--output,arg=y.npy", "--input",
+                          "bad.npy: element 300 is NaN (inputs must be finite)", NULL);
+}
+
+Test(firmware_runner, an_unknown_option_points_to_help)
+{
+    expect_firmware_error(NULL, "arg=--frobnicate,arg=--output,arg=y.npy", "--frobnicate",
+                          "unknown option (see --help)", NULL);
+}
+
+Test(firmware_runner, a_top_k_above_the_class_count_names_the_range)
+{
+    expect_firmware_error(NULL, "arg=--input,arg=x.npy,arg=--top,arg=11", "--top",
+                          "'11' is not a whole number from 1 to 10", NULL);
 }
