@@ -184,8 +184,9 @@ function M.report_lines(t, mem)
   local th = format.thousands
   local fits = mem.flash <= t.flash and mem.ram + mem.io <= t.ram
   return {
-    { "Target", string.format("%s (%s: %s bytes of flash %s, %s of RAM %s; QEMU %s)", t.name, t.part, th(t.flash),
-                              t.flash_from, th(t.ram), t.ram_from, t.machine) },
+    { "Target", string.format("%s: %s, %s bytes of flash%s, %s of RAM%s (the test firmware: QEMU %s)", t.name, t.part,
+                              th(t.flash), t.flash_from == "given by --flash" and " (--flash)" or "", th(t.ram),
+                              t.ram_from == "given by --ram" and " (--ram)" or "", t.machine) },
     { "Flash (bytes)", string.format("%s (weights %s + code at most %s)", th(mem.flash), th(mem.weights),
                                      th(mem.code)) },
     { "RAM (bytes)", string.format("%s (workspace %s + stack at most %s); input and output buffers %s more",

@@ -15,31 +15,28 @@ static float relu_if(float v, int relu)
     return relu && v < 0.0f ? 0.0f : v; /* NaN stays NaN, as torch.relu */
 }
 
-/* The taps [*t0, *t1) of a window starting at `start` (k taps, `step` apart) that fall inside [0, n). */
-static void clip(int start, int k, int step, int n, int *t0, int *t1)
+/* The outputs [*j0, *j1) of [0, out) whose tap j * step + at falls inside [0, n). */
+static void span(int at, int step, int n, int out, int *j0, int *j1)
 {
-    int a = 0, b = k;
-    while (a < b && start + a * step < 0) a++;
-    while (b > a && start + (b - 1) * step >= n) b--;
-    *t0 = a;
-    *t1 = b;
+    *j0 = at >= 0 ? 0 : (-at + step - 1) / step;
+    *j1 = at > n - 1 ? 0 : (n - 1 - at) / step + 1;
+    if (*j1 > out) *j1 = out;
+    if (*j0 > *j1) *j0 = *j1;
 }
 
-/* One output of the direct conv: its window (y0, x0) clipped to taps [ty0, ty1) x [tx0, tx1), over every channel. */
-static float window_sum(const float *x,   /* (cin, h, w) */
-                        const float *wo,  /* (cin, kh, kw) */
-                        int cin, int h, int w, const vggc_fs_window *win, int y0, int x0, int ty0, int ty1, int tx0,
-                        int tx1)
+/* y (oh, ow) += wv * the input plane x (h, w) read at tap (ky, kx) of every output's window: one weight at a time
+ * over the whole output plane, each output row clipped to the taps inside the map once. */
+static void tap_plane(float *restrict y, const float *x, float wv, int h, int w, int oh, int ow,
+                      const vggc_fs_window *win, int ky, int kx)
 {
-    float sum = 0.0f;
-    for (int ic = 0; ic < cin; ic++) {
-        const float *plane = x + (size_t)ic * h * w, *k = wo + (size_t)ic * win->kh * win->kw;
-        for (int ty = ty0; ty < ty1; ty++) {
-            const float *row = plane + (size_t)(y0 + ty * win->dh) * w + x0, *kr = k + ty * win->kw;
-            for (int tx = tx0; tx < tx1; tx++) sum += row[tx * win->dw] * kr[tx];
-        }
+    int i0, i1, j0, j1, dy = ky * win->dh - win->pt, dx = kx * win->dw - win->pl;
+    span(dy, win->sh, h, oh, &i0, &i1);
+    span(dx, win->sw, w, ow, &j0, &j1);
+    for (int i = i0; i < i1; i++) {
+        const float *row = x + (size_t)(i * win->sh + dy) * w + dx;
+        float *yr = y + (size_t)i * ow;
+        for (int j = j0; j < j1; j++) yr[j] += wv * row[j * win->sw];
     }
-    return sum;
 }
 
 void vggc_fs_conv(float *out,          /* (n, cout, oh, ow) */
@@ -48,20 +45,17 @@ void vggc_fs_conv(float *out,          /* (n, cout, oh, ow) */
                   const float *bias,   /* (cout) */
                   int n, int cin, int h, int w, int cout, int oh, int ow, const vggc_fs_window *win, int relu)
 {
+    size_t plane = (size_t)oh * ow;
     for (int b = 0; b < n; b++)
         for (int oc = 0; oc < cout; oc++) {
-            const float *x = in + (size_t)b * cin * h * w, *wo = weight + (size_t)oc * cin * win->kh * win->kw;
-            float *y = out + ((size_t)b * cout + oc) * oh * ow;
-            for (int i = 0; i < oh; i++) {
-                int y0 = i * win->sh - win->pt, ty0, ty1;
-                clip(y0, win->kh, win->dh, h, &ty0, &ty1);
-                for (int j = 0; j < ow; j++) {
-                    int x0 = j * win->sw - win->pl, tx0, tx1;
-                    clip(x0, win->kw, win->dw, w, &tx0, &tx1);
-                    float s = bias[oc] + window_sum(x, wo, cin, h, w, win, y0, x0, ty0, ty1, tx0, tx1);
-                    y[(size_t)i * ow + j] = relu_if(s, relu);
-                }
-            }
+            float *y = out + ((size_t)b * cout + oc) * plane;
+            const float *wo = weight + (size_t)oc * cin * win->kh * win->kw;
+            for (size_t p = 0; p < plane; p++) y[p] = bias[oc];
+            for (int ic = 0; ic < cin; ic++)
+                for (int ky = 0; ky < win->kh; ky++)
+                    for (int kx = 0; kx < win->kw; kx++)
+                        tap_plane(y, in + ((size_t)b * cin + ic) * h * w, *wo++, h, w, oh, ow, win, ky, kx);
+            for (size_t p = 0; relu && p < plane; p++) y[p] = relu_if(y[p], 1);
         }
 }
 
