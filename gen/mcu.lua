@@ -190,7 +190,10 @@ end
 
 local function source(host, net, plan, command, blob)
   local v = values(host, net, plan, command)
-  v.summary, v.io_bytes = require("emit").summary(net), net.memory.io
+  v.summary, v.io_bytes = require("emit").summary(net), format.thousands(net.memory.io)
+  for _, k in ipairs({ "flash_bytes", "weights_bytes", "code_bytes", "ram_bytes", "static_bytes", "stack_bytes" }) do
+    v[k] = format.thousands(v[k]) -- the comment's numbers, as the report prints them
+  end
   v.weight_floats, v.weight_pointers = blob.floats, pointers(net, blob)
   v.buffer_decls = buffer_decls(plan)
   v.layers, v.windows = layers(host, net)
