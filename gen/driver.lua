@@ -43,7 +43,13 @@ model options:
   --batch-norm           BatchNorm after every conv (for cfg lists and files)
   --name NAME            C name of the model (default from MODEL)
   --conv ALGO            how convs run: auto (chosen per layer, the default), im2col, direct, winograd2,
-                         winograd4 (the report's algorithm column shows the choice)
+                         winograd4 (the report's algorithm column shows the choice); for a Cortex-M target
+                         auto, direct or naive (plain loop nests)
+  --target T             host (the default), cortex-m4, cortex-m7 or cortex-m33: freestanding C for a
+                         microcontroller, its flash and RAM in the report
+  --flash BYTES, --ram BYTES   a Cortex-M target's memory (default: its part's; 1048576, 1024K, 1M)
+  --weights W.safetensors      (generate, build; a Cortex-M target) the weights as const data in flash,
+                         BatchNorm folded; --by-order matches them by order
 ]],
   report = "usage: vggc report MODEL [options] [--json | --markdown] [--svg FILE]\n\n"
     .. "Print each layer's kind, output shape, params and MACs, then the totals.\n"
@@ -66,7 +72,11 @@ model options:
     .. "           [--threads T] [--repeat N]\n"
     .. "  DIR/NAME --weights W.safetensors --images PATH... [--preprocess none|imagenet] [--labels FILE]\n"
     .. "           [--output TABLE.csv|.json] [--top K] (DIR/NAME --help for all)\n"
-    .. "  --mpi     compile with Open MPI's mpicc: under mpirun the ranks share the images\n\n",
+    .. "  --mpi     compile with Open MPI's mpicc: under mpirun the ranks share the images\n"
+    .. "With --target cortex-m4|cortex-m7|cortex-m33 --weights W: the test firmware DIR/NAME.elf instead\n"
+    .. "(arm-none-eabi-gcc, newlib), run under QEMU with the runner's --input, --output, --top:\n"
+    .. "  qemu-system-arm -M mps2-an500 -nographic -semihosting-config enable=on,target=native,arg=NAME,\n"
+    .. "      arg=--input,arg=X.npy -kernel DIR/NAME.elf\n\n",
 }
 
 local function quote(arg)
