@@ -38,6 +38,11 @@ local function compile(cc, dir, name, libraries, link_flags)
     os.remove(tmp)
     errors.raise("vggc build", "the compiler failed (%s %s): %s", how, tostring(code), cmd)
   end
+  return M.replace(tmp, out)
+end
+
+-- The program the compiler wrote to tmp takes the place of out (only once it is complete); returns out.
+function M.replace(tmp, out)
   local renamed, err = os.rename(tmp, out)
   if not renamed then
     os.remove(tmp)

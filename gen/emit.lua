@@ -168,6 +168,7 @@ local function buffer_decls(plan)
   end
   return table.concat(lines, "\n")
 end
+M.buffer_decls = buffer_decls -- mcu.lua's run() declares the same buffers
 
 local function comment(u, kind)
   local lines = { string.format("    /* layer %d: %s", u.number, kind.describe(u, u.input)),

@@ -69,12 +69,7 @@ local function compile(net, dir)
     os.remove(tmp)
     errors.raise("vggc build", "the link of %s failed (%s; see above)", out, COMPILER)
   end
-  local renamed, err = os.rename(tmp, out)
-  if not renamed then
-    os.remove(tmp)
-    errors.raise(out, "cannot replace (%s)", err)
-  end
-  return out
+  return require("build").replace(tmp, out)
 end
 
 function M.run(host, net, list, dir, command)

@@ -158,15 +158,6 @@ local function pointers(net, blob)
   return table.concat(lines, "\n")
 end
 
-local function buffer_decls(plan)
-  local lines = {}
-  for _, b in ipairs(plan.buffers) do
-    lines[#lines + 1] = string.format("    float *%s = ws + %d; /* %s floats */", b.name, b.offset,
-                                      format.thousands(b.floats))
-  end
-  return table.concat(lines, "\n")
-end
-
 local function values(host, net, plan, command)
   local m, mem, t = net.model, net.memory, net.target
   local buffers = {}
@@ -195,7 +186,7 @@ local function source(host, net, plan, command, blob)
     v[k] = format.thousands(v[k]) -- the comment's numbers, as the report prints them
   end
   v.weight_floats, v.weight_pointers = blob.floats, pointers(net, blob)
-  v.buffer_decls = buffer_decls(plan)
+  v.buffer_decls = require("emit").buffer_decls(plan)
   v.layers, v.windows = layers(host, net)
   return template.fill(template.load(host, "templates/mcu/model.c.in"), v)
 end

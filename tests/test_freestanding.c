@@ -219,39 +219,46 @@ static void compile(const char *dir, const char *cpu, const char *fpu, const cha
     cmd_free(&r);
 }
 
-Test(freestanding, every_file_compiles_freestanding_and_links_only_memcpy_memset_expf_and_powf)
+/* check(dir, cpu, file) on every file compiled for every Cortex-M, in a fresh directory */
+static void each_object(void (*check)(const char *dir, const char *cpu, const char *file))
 {
     require_arm_gcc();
     char *dir = make_temp_dir("freestanding");
     for (size_t c = 0; c < 3; c++)
         for (size_t f = 0; f < 4; f++) {
             compile(dir, CPUS[c][0], CPUS[c][1], FILES[f]);
-            cmd_result r = run("cd '%s' && arm-none-eabi-nm -u %s.o | awk '{print $2}' | "
-                               "grep -vxE 'memcpy|memset|expf|powf' || true", dir, FILES[f]);
-            cr_expect_str_empty(r.out, "%s.c for %s needs more than memcpy, memset, expf and powf:\n%s", FILES[f],
-                                CPUS[c][0], r.out);
-            cmd_free(&r);
+            check(dir, CPUS[c][0], FILES[f]);
         }
     remove_tree(dir);
     free(dir);
 }
 
+static void links_only_memory_and_math(const char *dir, const char *cpu, const char *file)
+{
+    cmd_result r = run("cd '%s' && arm-none-eabi-nm -u %s.o | awk '{print $2}' | "
+                       "grep -vxE 'memcpy|memset|expf|powf' || true", dir, file);
+    cr_expect_str_empty(r.out, "%s.c for %s needs more than memcpy, memset, expf and powf:\n%s", file, cpu, r.out);
+    cmd_free(&r);
+}
+
 /* Each kernel's frame plus the largest frame of a helper of its file that the compiler kept out of line. */
+static void stack_within_bound(const char *dir, const char *cpu, const char *file)
+{
+    cmd_result r = run("cd '%s' && awk -F'\\t' '{split($1, p, \":\"); k = p[4] ~ /^vggc_fs_/; "
+                       "if (k && $2 > kern) kern = $2; if (!k && $2 > help) help = $2} "
+                       "END {print kern + help}' %s.su", dir, file);
+    int bytes = atoi(r.out);
+    cr_expect(bytes > 0 && bytes <= VGGC_FS_STACK_BYTES, "%s.c for %s: a kernel and its helpers take %d bytes of "
+              "stack (VGGC_FS_STACK_BYTES is %d)", file, cpu, bytes, VGGC_FS_STACK_BYTES);
+    cmd_free(&r);
+}
+
+Test(freestanding, every_file_compiles_freestanding_and_links_only_memcpy_memset_expf_and_powf)
+{
+    each_object(links_only_memory_and_math);
+}
+
 Test(freestanding, every_kernels_stack_is_within_vggc_fs_stack_bytes)
 {
-    require_arm_gcc();
-    char *dir = make_temp_dir("freestanding");
-    for (size_t c = 0; c < 3; c++)
-        for (size_t f = 0; f < 4; f++) {
-            compile(dir, CPUS[c][0], CPUS[c][1], FILES[f]);
-            cmd_result r = run("cd '%s' && awk -F'\\t' '{split($1, p, \":\"); k = p[4] ~ /^vggc_fs_/; "
-                               "if (k && $2 > kern) kern = $2; if (!k && $2 > help) help = $2} "
-                               "END {print kern + help}' %s.su", dir, FILES[f]);
-            int bytes = atoi(r.out);
-            cr_expect(bytes > 0 && bytes <= VGGC_FS_STACK_BYTES, "%s.c for %s: a kernel and its helpers take %d bytes "
-                      "of stack (VGGC_FS_STACK_BYTES is %d)", FILES[f], CPUS[c][0], bytes, VGGC_FS_STACK_BYTES);
-            cmd_free(&r);
-        }
-    remove_tree(dir);
-    free(dir);
+    each_object(stack_within_bound);
 }
