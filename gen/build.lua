@@ -27,11 +27,13 @@ local function check_compiler(cc, option, expected)
   errors.raise(option, "'%s' is not a command that can be run (%s)", program, expected or "expected a C compiler")
 end
 
-local function compile(cc, dir, name, libraries, link_flags)
+-- built_in: the weights' NAME_weights.S (vggc build --weights) is compiled too
+local function compile(cc, dir, name, libraries, link_flags, built_in)
   local out = dir .. "/" .. name
   local tmp = string.format("%s.tmp-build", out)
-  local cmd = string.format("%s -std=c11 -O2 -fopenmp -I%s %s %s %s %s %s -o %s", cc, shell_quote(dir),
-                            shell_quote(out .. ".c"), shell_quote(out .. "_main.c"), shell_quote(libraries[1]),
+  local cmd = string.format("%s -std=c11 -O2 -fopenmp -I%s %s %s %s%s %s %s -o %s", cc, shell_quote(dir),
+                            shell_quote(out .. ".c"), shell_quote(out .. "_main.c"),
+                            built_in and shell_quote(out .. "_weights.S") .. " " or "", shell_quote(libraries[1]),
                             shell_quote(libraries[2]), link_flags, shell_quote(tmp))
   local ok, how, code = os.execute(cmd)
   if not ok then
@@ -85,7 +87,7 @@ function M.run(host, net, list, dir, cc, command, mpi)
   files.check_replaceable(host, dir .. "/" .. name)
   files.write_all(host, list)
   local out = compile(program .. (mpi and " -DVGGC_MPI" or ""), dir, name, libraries,
-                      host.link_flags or "-lopenblas -lm")
+                      host.link_flags or "-lopenblas -lm", net.blob ~= nil)
   io.write("vggc: built ", out, "\n")
   return 0
 end

@@ -175,12 +175,15 @@ function M.main(host, args)
   local dir = output_dir(host, cmd.options.output)
   require("limits").check(net, plan)
   if net.target then return compile_for_target(host, cmd, net, plan, command_line(args), dir) end
-  if cmd.options.weights or cmd.options.by_order then
-    errors.raise(cmd.options.weights and "--weights" or "--by-order", "is for a Cortex-M target (--target "
-                 .. "cortex-m4|cortex-m7|cortex-m33); a host build loads its weights at run time (NAME --weights W)")
+  if cmd.options.by_order and not cmd.options.weights then
+    errors.raise("--by-order", "needs --weights (how the weights built in at generate time match)")
   end
-  local command = command_line(args)
+  local command, mcu = command_line(args), require("mcu")
+  if cmd.options.weights then net.blob = mcu.read(host, net, cmd.options.weights, cmd.options.by_order) end
   local list = require("emit").files(host, net, plan, command, dir)
+  if net.blob then
+    for _, f in ipairs(mcu.blob_files(host, net, dir, command, net.blob)) do list[#list + 1] = f end
+  end
   if cmd.command == "build" then
     return require("build").run(host, net, list, dir, cmd.options.cc, command, cmd.options.mpi)
   end

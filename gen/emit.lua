@@ -42,14 +42,16 @@ local function each_tensor(net, fn)
 end
 
 -- The raw weight of a conv that runs on a prepared copy is not stored: the loader makes the copy from the file.
-local function stored(t, u)
-  return not (u.prepared and t.name == u.weight_name)
+-- Weights built in at generate time (net.blob, `--weights`) are not stored for a loader either: they are const.
+local function stored(t, u, net)
+  return not net.blob and not (u.prepared and t.name == u.weight_name)
 end
 
 local function weights(net)
+  if net.blob then return require("mcu").weight_decls(net, net.blob) end
   local lines = {}
   each_tensor(net, function(t, u)
-    if stored(t, u) then
+    if stored(t, u, net) then
       lines[#lines + 1] = string.format("static float %s[%s]; /* %s */", c_name(t.name),
                                         format.shape(t.shape, " * "), format.tuple(t.shape))
     else
@@ -88,10 +90,21 @@ local function rows_of(net)
   return first, fold
 end
 
+-- With the weights built in, the prepared copies are made once before main (the kernels' layout depends on the
+-- instruction set the process runs), from the const raw weights: BatchNorm is folded already, so nothing is written
+-- to them (vggc_prepare_weight writes its weight only to fold).
+local function built_in_prepare(raws)
+  return "\n/* the prepared copies, made before main from the built-in weights (no load step) */\n"
+         .. "static const float *const raw_weights[] = {" .. table.concat(raws, ", ") .. "};\n\n"
+         .. "__attribute__((constructor)) static void prepare_built_in(void)\n{\n"
+         .. "    for (size_t i = 0; i < sizeof prepares / sizeof prepares[0]; i++)\n"
+         .. "        vggc_prepare_weight(&prepares[i], (float *)raw_weights[i]); /* read only: no fold */\n}\n"
+end
+
 -- Weights rearranged at load for the fast kernels, the manifest rows that fill them (the raw weight's row in
 -- tensors[], the BatchNorm folded into it), and the checks that the generator's sizes (algo.lua) are the runtime's.
 local function prepared(net)
-  local arrays, rows, checks = {}, {}, {}
+  local arrays, rows, checks, raws = {}, {}, {}, {}
   local first, fold = rows_of(net)
   for _, u in ipairs(net.units) do
     if u.prepared then
@@ -99,8 +112,9 @@ local function prepared(net)
       arrays[#arrays + 1] = string.format("_Alignas(64) static float %s[%d]; /* %s of %s */", name, u.prepared.floats,
                                           u.algo, u.weight_name)
       rows[#rows + 1] = string.format("    {%s, %s, %d, %s, %d, %d, %d, %d},", u.prepared.kind, name, first[u],
-                                      fold[u] and string.format("&folds[%d]", fold[u]) or "NULL", u.input[1], u.out,
-                                      u.win.h.k, u.prepared.m)
+                                      fold[u] and not net.blob and string.format("&folds[%d]", fold[u]) or "NULL",
+                                      u.input[1], u.out, u.win.h.k, u.prepared.m)
+      raws[#raws + 1] = net.blob and string.format("%s_weights + %d", net.model.name, net.blob.offsets[u.weight_name])
       checks[#checks + 1] = string.format("_Static_assert(sizeof %s / sizeof(float) == %s, \"%s\");", name,
                                           prepared_macro(u), name)
     end
@@ -114,7 +128,8 @@ local function prepared(net)
   return { arrays = "\n/* prepared at load (" .. format.thousands(net.prepared_floats * 4) .. " bytes), each straight "
                     .. "from the file's weight, BatchNorm folded in */\n" .. table.concat(arrays, "\n"),
            table = "\n/* {kind, copy, raw weight's row in tensors[], BatchNorm folded in, cin, cout, k, m} */\n"
-                   .. "static const vggc_prepare prepares[] = {\n" .. table.concat(rows, "\n") .. "\n};\n",
+                   .. "static const vggc_prepare prepares[] = {\n" .. table.concat(rows, "\n") .. "\n};\n"
+                   .. (net.blob and built_in_prepare(raws) or ""),
            ref = "prepares", n = #rows, checks = table.concat(checks, "\n") }
 end
 
@@ -123,7 +138,7 @@ local function tensor_rows(net)
   each_tensor(net, function(t, u)
     local dims = {}
     for i = 1, 4 do dims[i] = string.format("%d", t.shape[i] or 0) end
-    rows[#rows + 1] = string.format('    {"%s", %s, %d, {%s}, %d, %d},', t.name, stored(t, u) and c_name(t.name) or "NULL",
+    rows[#rows + 1] = string.format('    {"%s", %s, %d, {%s}, %d, %d},', t.name, stored(t, u, net) and c_name(t.name) or "NULL",
                                     #t.shape, table.concat(dims, ", "), t.count, t.param and 1 or 0)
     n = n + 1
   end)
@@ -133,6 +148,7 @@ end
 -- BatchNorms folded at load: {conv weight (NULL when only prepared), conv bias, gamma, beta, mean, var, channels,
 -- per_channel, eps}
 local function folds(net)
+  if net.blob then return "", "NULL", 0 end -- folded by vggc already
   local rows = {}
   for _, u in ipairs(net.units) do
     local f = kinds[u.kind].fold and kinds[u.kind].fold(u, u.input)
@@ -151,7 +167,7 @@ end
 local function param_sum(net)
   local terms = {}
   each_tensor(net, function(t, u)
-    if t.param and stored(t, u) then
+    if t.param and stored(t, u, net) then
       terms[#terms + 1] = "sizeof " .. c_name(t.name) .. " / sizeof(float)"
     elseif t.param then
       terms[#terms + 1] = format.shape(t.shape, " * ") .. " /* " .. t.name .. " */"
@@ -240,6 +256,11 @@ local function header(host, net, plan, command)
   v.in_count, v.out_count = net.model.batch * format.product(net.model.input), net.model.batch * net.model.classes
   v.workspace_floats = plan.floats
   v.prepared_bytes, v.n_layers = (net.prepared_floats or 0) * 4, #net.units
+  v.embedded = net.blob and 1 or 0
+  v.weights_note = net.blob and string.format("The weights are built in (%s_weights.S: .incbin of %s_weights.bin, "
+    .. "BatchNorm folded by vggc)\n * and the prepared copies are made before main: nothing to load.", net.model.name,
+    net.model.name) or string.format("Load weights first (vggc_load_safetensors(&%s_model, path, VGGC_MATCH_BY_NAME, "
+    .. "&err)), then run.", net.model.name)
   return template.fill(template.load(host, "templates/model.h.in"), v)
 end
 

@@ -45,7 +45,7 @@ end
 -- Compile every source into DIR/<source>.o, then link DIR/NAME.elf.
 local function compile(net, dir)
   local name, flags = net.model.name, net.target.cflags
-  local cc = COMPILER .. " " .. flags .. " -O2 -std=c11 -ffunction-sections -fdata-sections -Wall -Wextra -Werror"
+  local cc = COMPILER .. " " .. flags .. " -O2 -std=c11 -ffunction-sections -fdata-sections -Wall -Wextra -Werror -pedantic"
   local sources = { name, name .. "_main", name .. "_startup" }
   for _, f in ipairs(mcu.freestanding) do sources[#sources + 1] = "vggc_fs_" .. f end
   local objects = {}

@@ -152,8 +152,14 @@ local function pointers(net, blob)
   local lines, c_name = {}, require("emit").c_name
   for _, a in ipairs(target_.arrays(net)) do
     local shape = a.role == "weight" and a.unit.tensors[1].shape or { a.count }
-    lines[#lines + 1] = string.format("static const float *const %s = %s_weights + %d; /* %s %s */", c_name(a.name),
-                                      net.model.name, blob.offsets[a.name], a.name, format.tuple(shape))
+    if a.unit.prepared and a.role == "weight" then -- a host conv on a prepared copy reads it only before main
+      lines[#lines + 1] = string.format("/* %s %s at %s_weights + %d: made into %s before main */", a.name,
+                                        format.tuple(shape), net.model.name, blob.offsets[a.name],
+                                        c_name(a.name) .. a.unit.prepared.suffix)
+    else
+      lines[#lines + 1] = string.format("static const float *const %s = %s_weights + %d; /* %s %s */", c_name(a.name),
+                                        net.model.name, blob.offsets[a.name], a.name, format.tuple(shape))
+    end
   end
   return table.concat(lines, "\n")
 end
@@ -179,13 +185,30 @@ local function header(host, net, plan, command)
   return template.fill(template.load(host, "templates/mcu/model.h.in"), v)
 end
 
+-- The weights' declarations: the blob NAME_weights.S places, and a const pointer into it per array (emit.lua's
+-- host files use them too when the weights are built in).
+function M.weight_decls(net, blob)
+  return string.format("extern const float %s_weights[%d];\n\n", net.model.name, blob.floats) .. pointers(net, blob)
+end
+
+-- NAME_weights.bin and NAME_weights.S
+function M.blob_files(host, net, dir, command, blob)
+  local name = net.model.name
+  return {
+    { path = dir .. "/" .. name .. "_weights.bin", text = blob.bytes },
+    { path = dir .. "/" .. name .. "_weights.S",
+      text = template.fill(template.load(host, "templates/mcu/weights.S.in"),
+                           { name = name, version = host.version, command = command, bytes = #blob.bytes }) },
+  }
+end
+
 local function source(host, net, plan, command, blob)
   local v = values(host, net, plan, command)
   v.summary, v.io_bytes = require("emit").summary(net), format.thousands(net.memory.io)
   for _, k in ipairs({ "flash_bytes", "weights_bytes", "code_bytes", "ram_bytes", "static_bytes", "stack_bytes" }) do
     v[k] = format.thousands(v[k]) -- the comment's numbers, as the report prints them
   end
-  v.weight_floats, v.weight_pointers = blob.floats, pointers(net, blob)
+  v.weight_decls = M.weight_decls(net, blob)
   v.buffer_decls = require("emit").buffer_decls(plan)
   v.layers, v.windows = layers(host, net)
   return template.fill(template.load(host, "templates/mcu/model.c.in"), v)
@@ -197,12 +220,9 @@ function M.files(host, net, plan, command, dir, blob)
   local list = {
     { path = dir .. "/" .. name .. ".h", text = header(host, net, plan, command) },
     { path = dir .. "/" .. name .. ".c", text = source(host, net, plan, command, blob) },
-    { path = dir .. "/" .. name .. "_weights.bin", text = blob.bytes },
-    { path = dir .. "/" .. name .. "_weights.S",
-      text = template.fill(template.load(host, "templates/mcu/weights.S.in"),
-                           { name = name, version = host.version, command = command, bytes = #blob.bytes }) },
     { path = dir .. "/vggc_fs.h", text = host.embedded("runtime/freestanding/vggc_fs.h") },
   }
+  for _, f in ipairs(M.blob_files(host, net, dir, command, blob)) do list[#list + 1] = f end
   for _, f in ipairs(FREESTANDING) do
     list[#list + 1] = { path = dir .. "/vggc_fs_" .. f .. ".c", text = host.embedded("runtime/freestanding/" .. f .. ".c") }
   end

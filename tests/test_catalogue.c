@@ -313,19 +313,34 @@ static char *prepared_runner_dir(void)
     return dir;
 }
 
-/* Run the runner with args inside dir, and expect the one-line error "net: <where>: ..." with every fragment
- * and dir unchanged. */
-static void expect_runner_error_in(const char *dir, const char *args, const char *where, ...)
+/* Run the runner program with args inside dir, and expect the one-line error "net: <where>: ..." with every
+ * fragment (whats) and dir unchanged. */
+static void expect_runner_error_va(const char *dir, const char *program, const char *args, const char *where,
+                                   va_list whats)
 {
     snapshot before = take_snapshot(dir);
-    cmd_result r = run("cd '%s' && '%s' %s", dir, runner(), args);
-    va_list whats;
-    va_start(whats, where);
+    cmd_result r = run("cd '%s' && '%s' %s", dir, program, args);
     expect_one_line(&r, args, "net", where, whats);
-    va_end(whats);
     expect_unchanged(&before, dir, args);
     free_snapshot(&before);
     cmd_free(&r);
+}
+
+static void expect_runner_error_at(const char *dir, const char *program, const char *args, const char *where, ...)
+{
+    va_list whats;
+    va_start(whats, where);
+    expect_runner_error_va(dir, program, args, where, whats);
+    va_end(whats);
+}
+
+/* The same with the catalogue's runner. */
+static void expect_runner_error_in(const char *dir, const char *args, const char *where, ...)
+{
+    va_list whats;
+    va_start(whats, where);
+    expect_runner_error_va(dir, runner(), args, where, whats);
+    va_end(whats);
 }
 
 /* The same in a freshly prepared directory, removed afterwards. */
@@ -1327,4 +1342,27 @@ Test(firmware_runner, a_top_k_above_the_class_count_names_the_range)
 {
     expect_firmware_error(NULL, "arg=--input,arg=x.npy,arg=--top,arg=11", "--top",
                           "'11' is not a whole number from 1 to 10", NULL);
+}
+
+/* ---- weights built in at generate time (host) ---------------------------------------------------------------- */
+
+Test(generator, by_order_without_weights_needs_weights)
+{
+    expect_vggc_error(NULL, "generate " MODEL_ARGS " --by-order -o .", "--by-order",
+                      "needs --weights (how the weights built in at generate time match)", NULL);
+}
+
+/* net built with its weights in, given a weights file anyway: it says they are built in and reads nothing. */
+Test(runner_weights, a_weights_file_for_a_runner_with_weights_built_in_is_refused)
+{
+    st_file f = good_weights();
+    char *wdir = weights_dir(&f, "w.safetensors"), *dir = make_temp_dir("catalogue-built-in");
+    cmd_result r = run("cd '%s' && '%s' build " MODEL_ARGS " --weights '%s/w.safetensors' -o . && "
+                       "find . -maxdepth 1 -type f ! -name net -delete && cp '%s/w.safetensors' .", dir, VGGC_EXE, wdir, wdir);
+    cr_assert_eq(r.status, 0, "the build failed: %s", r.err);
+    cmd_free(&r);
+    expect_runner_error_at(dir, "./net", "--weights w.safetensors --output y.npy", "--weights",
+                           "the weights are built in (vggc build --weights), not loaded", NULL);
+    remove_tree(wdir), remove_tree(dir);
+    free(wdir), free(dir);
 }
