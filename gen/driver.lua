@@ -48,8 +48,8 @@ model options:
   --target T             host (the default), cortex-m4, cortex-m7 or cortex-m33: freestanding C for a
                          microcontroller, its flash and RAM in the report
   --flash BYTES, --ram BYTES   a Cortex-M target's memory (default: its part's; 1048576, 1024K, 1M)
-  --weights W.safetensors      (generate, build; a Cortex-M target) the weights as const data in flash,
-                         BatchNorm folded; --by-order matches them by order
+  --weights W.safetensors      (generate, build) the weights built in as const data, BatchNorm folded:
+                         nothing to load (required for a Cortex-M target); --by-order matches them by order
 ]],
   report = "usage: vggc report MODEL [options] [--json | --markdown] [--svg FILE]\n\n"
     .. "Print each layer's kind, output shape, params and MACs, then the totals.\n"
