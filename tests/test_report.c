@@ -478,3 +478,37 @@ Test(report, a_batch_with_enough_tiles_moves_the_small_maps_to_winograd_f4)
               "at batch 8 the 14x14 layers have 128 tiles per transform point and take F(4x4):\n%s", text);
     free(text);
 }
+
+/* ---- Cortex-M targets: flash and RAM ---------------------------------------------------------------------------- */
+
+/* 873,960 bytes of weights (BatchNorm folded: 218,490 floats) + at most 5,440 of code; a workspace of 65,856 bytes
+ * (the second and fourth convs pool in their epilogue) + at most 512 of stack. */
+Test(report, fashion_vgg_on_cortex_m7_needs_879400_bytes_of_flash_and_66368_of_ram)
+{
+    char *doc = report_json(VGGC_SOURCE_DIR "/models/fashion_vgg.lua --target cortex-m7");
+    cr_expect_eq(json_int(doc, "flash_bytes"), 879400, "flash_bytes %lld", json_int(doc, "flash_bytes"));
+    cr_expect_eq(json_int(doc, "ram_bytes"), 66368, "ram_bytes %lld", json_int(doc, "ram_bytes"));
+    cr_expect_eq(json_int(doc, "weights"), 873960, "weights %lld", json_int(doc, "weights"));
+    cr_expect_eq(json_int(doc, "workspace"), json_int(doc, "static_bytes"), "the workspace is the static buffers");
+    cr_expect_eq(json_int(doc, "flash_limit"), 1048576, "the STM32F746NG has 1 MiB of flash");
+    cr_expect_eq(json_int(doc, "ram_limit"), 327680, "the STM32F746NG has 320 KiB of RAM");
+    cr_expect(strstr(doc, "\"fits\": true") != NULL, "the Fashion net fits the cortex-m7's part:\n%s", doc);
+    cr_expect_eq(count(doc, "\"algorithm\": \"conv3x3\""), 4, "every 3x3 conv runs conv3x3:\n%s", doc);
+    free(doc);
+}
+
+Test(report, the_fashion_net_does_not_fit_the_cortex_m4_part_and_the_report_says_so)
+{
+    char *text = vggc_ok("report " VGGC_SOURCE_DIR "/models/fashion_vgg.lua --target cortex-m4");
+    cr_expect(strstr(text, "Fits:                    NO (vggc generate refuses it)") != NULL, "%s", text);
+    free(text);
+}
+
+Test(report, lenet5_on_cortex_m4_needs_253896_bytes_of_flash_and_24064_of_ram_with_direct_convs)
+{
+    char *text = vggc_ok("report lenet5 --target cortex-m4");
+    cr_expect(strstr(text, "Flash (bytes):           253,896 (weights 246,824 + code at most 7,072)") != NULL, "%s", text);
+    cr_expect(strstr(text, "RAM (bytes):             24,064 (workspace 23,552 + stack at most 512)") != NULL, "%s", text);
+    cr_expect_eq(count(text, "  direct\n"), 2, "both 5x5 convs run the any-window kernel:\n%s", text);
+    free(text);
+}
