@@ -11,6 +11,8 @@ the host's files and returns its exit status). The cases:
   statistics and biases) on each of cortex-m4, cortex-m7 and cortex-m33: normwise error against PyTorch's float64
   output <= 1e-5 and the same top-1 for both images;
 - lenet5/cortex-m4: LeNet-5 as its document writes it (tests/seed_networks.py), batch 2, the same bound;
+- ops_every_layer/cortex-m7: one of every layer the freestanding kernels run (LRN, softmax, ceil-mode and padded
+  pools, a standalone ReLU, a strided dilated conv, a bias-less conv with BatchNorm), batch 3, the same bound;
 - fashion/cortex-m7: the trained Fashion-MNIST classifier on the first N test images (200 by default), one QEMU run
   per image: every top-1 must be PyTorch's (models/fashion_vgg_predictions.bin);
 - fashion/instructions: the instructions one inference executes (QEMU -icount shift=0: one instruction per
@@ -176,13 +178,24 @@ def bn_vgg(ctx, tmp):
             for t in ("cortex-m4", "cortex-m7", "cortex-m33")]
 
 
+def seed_network(ctx, tmp, net, seed, batch, model_file, target):
+    """A network of tests/seed_networks.py, as its document writes it, on target."""
+    files = {k: os.path.join(tmp, f"{net}_{k}" + (".safetensors" if k == "w" else ".npy")) for k in ("w", "x", "r")}
+    run([ctx.python, SEEDS, "export", net, "--seed", str(seed), "--batch", str(batch), "--weights", files["w"],
+         "--input", files["x"], "--reference", files["r"]])
+    model = [model_file, "--batch", str(batch)]
+    return [(f"{net}/{target}", lambda: against_pytorch(ctx, tmp, target, model, net, files))]
+
+
 def lenet5(ctx, tmp):
-    files = {k: os.path.join(tmp, f) for k, f in (("w", "lenet5.safetensors"), ("x", "lenet5_x.npy"),
-                                                   ("r", "lenet5_r.npy"))}
-    run([ctx.python, SEEDS, "export", "lenet5", "--seed", "1", "--batch", "2", "--weights", files["w"], "--input",
-         files["x"], "--reference", files["r"]])
-    model = [os.path.join(ROOT, "models", "lenet5.lua"), "--batch", "2"]
-    return [("lenet5/cortex-m4", lambda: against_pytorch(ctx, tmp, "cortex-m4", model, "lenet5", files))]
+    return seed_network(ctx, tmp, "lenet5", 1, 2, os.path.join(ROOT, "models", "lenet5.lua"), "cortex-m4")
+
+
+def every_layer(ctx, tmp):
+    """One of every layer the freestanding kernels run: LRN (powf), softmax (expf), ceil-mode and padded pools, a
+    standalone ReLU, a strided dilated conv, a bias-less conv with BatchNorm (eps 1e-3)."""
+    return seed_network(ctx, tmp, "ops_every_layer", 10, 3, os.path.join(HERE, "models", "ops_every_layer.lua"),
+                        "cortex-m7")
 
 
 def fashion_inputs(n, tmp):
@@ -264,7 +277,7 @@ def main(argv):
     tmp = tempfile.mkdtemp(prefix="vggc-firmware-", dir=args.work)
     passed = failed = 0
     try:
-        for make in (too_large, bn_vgg, lenet5, fashion):
+        for make in (too_large, bn_vgg, lenet5, every_layer, fashion):
             start = time.monotonic()
             try:
                 cases = make(ctx, tmp)
