@@ -140,3 +140,69 @@ void vggc_avgpool2d_ref(float *out,      /* (n, c, oh, ow) */
                 out[((size_t)pl * oh + i) * ow + j] = (float)(sum / divisor(y0, x0, h, w, win, count_pad));
             }
 }
+
+/* ---- the same pools on blocked tensors -------------------------------------------------------------------- */
+
+enum { LANES = 16 };
+
+/* One output pixel's 16 lanes of a pool on a blocked plane (h, w, 16), the taps in the NCHW kernels' order, so each
+ * lane gets the bits the NCHW kernel gives its channel. Padded lanes hold 0 and give 0. */
+static void max_lanes(float *o, const float *x /* (h, w, 16) */, int w, const taps *t, const vggc_window *win)
+{
+    for (int l = 0; l < LANES; l++) o[l] = -INFINITY;
+    for (int ty = t->ty0; ty < t->ty1; ty++)
+        for (int tx = t->tx0; tx < t->tx1; tx++) {
+            const float *px = x + ((size_t)(t->y0 + ty * win->dh) * w + t->x0 + tx * win->dw) * LANES;
+            for (int l = 0; l < LANES; l++) o[l] = max_nan(o[l], px[l]);
+        }
+}
+
+static void mean_lanes(float *o, const float *x /* (h, w, 16) */, int h, int w, const taps *t, const vggc_window *win,
+                       int count_pad)
+{
+    double sum[LANES] = {0};
+    for (int ty = t->ty0; ty < t->ty1; ty++)
+        for (int tx = t->tx0; tx < t->tx1; tx++) {
+            const float *px = x + ((size_t)(t->y0 + ty) * w + t->x0 + tx) * LANES;
+            for (int l = 0; l < LANES; l++) sum[l] += px[l];
+        }
+    int d = divisor(t->y0, t->x0, h, w, win, count_pad);
+    for (int l = 0; l < LANES; l++) o[l] = (float)(sum[l] / d);
+}
+
+/* A pool over blocked planes (n * cpad(c) / 16 of them), split over the OpenMP threads; avg picks the mean. */
+static void pool_blocked(float *out, const float *in, int planes, int h, int w, int oh, int ow, const vggc_window *win,
+                         int avg, int count_pad)
+{
+#pragma omp parallel for schedule(static)
+    for (int pl = 0; pl < planes; pl++) {
+        const float *x = in + (size_t)pl * h * w * LANES; /* (h, w, 16) */
+        float *y = out + (size_t)pl * oh * ow * LANES;    /* (oh, ow, 16) */
+        taps t;
+        for (int i = 0; i < oh; i++) {
+            t.y0 = i * win->sh - win->pt;
+            clip(t.y0, win->kh, win->dh, h, &t.ty0, &t.ty1);
+            for (int j = 0; j < ow; j++) {
+                t.x0 = j * win->sw - win->pl;
+                clip(t.x0, win->kw, win->dw, w, &t.tx0, &t.tx1);
+                float *o = y + ((size_t)i * ow + j) * LANES;
+                if (avg) mean_lanes(o, x, h, w, &t, win, count_pad);
+                else max_lanes(o, x, w, &t, win);
+            }
+        }
+    }
+}
+
+void vggc_maxpool2d_blocked(float *out,      /* blocked (n, c, oh, ow) */
+                            const float *in, /* blocked (n, c, h, w) */
+                            int n, int c, int h, int w, int oh, int ow, const vggc_window *win)
+{
+    pool_blocked(out, in, n * (VGGC_CPAD(c) / LANES), h, w, oh, ow, win, 0, 0);
+}
+
+void vggc_avgpool2d_blocked(float *out,      /* blocked (n, c, oh, ow) */
+                            const float *in, /* blocked (n, c, h, w) */
+                            int n, int c, int h, int w, int oh, int ow, const vggc_window *win, int count_pad)
+{
+    pool_blocked(out, in, n * (VGGC_CPAD(c) / LANES), h, w, oh, ow, win, 1, count_pad);
+}

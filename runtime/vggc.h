@@ -280,6 +280,15 @@ void vggc_avgpool2d(float *out,      /* (n, c, oh, ow) */
 void vggc_avgpool2d_ref(float *out, const float *in, int n, int c, int h, int w, int oh, int ow,
                         const vggc_window *win, int count_pad);
 
+/* The same two pools on blocked tensors (16 lanes of a pixel at once), each channel's bits those of the NCHW kernel
+ * on the same channel; padded channels stay 0. */
+void vggc_maxpool2d_blocked(float *out,      /* blocked (n, c, oh, ow) */
+                            const float *in, /* blocked (n, c, h, w) */
+                            int n, int c, int h, int w, int oh, int ow, const vggc_window *win);
+void vggc_avgpool2d_blocked(float *out,      /* blocked (n, c, oh, ow) */
+                            const float *in, /* blocked (n, c, h, w) */
+                            int n, int c, int h, int w, int oh, int ow, const vggc_window *win, int count_pad);
+
 /* ReLU on its own: out = max(in, 0). */
 void vggc_relu(float *out,      /* (n, count) */
                const float *in, /* (n, count) */
