@@ -43,25 +43,50 @@ static void group_of(int nob, int widest, int g, int *ob0, int *m)
     else *ob0 = nob - 1, *m = 1;
 }
 
-/* The job on row kern, its input in either layout. */
+/* The job on row kern, its input in either layout. A job beyond the plain ones (direct_job.h: stride 2, a window
+ * over 3x3, no ReLU, a residual, an output inside a larger tensor) runs on the generic row's pieces where the row's
+ * own handle only plain jobs (direct_any 0). */
 static void run(const vggc_kernels *kern, float *out, const float *in, int in_nchw, const float *wpack,
-                const float *bias, int n, int cin, int h, int w, int cout, int k, int pool)
+                const float *bias, int n, int cin, int h, int w, int cout, int k, int stride, int pool,
+                const vggc_epilogue *e)
 {
-    vggc_direct_job j = {out, in, wpack, bias, cin, h, w, cout, k, pool, pool ? h / 2 : h, pool ? w / 2 : w,
-                         widest_group(kern, cin, k), in_nchw};
+    int ch = (h - 1) / stride + 1, cw = (w - 1) / stride + 1; /* the conv's output, pad k / 2 */
+    vggc_direct_job j = {out, in, wpack, bias, cin, h, w, cout, k, pool, pool ? ch / 2 : ch, pool ? cw / 2 : cw,
+                         widest_group(kern, cin, k), in_nchw, stride, e->relu, e->residual,
+                         e->out_blocks > 0 ? e->out_blocks : direct_blocks(cout)};
+    void (*piece)(const vggc_direct_job *, int, int, int, int) = kern->direct_piece;
+    if (!kern->direct_any && !direct_plain(&j)) {
+        kern = vggc_kernels_named("generic");
+        piece = kern->direct_piece, j.widest = widest_group(kern, cin, k);
+    }
     int groups = group_count(direct_blocks(cout), j.widest), pieces = n * groups * j.oh;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int p = 0; p < pieces; p++) { /* image-major, then group, then output row */
         int ob0, m;
         group_of(direct_blocks(cout), j.widest, p / j.oh % groups, &ob0, &m);
-        kern->direct_piece(&j, p / (groups * j.oh), ob0, m, p % j.oh * (pool ? 2 : 1));
+        piece(&j, p / (groups * j.oh), ob0, m, p % j.oh * (pool ? 2 : 1));
     }
+}
+
+static const vggc_epilogue plain = {1, NULL, 0};
+
+void vggc_conv_direct_ex(float *out, const float *in, const float *wpack, const float *bias, int n, int cin, int h,
+                         int w, int cout, int k, int stride, int pool, const vggc_epilogue *e)
+{
+    run(vggc_kernels_active(), out, in, 0, wpack, bias, n, cin, h, w, cout, k, stride, pool, e);
+}
+
+void vggc_conv_direct_ex_on(const vggc_kernels *kern, float *out, const float *in, const float *wpack,
+                            const float *bias, int n, int cin, int h, int w, int cout, int k, int stride, int pool,
+                            const vggc_epilogue *e)
+{
+    run(kern, out, in, 0, wpack, bias, n, cin, h, w, cout, k, stride, pool, e);
 }
 
 void vggc_conv_direct_on(const vggc_kernels *kern, float *out, const float *in, const float *wpack,
                          const float *bias, int n, int cin, int h, int w, int cout, int k, int pool)
 {
-    run(kern, out, in, 0, wpack, bias, n, cin, h, w, cout, k, pool);
+    run(kern, out, in, 0, wpack, bias, n, cin, h, w, cout, k, 1, pool, &plain);
 }
 
 /* A row that reads NCHW input directly does so (at most 16 input channels: the network's own input); the others
@@ -71,11 +96,11 @@ void vggc_conv_direct_nchw_on(const vggc_kernels *kern, float *out, const float 
                               int pool)
 {
     if (kern->direct_reads_nchw && cin <= DIRECT_LANES) {
-        run(kern, out, in, 1, wpack, bias, n, cin, h, w, cout, k, pool);
+        run(kern, out, in, 1, wpack, bias, n, cin, h, w, cout, k, 1, pool, &plain);
         return;
     }
     vggc_to_blocked_on(kern, scratch, in, n, cin, h, w);
-    run(kern, out, scratch, 0, wpack, bias, n, cin, h, w, cout, k, pool);
+    run(kern, out, scratch, 0, wpack, bias, n, cin, h, w, cout, k, 1, pool, &plain);
 }
 
 void vggc_conv_direct_nchw(float *out,         /* blocked (n, cout, h, w), or (n, cout, h / 2, w / 2) if pool */

@@ -2,8 +2,8 @@
  * call and the small helpers its pieces use. direct.c packs the weights, cuts the work in pieces and runs the
  * threads; each row's direct.c computes one piece.
  *
- * Direct convolution k x k (k = 1 or 3), stride 1, pad k / 2, + bias, ReLU, and optionally a fused 2x2/2 max pool,
- * on blocked tensors. The packed weights are (cpad(cout) / 16, k, k, cin, 16): for one block of 16 output
+ * Direct convolution k x k (k odd, at most 7), stride 1 or 2, pad k / 2, + bias, the epilogue (a residual added,
+ * ReLU or not), and optionally a fused 2x2/2 max pool (stride 1), on blocked tensors. The packed weights are (cpad(cout) / 16, k, k, cin, 16): for one block of 16 output
  * channels, one kernel position and one real input channel, the 16 weights are one vector. A piece is one row of
  * output (two conv rows with the pool; the whole width) x one group of channel blocks x one image, whatever the
  * thread count; each output value is summed by one thread in one fixed order, so results are bitwise the same for
@@ -30,7 +30,28 @@ struct vggc_direct_job {
     int cin, h, w, cout, k, pool, oh, ow;
     int widest;         /* channel blocks per group at most */
     int in_nchw;        /* in is NCHW (n, cin, h, w), not blocked: only for rows whose direct_reads_nchw is 1 */
+    int stride;         /* 1 or 2: output pixel (y, x) reads input (y * stride + ky - k / 2, x * stride + kx - k / 2) */
+    int relu;           /* ReLU last */
+    const float *residual; /* NULL, or blocked (n, cout, oh, ow), added before the ReLU */
+    int out_blocks;     /* 16-channel blocks per image of the tensor out points into */
 };
+
+/* Where block ob of image b of the output (and of the residual) starts: (oh, ow, 16) floats. */
+DIRECT_INLINE float *direct_out_plane(const vggc_direct_job *j, int b, int ob)
+{
+    return j->out + ((size_t)b * j->out_blocks + ob) * j->oh * j->ow * 16;
+}
+
+DIRECT_INLINE const float *direct_residual_plane(const vggc_direct_job *j, int b, int ob)
+{
+    return j->residual ? j->residual + ((size_t)b * (VGGC_CPAD(j->cout) / 16) + ob) * j->oh * j->ow * 16 : NULL;
+}
+
+/* A job only the plain kernels of every row run: k <= 3, stride 1, ReLU, no residual, an output of its own. */
+DIRECT_INLINE int direct_plain(const vggc_direct_job *j)
+{
+    return j->k <= 3 && j->stride == 1 && j->relu && !j->residual && j->out_blocks == VGGC_CPAD(j->cout) / 16;
+}
 
 /* Where the input's values are: channel c of pixel (y, x) of image b is at in + b * image + (c / 16) * block +
  * (c % 16) * channel + y * row + x * pixel, in either layout. */
@@ -48,7 +69,7 @@ DIRECT_INLINE direct_strides direct_strides_of(const vggc_direct_job *j)
 DIRECT_INLINE int direct_blocks(int c) { return VGGC_CPAD(c) / DIRECT_LANES; }
 
 /* The conv columns a row of tiles covers: all of them, or the pooled ones (floor mode drops an odd last one). */
-DIRECT_INLINE int direct_columns(const vggc_direct_job *j) { return j->pool ? 2 * j->ow : j->w; }
+DIRECT_INLINE int direct_columns(const vggc_direct_job *j) { return j->pool ? 2 * j->ow : j->ow; }
 
 /* Source column sx clamped into the map (a masked-out pixel still reads a valid address). */
 DIRECT_INLINE int direct_clamp_col(int sx, int w) { return sx < 0 ? 0 : sx >= w ? w - 1 : sx; }
@@ -56,21 +77,22 @@ DIRECT_INLINE int direct_clamp_col(int sx, int w) { return sx < 0 ? 0 : sx >= w 
 /* The larger of two values; a NaN wins, as in torch.nn.MaxPool2d (and vggc_maxpool2x2). */
 DIRECT_INLINE float direct_max_nan(float m, float v) { return (v > m || isnan(v)) ? v : m; }
 
-/* v + bias, then ReLU. NaN stays NaN, as in torch.relu. */
-DIRECT_INLINE float direct_bias_relu(float v, float bias)
+/* v + bias (+ *residual unless NULL), then ReLU if relu. NaN stays NaN, as in torch.relu. */
+DIRECT_INLINE float direct_finish(float v, float bias, const float *residual, int relu)
 {
     v += bias;
-    return v < 0.0f ? 0.0f : v;
+    if (residual) v += *residual;
+    return relu && v < 0.0f ? 0.0f : v;
 }
 
-/* A tile of tr conv rows x tc columns from (y0, x0) whose every source pixel is inside the map. */
+/* A tile of tr conv rows x tc columns of output from (y0, x0) whose every source pixel is inside the map. */
 DIRECT_INLINE int direct_interior(const vggc_direct_job *j, int y0, int x0, int tr, int tc)
 {
-    int pad = j->k / 2;
-    return y0 - pad >= 0 && y0 + tr - 1 + pad < j->h && x0 - pad >= 0 && x0 + tc - 1 + pad < j->w;
+    int pad = j->k / 2, s = j->stride;
+    return y0 * s - pad >= 0 && (y0 + tr - 1) * s + pad < j->h && x0 * s - pad >= 0 && (x0 + tc - 1) * s + pad < j->w;
 }
 
-enum { DIRECT_TAPS_MAX = 9 * DIRECT_LANES }; /* k * k * cin for k <= 3, cin <= 16 */
+enum { DIRECT_K_MAX = 7, DIRECT_TAPS_MAX = DIRECT_K_MAX * DIRECT_K_MAX * DIRECT_LANES }; /* k * k * cin, cin <= 16 */
 
 /* Offsets of the taps (ky, kx, ci) in the input from a tile's top-left source pixel, in packed weight order, in the
  * job's input layout: for

@@ -12,6 +12,8 @@
 #ifndef VGGC_PLATFORM_H
 #define VGGC_PLATFORM_H
 
+#include "vggc.h"
+
 #include <stddef.h>
 
 typedef struct vggc_wino_plan vggc_wino_plan;   /* winograd_plan.h */
@@ -31,6 +33,8 @@ typedef struct vggc_kernels {
     /* direct convolution (direct.c): one piece, a row of tiles of image b x channel blocks [ob0, ob0 + m) */
     int direct_widest;     /* channel blocks a group takes at most: 4, 2 or 1 */
     int direct_reads_nchw; /* its pieces read an NCHW input of at most 16 channels (direct_job.h's in_nchw) */
+    int direct_any;        /* its pieces run every job (stride 2, k up to 7, any epilogue); 0: plain jobs only, the
+                              others run on the generic row's pieces */
     void (*direct_piece)(const vggc_direct_job *j, int b, int ob0, int m, int y0);
 
     /* fully connected (dense.c): output rows [r0, r1) of n <= VGGC_DENSE_GROUP images */
@@ -81,6 +85,12 @@ void vggc_conv_winograd_on(const vggc_kernels *k, float *out, const float *in, c
 void vggc_winograd_pack_on(const vggc_kernels *k, float *u, const float *weight, int cin, int cout, int m);
 void vggc_conv_direct_on(const vggc_kernels *k, float *out, const float *in, const float *wpack, const float *bias,
                          int n, int cin, int h, int w, int cout, int kk, int pool);
+void vggc_conv_direct_ex_on(const vggc_kernels *k, float *out, const float *in, const float *wpack, const float *bias,
+                            int n, int cin, int h, int w, int cout, int kk, int stride, int pool,
+                            const vggc_epilogue *e);
+void vggc_conv_winograd_ex_on(const vggc_kernels *k, float *out, const float *in, const float *u, const float *bias,
+                              float *work, int n, int cin, int h, int w, int cout, int m, int pool,
+                              const vggc_epilogue *e);
 void vggc_conv_direct_nchw_on(const vggc_kernels *k, float *out, const float *in, float *scratch, const float *wpack,
                               const float *bias, int n, int cin, int h, int w, int cout, int kk, int pool);
 void vggc_linear_on(const vggc_kernels *k, float *out, const float *in, const float *weight, const float *bias,

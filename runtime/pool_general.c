@@ -32,19 +32,25 @@ typedef struct {
     int y0, x0, ty0, ty1, tx0, tx1;
 } taps;
 
-/* One output of a pool from its window's taps. */
-typedef float window_fn(const float *x /* (h, w) */, int h, int w, const taps *t, const vggc_window *win,
-                        int count_pad);
+enum { LANES_MAX = 16 }; /* values per pixel: 1 in NCHW planes, 16 in blocked ones */
 
-/* out[plane][i][j] = at(the window of (i, j)) for every plane, the planes split over the OpenMP threads. */
-static void pool_planes(float *out,      /* (planes, oh, ow) */
-                        const float *in, /* (planes, h, w) */
-                        int planes, int h, int w, int oh, int ow, const vggc_window *win, int count_pad, window_fn *at)
+/* One output pixel (lanes values at o) of a pool from its window's taps, pixel (y, x) of the plane at
+ * x + (y * w + x) * lanes. */
+typedef void window_fn(float *o, const float *x /* (h, w, lanes) */, int h, int w, int lanes, const taps *t,
+                       const vggc_window *win, int count_pad);
+
+/* out[plane][i][j] = at(the window of (i, j)) for every plane of lanes-value pixels (NCHW planes: 1; blocked: 16),
+ * the planes split over the OpenMP threads. Each lane sees the same taps in the same order either way, so a blocked
+ * pool gives each channel the bits the NCHW one gives it. */
+static void pool_planes(float *out,      /* (planes, oh, ow, lanes) */
+                        const float *in, /* (planes, h, w, lanes) */
+                        int planes, int h, int w, int oh, int ow, int lanes, const vggc_window *win, int count_pad,
+                        window_fn *at)
 {
 #pragma omp parallel for schedule(static)
     for (int pl = 0; pl < planes; pl++) {
-        const float *x = in + (size_t)pl * h * w; /* (h, w) */
-        float *y = out + (size_t)pl * oh * ow;    /* (oh, ow) */
+        const float *x = in + (size_t)pl * h * w * lanes;
+        float *y = out + (size_t)pl * oh * ow * lanes;
         taps t;
         for (int i = 0; i < oh; i++) {
             t.y0 = i * win->sh - win->pt;
@@ -52,28 +58,37 @@ static void pool_planes(float *out,      /* (planes, oh, ow) */
             for (int j = 0; j < ow; j++) {
                 t.x0 = j * win->sw - win->pl;
                 clip(t.x0, win->kw, win->dw, w, &t.tx0, &t.tx1);
-                y[(size_t)i * ow + j] = at(x, h, w, &t, win, count_pad);
+                at(y + ((size_t)i * ow + j) * lanes, x, h, w, lanes, &t, win, count_pad);
             }
         }
     }
 }
 
-static float max_at(const float *x /* (h, w) */, int h, int w, const taps *t, const vggc_window *win, int count_pad)
+static void max_at(float *o, const float *x, int h, int w, int lanes, const taps *t, const vggc_window *win,
+                   int count_pad)
 {
     (void)h, (void)count_pad;
-    float m = -INFINITY;
-    for (int ty = t->ty0; ty < t->ty1; ty++) {
-        const float *row = x + (size_t)(t->y0 + ty * win->dh) * w;
-        for (int tx = t->tx0; tx < t->tx1; tx++) m = max_nan(m, row[t->x0 + tx * win->dw]);
-    }
-    return m;
+    for (int l = 0; l < lanes; l++) o[l] = -INFINITY;
+    for (int ty = t->ty0; ty < t->ty1; ty++)
+        for (int tx = t->tx0; tx < t->tx1; tx++) {
+            const float *px = x + ((size_t)(t->y0 + ty * win->dh) * w + t->x0 + tx * win->dw) * lanes;
+            for (int l = 0; l < lanes; l++) o[l] = max_nan(o[l], px[l]);
+        }
 }
 
 void vggc_maxpool2d(float *out,      /* (n, c, oh, ow) */
                     const float *in, /* (n, c, h, w) */
                     int n, int c, int h, int w, int oh, int ow, const vggc_window *win)
 {
-    pool_planes(out, in, n * c, h, w, oh, ow, win, 0, max_at);
+    pool_planes(out, in, n * c, h, w, oh, ow, 1, win, 0, max_at);
+}
+
+/* Blocked (16 lanes of a pixel at once), padded channels 0 in and out. */
+void vggc_maxpool2d_blocked(float *out,      /* blocked (n, c, oh, ow) */
+                            const float *in, /* blocked (n, c, h, w) */
+                            int n, int c, int h, int w, int oh, int ow, const vggc_window *win)
+{
+    pool_planes(out, in, n * (VGGC_CPAD(c) / LANES_MAX), h, w, oh, ow, LANES_MAX, win, 0, max_at);
 }
 
 void vggc_maxpool2d_ref(float *out,      /* (n, c, oh, ow) */
@@ -108,19 +123,31 @@ static int divisor(int y0, int x0, int h, int w, const vggc_window *win, int cou
 }
 
 /* The window's mean with PyTorch's divisor (no dilation: AvgPool2d has none), summed in double. */
-static float mean_at(const float *x /* (h, w) */, int h, int w, const taps *t, const vggc_window *win, int count_pad)
+static void mean_at(float *o, const float *x, int h, int w, int lanes, const taps *t, const vggc_window *win,
+                    int count_pad)
 {
-    double sum = 0.0;
+    double sum[LANES_MAX] = {0};
     for (int ty = t->ty0; ty < t->ty1; ty++)
-        for (int tx = t->tx0; tx < t->tx1; tx++) sum += x[(size_t)(t->y0 + ty) * w + t->x0 + tx];
-    return (float)(sum / divisor(t->y0, t->x0, h, w, win, count_pad));
+        for (int tx = t->tx0; tx < t->tx1; tx++) {
+            const float *px = x + ((size_t)(t->y0 + ty) * w + t->x0 + tx) * lanes;
+            for (int l = 0; l < lanes; l++) sum[l] += px[l];
+        }
+    int d = divisor(t->y0, t->x0, h, w, win, count_pad);
+    for (int l = 0; l < lanes; l++) o[l] = (float)(sum[l] / d);
 }
 
 void vggc_avgpool2d(float *out,      /* (n, c, oh, ow) */
                     const float *in, /* (n, c, h, w) */
                     int n, int c, int h, int w, int oh, int ow, const vggc_window *win, int count_pad)
 {
-    pool_planes(out, in, n * c, h, w, oh, ow, win, count_pad, mean_at);
+    pool_planes(out, in, n * c, h, w, oh, ow, 1, win, count_pad, mean_at);
+}
+
+void vggc_avgpool2d_blocked(float *out,      /* blocked (n, c, oh, ow) */
+                            const float *in, /* blocked (n, c, h, w) */
+                            int n, int c, int h, int w, int oh, int ow, const vggc_window *win, int count_pad)
+{
+    pool_planes(out, in, n * (VGGC_CPAD(c) / LANES_MAX), h, w, oh, ow, LANES_MAX, win, count_pad, mean_at);
 }
 
 void vggc_avgpool2d_ref(float *out,      /* (n, c, oh, ow) */

@@ -187,6 +187,16 @@ void vggc_maxpool2x2_blocked(float *out,      /* blocked (n, c, h / 2, w / 2) */
                              const float *in, /* blocked (n, c, h, w) */
                              int n, int c, int h, int w);
 
+/* What a blocked convolution does after its sum, and where it writes (the _ex entry points below; the plain ones
+ * use {1, NULL, 0}: ReLU, no residual, a tensor of their own). */
+typedef struct {
+    int relu;              /* ReLU last, after the bias and the residual (NaN stays NaN, as torch.relu) */
+    const float *residual; /* NULL, or blocked (n, cout, oh, ow) added before the ReLU: torch's out += identity */
+    int out_blocks;        /* 16-channel blocks per image of the tensor out points into; 0: cpad(cout) / 16. A conv
+                              that writes channels [16 b0, 16 b0 + cout) of a torch.cat along channels of blocked
+                              tensors gets out + 16 * b0 * oh * ow and the concatenation's block count */
+} vggc_epilogue;
+
 /* Direct convolution k x k (k = 1 or 3), stride 1, pad k / 2, + bias, ReLU, then a 2x2/2 max pool if pool
  * (out is then h / 2 x w / 2, floor), on blocked tensors. wpack comes from vggc_direct_pack. */
 #define VGGC_DIRECT_WEIGHT_FLOATS(cin, cout, k) ((size_t)VGGC_CPAD(cout) * (cin) * (k) * (k))
@@ -209,6 +219,12 @@ void vggc_conv_direct_nchw(float *out,         /* blocked (n, cout, h, w), or (n
                            const float *bias,  /* (cout) */
                            int n, int cin, int h, int w, int cout, int k, int pool);
 
+/* Direct convolution k x k (k odd, at most 7), stride 1 or 2, pad k / 2, + bias, then the epilogue e; a 2x2/2 max
+ * pool after it if pool (stride 1, no residual). out is (n, cout, oh, ow) with oh = (h - 1) / stride + 1 (halved,
+ * floor, with the pool), blocked, inside the tensor e->out_blocks describes. */
+void vggc_conv_direct_ex(float *out, const float *in, const float *wpack, const float *bias, int n, int cin, int h,
+                         int w, int cout, int k, int stride, int pool, const vggc_epilogue *e);
+
 /* Winograd F(m x m, 3 x 3), m = 2 or 4: 3x3 convolution, stride 1, pad 1, + bias, ReLU, then a 2x2/2 max pool
  * if pool, on blocked tensors. u comes from vggc_winograd_pack (the transformed weights); work holds
  * VGGC_WINOGRAD_WORK_FLOATS(n, cin, h, w, cout, m) floats. The transform-domain products are GEMMs. */
@@ -219,6 +235,9 @@ void vggc_conv_direct_nchw(float *out,         /* blocked (n, cout, h, w), or (n
 void vggc_winograd_pack(float *u,            /* VGGC_WINOGRAD_WEIGHT_FLOATS(cin, cout, m) */
                         const float *weight, /* (cout, cin, 3, 3) */
                         int cin, int cout, int m);
+/* The same with the epilogue e (the plain call is ReLU, no residual, an output of its own); pool needs no residual. */
+void vggc_conv_winograd_ex(float *out, const float *in, const float *u, const float *bias, float *work, int n, int cin,
+                           int h, int w, int cout, int m, int pool, const vggc_epilogue *e);
 void vggc_conv_winograd(float *out,         /* blocked (n, cout, h, w), or (n, cout, h / 2, w / 2) if pool */
                         const float *in,    /* blocked (n, cin, h, w) */
                         const float *u,     /* VGGC_WINOGRAD_WEIGHT_FLOATS(cin, cout, m) */
@@ -260,6 +279,15 @@ void vggc_avgpool2d(float *out,      /* (n, c, oh, ow) */
                     int n, int c, int h, int w, int oh, int ow, const vggc_window *win, int count_pad);
 void vggc_avgpool2d_ref(float *out, const float *in, int n, int c, int h, int w, int oh, int ow,
                         const vggc_window *win, int count_pad);
+
+/* The same two pools on blocked tensors (16 lanes of a pixel at once), each channel's bits those of the NCHW kernel
+ * on the same channel; padded channels stay 0. */
+void vggc_maxpool2d_blocked(float *out,      /* blocked (n, c, oh, ow) */
+                            const float *in, /* blocked (n, c, h, w) */
+                            int n, int c, int h, int w, int oh, int ow, const vggc_window *win);
+void vggc_avgpool2d_blocked(float *out,      /* blocked (n, c, oh, ow) */
+                            const float *in, /* blocked (n, c, h, w) */
+                            int n, int c, int h, int w, int oh, int ow, const vggc_window *win, int count_pad);
 
 /* ReLU on its own: out = max(in, 0). */
 void vggc_relu(float *out,      /* (n, count) */

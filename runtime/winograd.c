@@ -219,17 +219,33 @@ static void run_fused(const vggc_kernels *f, const vggc_wino_plan *shape, float 
 }
 
 static void run(const vggc_kernels *f, float *out, const float *in, const float *u, const float *bias, float *work,
-                int n, int cin, int h, int w, int cout, int m, int pool)
+                int n, int cin, int h, int w, int cout, int m, int pool, const vggc_epilogue *e)
 {
     vggc_wino_plan p = make_plan(f, n, cin, h, w, cout, m, pool);
+    p.relu = e->relu, p.residual = e->residual, p.out_blocks = e->out_blocks > 0 ? e->out_blocks : p.coutb;
     if (p.pass_tiles >= p.tiles) run_staged(f, &p, out, in, u, bias, work);
     else run_fused(f, &p, out, in, u, bias, work);
 }
 
+static const vggc_epilogue plain = {1, NULL, 0};
+
 void vggc_conv_winograd_on(const vggc_kernels *k, float *out, const float *in, const float *u, const float *bias,
                            float *work, int n, int cin, int h, int w, int cout, int m, int pool)
 {
-    run(k, out, in, u, bias, work, n, cin, h, w, cout, m, pool);
+    run(k, out, in, u, bias, work, n, cin, h, w, cout, m, pool, &plain);
+}
+
+void vggc_conv_winograd_ex_on(const vggc_kernels *k, float *out, const float *in, const float *u, const float *bias,
+                              float *work, int n, int cin, int h, int w, int cout, int m, int pool,
+                              const vggc_epilogue *e)
+{
+    run(k, out, in, u, bias, work, n, cin, h, w, cout, m, pool, e);
+}
+
+void vggc_conv_winograd_ex(float *out, const float *in, const float *u, const float *bias, float *work, int n, int cin,
+                           int h, int w, int cout, int m, int pool, const vggc_epilogue *e)
+{
+    run(vggc_kernels_active(), out, in, u, bias, work, n, cin, h, w, cout, m, pool, e);
 }
 
 void vggc_conv_winograd(float *out,        /* blocked (n, cout, h, w), or (n, cout, h / 2, w / 2) if pool */
@@ -239,5 +255,5 @@ void vggc_conv_winograd(float *out,        /* blocked (n, cout, h, w), or (n, co
                         float *work,       /* VGGC_WINOGRAD_WORK_FLOATS(n, cin, h, w, cout, m) */
                         int n, int cin, int h, int w, int cout, int m, int pool)
 {
-    run(vggc_kernels_active(), out, in, u, bias, work, n, cin, h, w, cout, m, pool);
+    run(vggc_kernels_active(), out, in, u, bias, work, n, cin, h, w, cout, m, pool, &plain);
 }

@@ -43,6 +43,9 @@ struct vggc_wino_plan {
     int oh, ow;                   /* output map: h x w, or h / 2 x w / 2 with the pool */
     int pass_tiles, gemm_blocks;  /* tiles per pass (a multiple of WINO_ROWS), row blocks per GEMM piece */
     int panel;                    /* output channels per panel of U: the kernel row's wino_panel (32 or 16) */
+    int relu;                     /* the epilogue (vggc_epilogue): ReLU last, */
+    const float *residual;        /* a blocked (n, cout, oh, ow) added before it, or NULL, */
+    int out_blocks;               /* and the 16-channel blocks per image of the tensor out points into */
     int streams;                  /* a GEMM piece covers all rows: it reads its weights once, the next piece's
                                      weights are prefetched while it runs, and threads take runs of pieces */
     size_t v_xi, m_xi;            /* floats from one transform point's V (M) to the next's */
@@ -195,13 +198,14 @@ WINO_INLINE void wino_store_tile(const vggc_wino_plan *p, float *plane /* (oh, o
         }
 }
 
-/* Output tiles for local tiles [lt0, lt1) of the pass and output channel block cb. ReLU keeps NaN, as torch.relu:
- * x & ~(x < 0) clears only the negative lanes; keep clears the lanes past cout. */
+/* Output tiles for local tiles [lt0, lt1) of the pass and output channel block cb: bias, the residual, ReLU if
+ * asked. ReLU keeps NaN, as torch.relu: x & ~(x < 0) clears only the negative lanes; keep clears the lanes past
+ * cout. The residual has the output's (oh, ow) pixels; the pool is never asked with it. */
 WINO_INLINE void wino_output_group(const vggc_wino_plan *p, float *out, const float *bias, int lt0, int lt1, int cb,
                                    int m)
 {
     int alpha = m + 2, per_image = p->tiles_y * p->tiles_x;
-    size_t xi_stride = p->m_xi;
+    size_t xi_stride = p->m_xi, plane_floats = (size_t)p->oh * p->ow * WINO_LANES;
     float t[WINO_ALPHA_MAX][WINO_ALPHA_MAX][WINO_LANES], o[WINO_ALPHA_MAX][WINO_ALPHA_MAX][WINO_LANES];
     float bias_l[WINO_LANES];
     int keep_l[WINO_LANES];
@@ -210,25 +214,31 @@ WINO_INLINE void wino_output_group(const vggc_wino_plan *p, float *out, const fl
         bias_l[l] = co < p->cout ? bias[co] : 0.0f;
         keep_l[l] = co < p->cout ? -1 : 0;
     }
-
     for (int lt = lt0; lt < lt1; lt++) {
         int tile = p->t0 + lt, b = tile / per_image, ty = tile % per_image / p->tiles_x, tx = tile % p->tiles_x;
         const float *src = p->mm + (size_t)lt * p->coutp + (size_t)cb * WINO_LANES;
+        const float *res = p->residual ? p->residual + (size_t)(b * p->coutb + cb) * plane_floats : NULL;
         for (int j = 0; j < alpha; j++)
             wino_at_1d(t[0][j], WINO_ALPHA_MAX * WINO_LANES, src + j * xi_stride, alpha * xi_stride, m);
         for (int i = 0; i < m; i++) wino_at_1d(o[i][0], WINO_LANES, t[i][0], WINO_LANES, m);
         for (int i = 0; i < m; i++)
-            for (int j = 0; j < m; j++)
+            for (int j = 0; j < m; j++) {
+                int y = ty * m + i, x = tx * m + j, inside = y < p->oh && x < p->ow;
                 for (int l = 0; l < WINO_LANES; l += WINO_PIECE) {
-                    wino_piece x, bias_v;
+                    wino_piece v, bias_v;
                     wino_mask keep;
-                    WINO_LOAD(x, o[i][j] + l), WINO_LOAD(bias_v, bias_l + l);
-                    WINO_LOAD(keep, keep_l + l);
-                    x += bias_v;
-                    wino_mask r = (wino_mask)x & ~(x < 0.0f) & keep;
+                    WINO_LOAD(v, o[i][j] + l), WINO_LOAD(bias_v, bias_l + l), WINO_LOAD(keep, keep_l + l);
+                    v += bias_v;
+                    if (res && inside) {
+                        wino_piece r;
+                        WINO_LOAD(r, res + ((size_t)y * p->ow + x) * WINO_LANES + l);
+                        v += r;
+                    }
+                    wino_mask r = p->relu ? (wino_mask)v & ~(v < 0.0f) & keep : (wino_mask)v & keep;
                     WINO_STORE(o[i][j] + l, r);
                 }
-        wino_store_tile(p, out + (size_t)(b * p->coutb + cb) * p->oh * p->ow * WINO_LANES, o, ty, tx, m);
+            }
+        wino_store_tile(p, out + (size_t)(b * p->out_blocks + cb) * plane_floats, o, ty, tx, m);
     }
 }
 

@@ -375,3 +375,65 @@ static void nchw_input(const vggc_kernels *k)
                 }
 }
 TEST_EVERY_ISA(direct, an_nchw_input_gives_bitwise_what_its_blocked_copy_gives, nchw_input)
+
+/* ---- the epilogue and strides: vggc_conv_direct_ex ------------------------------------------------------- */
+
+/* The reference of an _ex call in NCHW: conv (window k, stride s, pad k / 2) + bias, + residual, ReLU if relu. */
+static float *reference_ex(const conv_case *c, int stride, int oh, int ow, const float *residual, int relu)
+{
+    size_t count = (size_t)c->n * c->cout * oh * ow;
+    float *want = floats(count);
+    vggc_window win = {c->k, c->k, stride, stride, c->k / 2, c->k / 2, c->k / 2, c->k / 2, 1, 1};
+    vggc_conv2d_general_ref(want, c->x, c->weight, c->bias, c->n, c->cin, c->h, c->w, c->cout, oh, ow, &win, 0);
+    for (size_t i = 0; i < count; i++) {
+        float v = want[i] + (residual ? residual[i] : 0.0f);
+        want[i] = relu && v < 0.0f ? 0.0f : v;
+    }
+    return want;
+}
+
+/* One _ex case on row kern: the output written as blocks [1, 1 + cpad(cout) / 16) of a concatenation of
+ * cpad(cout) / 16 + 2 blocks (the other blocks must keep their canary), with or without a residual and a ReLU. */
+static void expect_ex_matches(const vggc_kernels *kern, int k, int stride, int relu, int with_residual, unsigned seed)
+{
+    conv_case c = make_case(2, k == 7 ? 3 : 17, 13, 10, 20, k, 0, seed);
+    int oh = (c.h - 1) / stride + 1, ow = (c.w - 1) / stride + 1, blocks = VGGC_CPAD(c.cout) / 16, all = blocks + 2;
+    size_t plane = (size_t)oh * ow * 16, count = (size_t)c.n * c.cout * oh * ow;
+    float *res = NULL, *resb = NULL;
+    if (with_residual) {
+        res = floats(count), resb = floats(VGGC_BLOCKED_FLOATS(c.n, c.cout, oh, ow));
+        fill_random(res, count, seed + 7, 1.0f);
+        vggc_to_blocked(resb, res, c.n, c.cout, oh, ow);
+    }
+    float *cat = floats((size_t)c.n * all * plane), *own = floats(VGGC_BLOCKED_FLOATS(c.n, c.cout, oh, ow));
+    for (size_t i = 0; i < (size_t)c.n * all * plane; i++) cat[i] = 1234.5f;
+    vggc_epilogue e = {relu, resb, all};
+    vggc_conv_direct_ex_on(kern, cat + plane, c.xb, c.wpack, c.bias, c.n, c.cin, c.h, c.w, c.cout, k, stride, 0, &e);
+    for (int b = 0; b < c.n; b++) {
+        memcpy(own + (size_t)b * blocks * plane, cat + ((size_t)b * all + 1) * plane, blocks * plane * sizeof *own);
+        for (size_t i = 0; i < plane; i++)
+            cr_assert(cat[(size_t)b * all * plane + i] == 1234.5f && cat[((size_t)b * all + all - 1) * plane + i] == 1234.5f,
+                      "%s k=%d s=%d: image %d: a block outside the output's channels was written", kern->name, k, stride, b);
+    }
+    float *got = floats(count), *want = reference_ex(&c, stride, oh, ow, res, relu);
+    vggc_from_blocked(got, own, c.n, c.cout, oh, ow);
+    char what[128];
+    snprintf(what, sizeof what, "%s conv%dx%d stride %d relu %d residual %d, inside a concatenation", kern->name, k, k,
+             stride, relu, with_residual);
+    expect_close(what, got, want, count, RTOL, ATOL);
+    expect_padding_zero(what, own, c.n, c.cout, oh, ow);
+    free(res), free(resb), free(cat), free(own), free(got), free(want);
+    free_case(&c);
+}
+
+static void ex_cases(const vggc_kernels *kern)
+{
+    static const int ks[] = {1, 3, 5, 7};
+    unsigned seed = 300;
+    omp_set_num_threads(1);
+    for (int i = 0; i < 4; i++)
+        for (int stride = 1; stride <= 2; stride++)
+            for (int relu = 0; relu <= 1; relu++)
+                for (int r = 0; r <= 1; r++) expect_ex_matches(kern, ks[i], stride, relu, r, seed += 11);
+}
+TEST_EVERY_ISA(direct, strides_windows_up_to_7_residuals_no_relu_and_concatenations_match_the_reference, ex_cases)

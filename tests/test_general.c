@@ -135,17 +135,26 @@ static void expect_pools_match_ref(pool_case p, int with_nan)
     char what[128];
     snprintf(what, sizeof what, "pool %dx%d s%dx%d p%d,%d,%d,%d on %dx%d -> %dx%d", p.win.kh, p.win.kw, p.win.sh,
              p.win.sw, p.win.pt, p.win.pl, p.win.pb, p.win.pr, p.h, p.w, p.oh, p.ow);
+    float *inb = floats(VGGC_BLOCKED_FLOATS(p.n, p.c, p.h, p.w)), *outb = floats(VGGC_BLOCKED_FLOATS(p.n, p.c, p.oh, p.ow));
+    float *blocked = floats(out_count);
+    vggc_to_blocked(inb, in, p.n, p.c, p.h, p.w);
     vggc_maxpool2d(got, in, p.n, p.c, p.h, p.w, p.oh, p.ow, &p.win);
     vggc_maxpool2d_ref(want, in, p.n, p.c, p.h, p.w, p.oh, p.ow, &p.win);
     expect_same_bits(what, got, want, out_count);
+    vggc_maxpool2d_blocked(outb, inb, p.n, p.c, p.h, p.w, p.oh, p.ow, &p.win); /* the same bits, 16 lanes at once */
+    vggc_from_blocked(blocked, outb, p.n, p.c, p.oh, p.ow);
+    expect_same_bits("blocked max pool vs NCHW", blocked, got, out_count);
     if (!with_nan) {
         for (int count_pad = 0; count_pad <= 1; count_pad++) {
             vggc_avgpool2d(got, in, p.n, p.c, p.h, p.w, p.oh, p.ow, &p.win, count_pad);
             vggc_avgpool2d_ref(want, in, p.n, p.c, p.h, p.w, p.oh, p.ow, &p.win, count_pad);
             expect_close(what, got, want, out_count, RTOL, ATOL);
+            vggc_avgpool2d_blocked(outb, inb, p.n, p.c, p.h, p.w, p.oh, p.ow, &p.win, count_pad);
+            vggc_from_blocked(blocked, outb, p.n, p.c, p.oh, p.ow);
+            expect_same_bits("blocked average pool vs NCHW", blocked, got, out_count);
         }
     }
-    free(in), free(got), free(want);
+    free(in), free(got), free(want), free(inb), free(outb), free(blocked);
 }
 
 Test(pools_general, alexnets_overlapping_3x3_stride_2_matches_the_naive_kernels)

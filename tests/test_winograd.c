@@ -293,3 +293,50 @@ static void padded_zero(const vggc_kernels *k)
     }
 }
 TEST_EVERY_ISA(winograd, padded_output_channels_are_written_as_zero_over_a_buffer_of_nan, padded_zero)
+
+/* The epilogue: no ReLU, a residual added before it, and the output as blocks [1, 1 + cpad(cout) / 16) of a larger
+ * concatenation whose other blocks keep their canary; against the naive conv + residual (+ ReLU). */
+static void epilogues(const vggc_kernels *k)
+{
+    for (int m = 2; m <= 4; m += 2)
+        for (int relu = 0; relu <= 1; relu++)
+            for (int with_residual = 0; with_residual <= 1; with_residual++) {
+                conv_case c = {2, 17, 13, 11, 20, m, 0};
+                operands o = make_operands(&c, 400u + (unsigned)(4 * m + 2 * relu + with_residual));
+                vggc_winograd_pack_on(k, o.u, o.weight, c.cin, c.cout, c.m);
+                int blocks = VGGC_CPAD(c.cout) / 16, all = blocks + 2;
+                size_t plane = (size_t)c.h * c.w * 16, count = out_count(&c);
+                float *res = floats(count), *resb = floats(VGGC_BLOCKED_FLOATS(c.n, c.cout, c.h, c.w));
+                fill_random(res, count, 77u, 1.0f);
+                to_blocked(resb, res, c.n, c.cout, c.h, c.w);
+                float *cat = floats((size_t)c.n * all * plane), *own = floats(VGGC_BLOCKED_FLOATS(c.n, c.cout, c.h, c.w));
+                float *work = floats(VGGC_WINOGRAD_WORK_FLOATS(c.n, c.cin, c.h, c.w, c.cout, c.m));
+                for (size_t i = 0; i < (size_t)c.n * all * plane; i++) cat[i] = CANARY;
+                vggc_epilogue e = {relu, with_residual ? resb : NULL, all};
+                vggc_conv_winograd_ex_on(k, cat + plane, o.in_blocked, o.u, o.bias, work, c.n, c.cin, c.h, c.w, c.cout,
+                                         c.m, 0, &e);
+                for (int b = 0; b < c.n; b++) {
+                    memcpy(own + (size_t)b * blocks * plane, cat + ((size_t)b * all + 1) * plane,
+                           blocks * plane * sizeof *own);
+                    for (size_t i = 0; i < plane; i++)
+                        cr_assert(cat[(size_t)b * all * plane + i] == CANARY &&
+                                      cat[((size_t)b * all + all - 1) * plane + i] == CANARY,
+                                  "image %d: a block outside the output's channels was written", b);
+                }
+                float *want = floats(count), *got = floats(count);
+                vggc_conv2d_ref(want, o.in, o.weight, o.bias, c.n, c.cin, c.h, c.w, c.cout, 3, 0);
+                for (size_t i = 0; i < count; i++) {
+                    float v = want[i] + (with_residual ? res[i] : 0.0f);
+                    want[i] = relu && v < 0.0f ? 0.0f : v;
+                }
+                from_blocked(got, own, c.n, c.cout, c.h, c.w);
+                char what[96];
+                snprintf(what, sizeof what, "%s F(%dx%d) relu %d residual %d inside a concatenation", k->name, m, m,
+                         relu, with_residual);
+                double err = rel_error(got, want, count), bound = m == 2 ? NORM_BOUND_F2 : NORM_BOUND_F4;
+                cr_expect(err <= bound, "%s: normwise relative error %.3g > %.1g", what, err, bound);
+                free(res), free(resb), free(cat), free(own), free(work), free(want), free(got);
+                free_operands(&o);
+            }
+}
+TEST_EVERY_ISA(winograd, no_relu_a_residual_and_an_output_inside_a_concatenation_match_the_reference, epilogues)

@@ -40,18 +40,22 @@ enum {
     FMA_PIXEL(0, a00, a01, BCAST) FMA_PIXEL(1, a10, a11, BCAST) FMA_PIXEL(2, a20, a21, BCAST)                  \
     FMA_PIXEL(3, a30, a31, BCAST) FMA_PIXEL(4, a40, a41, BCAST) FMA_PIXEL(5, a50, a51, BCAST)
 #define FINISH_PIXEL(t, x0, x1)                                                                                 \
-    if (TC > t) finish_pixel(dst + t * DIRECT_LANES, x0, x1, b0, b1, m0, m1);
+    if (TC > t) finish_pixel(dst + t * DIRECT_LANES, res ? res + t * DIRECT_LANES : NULL, x0, x1, b0, b1, m0, m1, e->relu);
 #define FINISH_ALL                                                                                              \
     FINISH_PIXEL(0, a00, a01) FINISH_PIXEL(1, a10, a11) FINISH_PIXEL(2, a20, a21) FINISH_PIXEL(3, a30, a31)   \
     FINISH_PIXEL(4, a40, a41) FINISH_PIXEL(5, a50, a51)
 
-/* Bias, ReLU (NaN stays NaN: max returns its second operand when one is NaN) and the lanes past cout zeroed, for
- * one pixel's 16 channels. */
-INLINE void finish_pixel(float *dst, __m256 x0, __m256 x1, __m256 b0, __m256 b1, __m256 m0, __m256 m1)
+/* Bias, the residual (unless NULL), ReLU if relu (NaN stays NaN: max returns its second operand when one is NaN)
+ * and the lanes past cout zeroed, for one pixel's 16 channels. */
+INLINE void finish_pixel(float *dst, const float *res, __m256 x0, __m256 x1, __m256 b0, __m256 b1, __m256 m0,
+                         __m256 m1, int relu)
 {
     __m256 zero = _mm256_setzero_ps();
-    _mm256_storeu_ps(dst, _mm256_and_ps(_mm256_max_ps(zero, _mm256_add_ps(x0, b0)), m0));
-    _mm256_storeu_ps(dst + 8, _mm256_and_ps(_mm256_max_ps(zero, _mm256_add_ps(x1, b1)), m1));
+    x0 = _mm256_add_ps(x0, b0), x1 = _mm256_add_ps(x1, b1);
+    if (res) x0 = _mm256_add_ps(x0, _mm256_loadu_ps(res)), x1 = _mm256_add_ps(x1, _mm256_loadu_ps(res + 8));
+    if (relu) x0 = _mm256_max_ps(zero, x0), x1 = _mm256_max_ps(zero, x1);
+    _mm256_storeu_ps(dst, _mm256_and_ps(x0, m0));
+    _mm256_storeu_ps(dst + 8, _mm256_and_ps(x1, m1));
 }
 
 /* Block ob's bias and the masks of its live lanes (all ones for channels below cout, zero past it): computed once
@@ -59,11 +63,13 @@ INLINE void finish_pixel(float *dst, __m256 x0, __m256 x1, __m256 b0, __m256 b1,
 typedef struct {
     float bias[DIRECT_LANES];
     int32_t keep[DIRECT_LANES];
+    int relu;
 } epilogue;
 
 static void epilogue_of(epilogue *e, const vggc_direct_job *j, int ob)
 {
     int live = j->cout - ob * DIRECT_LANES;
+    e->relu = j->relu;
     for (int l = 0; l < DIRECT_LANES; l++) {
         e->bias[l] = l < live ? j->bias[ob * DIRECT_LANES + l] : 0.0f;
         e->keep[l] = l < live ? -1 : 0;
@@ -75,30 +81,33 @@ static void epilogue_of(epilogue *e, const vggc_direct_job *j, int ob)
     __m256 m0 = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)e->keep));                              \
     __m256 m1 = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(e->keep + 8)));
 
-/* Conv row y, columns [x0, x0 + TC), block ob of image b, kernel K x K, finished into dst (TC pixels of 16). Per
- * kernel position and real input channel: the 2 weight vectors, then one broadcast per pixel. A pixel in the
- * padding (only at the ends of a row) reads a clamped address and its broadcast is masked to zero. */
-INLINE void tile_body(const vggc_direct_job *j, const epilogue *e, int b, int ob, int y, int x0, float *dst, int K,
-                      int TC)
+/* Output row y, columns [x0, x0 + TC), block ob of image b, kernel K x K (K 0: the job's k), finished into dst
+ * (TC pixels of 16; res, unless NULL, the residual's same pixels). Per kernel position and real input channel: the 2
+ * weight vectors, then one broadcast per pixel. A pixel in the padding (only at the ends of a row) reads a clamped
+ * address and its broadcast is masked to zero. Output pixel t reads source column sx0 + t * stride. */
+INLINE void tile_body(const vggc_direct_job *j, const epilogue *e, int b, int ob, int y, int x0, float *dst,
+                      const float *res, int K, int TC)
 {
     ACCUMULATORS;
+    int k = K ? K : j->k, s = j->stride;
     direct_strides st = direct_strides_of(j);
-    size_t wstride = (size_t)K * K * j->cin * DIRECT_LANES;
+    size_t wstride = (size_t)k * k * j->cin * DIRECT_LANES;
     const float *img = j->in + (size_t)b * st.image, *wg = j->wpack + ob * wstride;
-    for (int ky = 0; ky < K; ky++) {
-        int sy = y + ky - K / 2;
+    for (int ky = 0; ky < k; ky++) {
+        int sy = y * s + ky - k / 2;
         if (sy < 0 || sy >= j->h) continue;
         const float *src = img + (size_t)sy * st.row;
-        for (int kx = 0; kx < K; kx++) {
-            int sx0 = x0 + kx - K / 2;
-            if (sx0 + TC - 1 < 0 || sx0 >= j->w) continue; /* the whole tile is in the padding (tiny maps) */
-            const float *wk = wg + (size_t)(ky * K + kx) * j->cin * DIRECT_LANES;
+        for (int kx = 0; kx < k; kx++) {
+            int sx0 = x0 * s + kx - k / 2, sxl = sx0 + (TC - 1) * s;
+            if (sxl < 0 || sx0 >= j->w) continue; /* the whole tile is in the padding (tiny maps) */
+            const float *wk = wg + (size_t)(ky * k + kx) * j->cin * DIRECT_LANES;
             size_t at[TC_MAX];
             __m256 keep[TC_MAX];
-            int edge = sx0 < 0 || sx0 + TC > j->w;
+            int edge = sx0 < 0 || sxl >= j->w;
             for (int t = 0; t < TC; t++) {
-                at[t] = (size_t)direct_clamp_col(sx0 + t, j->w) * st.pixel;
-                keep[t] = _mm256_castsi256_ps(_mm256_set1_epi32(sx0 + t >= 0 && sx0 + t < j->w ? -1 : 0));
+                int sx = sx0 + t * s;
+                at[t] = (size_t)direct_clamp_col(sx, j->w) * st.pixel;
+                keep[t] = _mm256_castsi256_ps(_mm256_set1_epi32(sx >= 0 && sx < j->w ? -1 : 0));
             }
             for (int c0 = 0; c0 < j->cin; c0 += DIRECT_LANES) {
                 int cl = j->cin - c0 < DIRECT_LANES ? j->cin - c0 : DIRECT_LANES;
@@ -130,17 +139,18 @@ INLINE void tile_body(const vggc_direct_job *j, const epilogue *e, int b, int ob
 /* An interior tile of a layer with at most 16 input channels: all k * k * cin taps as one flat loop, tap i reading
  * the input at off[i] from the tile's top-left source pixel. */
 INLINE void taps_body(const vggc_direct_job *j, const epilogue *e, const int *off, int taps, int b, int ob, int y,
-                      int x0, float *dst, int TC, int PIXEL)
+                      int x0, float *dst, const float *res, int TC, int PIXEL)
 {
     ACCUMULATORS;
-    int pad = j->k / 2;
+    int pad = j->k / 2, s = j->stride;
+    size_t step = (size_t)s * PIXEL;
     direct_strides st = direct_strides_of(j);
     const float *wg = j->wpack + (size_t)ob * j->k * j->k * j->cin * DIRECT_LANES;
-    const float *x = j->in + (size_t)b * st.image + (size_t)(y - pad) * st.row + (size_t)(x0 - pad) * PIXEL;
+    const float *x = j->in + (size_t)b * st.image + (size_t)(y * s - pad) * st.row + (size_t)(x0 * s - pad) * PIXEL;
     for (int i = 0; i < taps; i++) {
         __m256 w0 = _mm256_loadu_ps(wg + i * DIRECT_LANES), w1 = _mm256_loadu_ps(wg + i * DIRECT_LANES + 8);
         const float *p = x + off[i];
-#define TAP(t) _mm256_broadcast_ss(p + t * PIXEL)
+#define TAP(t) _mm256_broadcast_ss(p + t * step)
         FMA_ALL(TAP)
 #undef TAP
     }
@@ -150,37 +160,42 @@ INLINE void taps_body(const vggc_direct_job *j, const epilogue *e, const int *of
 
 #define TILE(K, TC)                                                                                           \
     static void tile_k##K##_c##TC(const vggc_direct_job *j, const epilogue *e, int b, int ob, int y, int x0,   \
-                                  float *dst)                                                                 \
+                                  float *dst, const float *res)                                               \
     {                                                                                                         \
-        tile_body(j, e, b, ob, y, x0, dst, K, TC);                                                            \
+        tile_body(j, e, b, ob, y, x0, dst, res, K, TC);                                                       \
     }
 #define TAPS(TC, PIXEL)                                                                                       \
     static void taps_c##TC##_p##PIXEL(const vggc_direct_job *j, const epilogue *e, const int *off, int taps,   \
-                                      int b, int ob, int y, int x0, float *dst)                               \
+                                      int b, int ob, int y, int x0, float *dst, const float *res)             \
     {                                                                                                         \
-        taps_body(j, e, off, taps, b, ob, y, x0, dst, TC, PIXEL);                                             \
+        taps_body(j, e, off, taps, b, ob, y, x0, dst, res, TC, PIXEL);                                        \
     }
-TILE(1, 6) TILE(1, 4) TILE(1, 2) TILE(1, 1) TILE(3, 6) TILE(3, 4) TILE(3, 2) TILE(3, 1) TAPS(6, 16) TAPS(6, 1)
+TILE(1, 6) TILE(1, 4) TILE(1, 2) TILE(1, 1) TILE(3, 6) TILE(3, 4) TILE(3, 2) TILE(3, 1)
+TILE(0, 6) TILE(0, 4) TILE(0, 2) TILE(0, 1) TAPS(6, 16) TAPS(6, 1)
 
-typedef void tile_fn(const vggc_direct_job *j, const epilogue *e, int b, int ob, int y, int x0, float *dst);
-static tile_fn *const tiles[2][4] = {{tile_k1_c6, tile_k1_c4, tile_k1_c2, tile_k1_c1},
-                                     {tile_k3_c6, tile_k3_c4, tile_k3_c2, tile_k3_c1}};
+/* The tile kernels for k = 1, k = 3 (the window a constant) and the wider ones (k from the job). */
+typedef void tile_fn(const vggc_direct_job *j, const epilogue *e, int b, int ob, int y, int x0, float *dst,
+                     const float *res);
+static tile_fn *const tiles[3][4] = {{tile_k1_c6, tile_k1_c4, tile_k1_c2, tile_k1_c1},
+                                     {tile_k3_c6, tile_k3_c4, tile_k3_c2, tile_k3_c1},
+                                     {tile_k0_c6, tile_k0_c4, tile_k0_c2, tile_k0_c1}};
 static const int widths[4] = {6, 4, 2, 1};
 
-/* Conv row y, columns [x0, x1), block ob of image b, finished into dst (x1 - x0 pixels of 16): tiles of 6, then
- * 4, 2, 1 for the rest. */
+/* Output row y, columns [x0, x1), block ob of image b, finished into dst (x1 - x0 pixels of 16; res, unless NULL,
+ * the residual's same pixels): tiles of 6, then 4, 2, 1 for the rest. */
 static void conv_row(const vggc_direct_job *j, const epilogue *e, const int *off, int taps, int b, int ob, int y,
-                     int x0, int x1, float *dst)
+                     int x0, int x1, float *dst, const float *res)
 {
-    tile_fn *const *fns = tiles[j->k == 3];
+    tile_fn *const *fns = tiles[j->k == 1 ? 0 : j->k == 3 ? 1 : 2];
     for (int i = 0, x = x0; i < 4; i++)
         for (; x + widths[i] <= x1; x += widths[i]) {
             float *d = dst + (size_t)(x - x0) * DIRECT_LANES;
+            const float *r = res ? res + (size_t)(x - x0) * DIRECT_LANES : NULL;
             if (i == 0 && taps && direct_interior(j, y, x, 1, TC_MAX)) {
-                if (j->in_nchw) taps_c6_p1(j, e, off, taps, b, ob, y, x, d);
-                else taps_c6_p16(j, e, off, taps, b, ob, y, x, d);
+                if (j->in_nchw) taps_c6_p1(j, e, off, taps, b, ob, y, x, d, r);
+                else taps_c6_p16(j, e, off, taps, b, ob, y, x, d, r);
             } else {
-                fns[i](j, e, b, ob, y, x, d);
+                fns[i](j, e, b, ob, y, x, d, r);
             }
         }
 }
@@ -210,16 +225,18 @@ void vggc_direct_piece_avx2(const vggc_direct_job *j, int b, int ob0, int m, int
     for (int ob = ob0; ob < ob0 + m; ob++) {
         epilogue e;
         epilogue_of(&e, j, ob);
-        float *plane = j->out + ((size_t)b * direct_blocks(j->cout) + ob) * j->oh * j->ow * DIRECT_LANES;
+        float *plane = direct_out_plane(j, b, ob);
+        const float *res = direct_residual_plane(j, b, ob);
         if (!j->pool) {
-            conv_row(j, &e, off, taps, b, ob, y0, 0, cw, plane + (size_t)y0 * j->ow * DIRECT_LANES);
+            size_t row = (size_t)y0 * j->ow * DIRECT_LANES;
+            conv_row(j, &e, off, taps, b, ob, y0, 0, cw, plane + row, res ? res + row : NULL);
             continue;
         }
         float rows[2][SEG * DIRECT_LANES];
         for (int x0 = 0; x0 < cw; x0 += SEG) {
             int x1 = x0 + SEG < cw ? x0 + SEG : cw;
-            conv_row(j, &e, off, taps, b, ob, y0, x0, x1, rows[0]);
-            conv_row(j, &e, off, taps, b, ob, y0 + 1, x0, x1, rows[1]);
+            conv_row(j, &e, off, taps, b, ob, y0, x0, x1, rows[0], NULL); /* no residual with the pool */
+            conv_row(j, &e, off, taps, b, ob, y0 + 1, x0, x1, rows[1], NULL);
             pool_rows(plane + ((size_t)(y0 / 2) * j->ow + x0 / 2) * DIRECT_LANES, rows[0], rows[1], (x1 - x0) / 2);
         }
     }
