@@ -73,6 +73,56 @@ static void read_fold(lua_State *L, int t, const manifest *m, vggc_bn_fold *f)
     lua_pop(L, 1);
 }
 
+/* The manifest from the Lua tables at stack slots 3 (tensors), 4 (folds) and 5 (zeros); 0, or -1 out of memory. */
+static int read_manifest(lua_State *L, manifest *m)
+{
+    m->n_tensors = (int)luaL_len(L, 3);
+    m->n_arrays = m->n_tensors + (int)luaL_len(L, 5);
+    m->n_folds = (int)luaL_len(L, 4);
+    m->tensors = calloc((size_t)m->n_tensors + 1, sizeof *m->tensors);
+    m->data = calloc((size_t)m->n_arrays + 1, sizeof *m->data);
+    m->folds = calloc((size_t)m->n_folds + 1, sizeof *m->folds);
+    int ok = m->tensors && m->data && m->folds;
+    for (int i = 0; ok && i < m->n_tensors; i++) {
+        lua_geti(L, 3, i + 1);
+        read_tensor(L, lua_gettop(L), &m->tensors[i], &m->data[i]);
+        ok = m->data[i] != NULL;
+        lua_pop(L, 1);
+    }
+    for (int i = m->n_tensors; ok && i < m->n_arrays; i++) {
+        lua_geti(L, 5, i - m->n_tensors + 1);
+        m->data[i] = calloc((size_t)field_int(L, lua_gettop(L), "count"), sizeof(float));
+        ok = m->data[i] != NULL;
+        lua_pop(L, 1);
+    }
+    for (int i = 0; ok && i < m->n_folds; i++) {
+        lua_geti(L, 4, i + 1);
+        read_fold(L, lua_gettop(L), m, &m->folds[i]);
+        lua_pop(L, 1);
+    }
+    return ok ? 0 : -1;
+}
+
+/* {name = float32 bytes} of every array, the zeros' names from stack slot 5 */
+static void push_arrays(lua_State *L, const manifest *m)
+{
+    lua_createtable(L, 0, m->n_arrays);
+    for (int i = 0; i < m->n_arrays; i++) {
+        lua_Integer count;
+        if (i < m->n_tensors) {
+            count = m->tensors[i].count;
+            lua_pushstring(L, m->tensors[i].name);
+        } else {
+            lua_geti(L, 5, i - m->n_tensors + 1);
+            count = field_int(L, lua_gettop(L), "count");
+            lua_getfield(L, -1, "name");
+            lua_remove(L, -2);
+        }
+        lua_pushlstring(L, (const char *)m->data[i], (size_t)count * sizeof(float));
+        lua_settable(L, -3);
+    }
+}
+
 /* host.read_weights(path, model_name, tensors, folds, zeros, by_order) -> {name = float32 bytes, ...} after
  * BatchNorm folding, or nil, message (the loader's one line). zeros = {{name, count}, ...}: arrays after the
  * tensors, zero before folding (the bias of a bias-less conv with BatchNorm). */
@@ -84,31 +134,7 @@ int vggc_host_read_weights(lua_State *L)
     luaL_checktype(L, 5, LUA_TTABLE);
     int by_order = lua_toboolean(L, 6);
     manifest m = {0};
-    m.n_tensors = (int)luaL_len(L, 3);
-    m.n_arrays = m.n_tensors + (int)luaL_len(L, 5);
-    m.n_folds = (int)luaL_len(L, 4);
-    m.tensors = calloc((size_t)m.n_tensors + 1, sizeof *m.tensors);
-    m.data = calloc((size_t)m.n_arrays + 1, sizeof *m.data);
-    m.folds = calloc((size_t)m.n_folds + 1, sizeof *m.folds);
-    int ok = m.tensors && m.data && m.folds;
-    for (int i = 0; ok && i < m.n_tensors; i++) {
-        lua_geti(L, 3, i + 1);
-        read_tensor(L, lua_gettop(L), &m.tensors[i], &m.data[i]);
-        ok = m.data[i] != NULL;
-        lua_pop(L, 1);
-    }
-    for (int i = m.n_tensors; ok && i < m.n_arrays; i++) {
-        lua_geti(L, 5, i - m.n_tensors + 1);
-        m.data[i] = calloc((size_t)field_int(L, lua_gettop(L), "count"), sizeof(float));
-        ok = m.data[i] != NULL;
-        lua_pop(L, 1);
-    }
-    for (int i = 0; ok && i < m.n_folds; i++) {
-        lua_geti(L, 4, i + 1);
-        read_fold(L, lua_gettop(L), &m, &m.folds[i]);
-        lua_pop(L, 1);
-    }
-    if (!ok) {
+    if (read_manifest(L, &m)) {
         release(&m);
         return luaL_error(L, "out of memory reading %s", path);
     }
@@ -120,21 +146,7 @@ int vggc_host_read_weights(lua_State *L)
         lua_pushstring(L, err.msg);
         return 2;
     }
-    lua_createtable(L, 0, m.n_arrays);
-    for (int i = 0; i < m.n_arrays; i++) {
-        lua_Integer count;
-        if (i < m.n_tensors) {
-            count = m.tensors[i].count;
-            lua_pushstring(L, m.tensors[i].name);
-        } else {
-            lua_geti(L, 5, i - m.n_tensors + 1);
-            count = field_int(L, lua_gettop(L), "count");
-            lua_getfield(L, -1, "name");
-            lua_remove(L, -2);
-        }
-        lua_pushlstring(L, (const char *)m.data[i], (size_t)count * sizeof(float));
-        lua_settable(L, -3);
-    }
+    push_arrays(L, &m);
     release(&m);
     return 1;
 }
