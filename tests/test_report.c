@@ -281,10 +281,11 @@ Test(report, the_text_report_has_one_row_per_layer_with_its_output_and_params)
 Test(report, markdown_prints_a_table_with_a_header_and_one_row_per_layer)
 {
     char *md = vggc_ok("report vgg11 --markdown");
-    cr_expect(strstr(md, "\n| # | layer | output | params | MACs | algorithm |\n") != NULL, "no header row:\n%s", md);
+    cr_expect(strstr(md, "\n| # | layer | from | output | params | MACs | algorithm | tensor | in use (B) |\n") != NULL,
+              "no header row:\n%s", md);
     cr_expect(strstr(md, "\n|--:|") != NULL, "no alignment row under the header:\n%s", md);
-    cr_expect(strstr(md, "\n| 1 | conv3x3+relu | 64x224x224 | 1,792 |") != NULL, "no row for layer 1:\n%s", md);
-    cr_expect(strstr(md, "\n| 19 | linear | 1000 | 4,097,000 |") != NULL, "no row for layer 19:\n%s", md);
+    cr_expect(strstr(md, "\n| 1 | conv3x3+relu | input | 64x224x224 | 1,792 |") != NULL, "no row for layer 1:\n%s", md);
+    cr_expect(strstr(md, "\n| 19 | linear | 18 | 1000 | 4,097,000 |") != NULL, "no row for layer 19:\n%s", md);
     cr_expect_eq(count(md, "\n| "), 20, "want a header and 19 layer rows:\n%s", md);
     cr_expect(strstr(md, "132,863,336") != NULL, "no total params:\n%s", md);
     free(md);
@@ -307,24 +308,40 @@ Test(report, json_is_one_object_whose_layers_have_kind_out_params_and_macs)
     free(doc);
 }
 
-/* "buffers": {"a": N, "b": N, "work": N} — the planned static buffers, which together are the workspace. */
-Test(report, static_bytes_is_the_sum_of_the_buffers)
+/* "buffers": [{"name", "offset", "bytes", ..., "first", "last"}, ...] — every tensor the plan placed, with the steps
+ * it is alive. Two alive at the same step never share a byte, and static_bytes is where the highest one ends. */
+static void expect_a_liveness_plan(const char *model)
 {
-    const char *models[] = {"vgg11", "vgg16_bn --batch 2", "vgg13 --input 3x64x96", "64,M,128,128:1,M"};
-    for (size_t i = 0; i < sizeof models / sizeof *models; i++) {
-        char *doc = report_json(models[i]);
-        const char *buffers = strstr(doc, "\"buffers\": {");
-        cr_assert_not_null(buffers, "no buffers object for %s", models[i]);
-        buffers += strlen("\"buffers\": {");
-        const char *end = strchr(buffers, '}');
-        long long sum = 0;
-        for (const char *p = strstr(buffers, "\": "); p && p < end; p = strstr(p + 1, "\": "))
-            sum += strtoll(p + 3, NULL, 10);
-        cr_expect_gt(sum, 0, "no buffers listed for %s", models[i]);
-        cr_expect_eq(json_int(doc, "static_bytes"), sum, "%s: static_bytes %lld, buffers add up to %lld", models[i],
-                     json_int(doc, "static_bytes"), sum);
-        free(doc);
+    char *doc = report_json(model);
+    const char *at = strstr(doc, "\"buffers\": ["), *end = strstr(doc, "\"prepared_bytes\": ");
+    cr_assert(at && end, "no buffers list for %s", model);
+    enum { MAX = 512 };
+    long long off[MAX], bytes[MAX], first[MAX], last[MAX], top = 0;
+    int n = 0;
+    for (const char *p = strstr(at, "\"offset\": "); p && p < end && n < MAX; p = strstr(p + 1, "\"offset\": "), n++) {
+        off[n] = json_int(p, "offset"), bytes[n] = json_int(p, "bytes");
+        first[n] = json_int(p, "first"), last[n] = json_int(p, "last");
+        top = off[n] + bytes[n] > top ? off[n] + bytes[n] : top;
     }
+    cr_assert_gt(n, 0, "no buffers listed for %s", model);
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) {
+            int together = first[i] <= last[j] && first[j] <= last[i];
+            int share = off[i] < off[j] + bytes[j] && off[j] < off[i] + bytes[i];
+            cr_expect(!(together && share), "%s: buffers %d and %d are alive together (steps %lld-%lld, %lld-%lld) "
+                      "and share bytes ([%lld, +%lld), [%lld, +%lld))", model, i, j, first[i], last[i], first[j],
+                      last[j], off[i], bytes[i], off[j], bytes[j]);
+        }
+    cr_expect_eq(json_int(doc, "static_bytes"), top, "%s: static_bytes %lld, the highest buffer ends at %lld", model,
+                 json_int(doc, "static_bytes"), top);
+    free(doc);
+}
+
+Test(report, buffers_alive_at_the_same_time_never_share_a_byte_and_static_bytes_is_where_the_highest_ends)
+{
+    const char *models[] = {"vgg11", "vgg16_bn --batch 2", "vgg13 --input 3x64x96", "64,M,128,128:1,M", "alexnet",
+                            "lenet5"};
+    for (size_t i = 0; i < sizeof models / sizeof *models; i++) expect_a_liveness_plan(models[i]);
 }
 
 /* ---- models given as inline lists and Lua files ---------------------------------------------------------- */
