@@ -29,17 +29,22 @@ local function names_in_reach(scope)
   return names
 end
 
--- The node a dotted name denotes from scope, looked up in scope and then the scopes around it; nil if none, false
--- when two entries of the list it is found in share the name.
+-- The node a name denotes from scope: an entry of scope or of a scope around it, by its own name ("bn2",
+-- "layer1.0.conv2" when that is its name) or by a path down from one ("layer1.0.bn2"); the innermost match wins.
+-- nil if none, false when two entries of one list share the name.
 local function find(scope, ref)
-  local first, rest = ref:match("^([^.]+)%.?(.*)$")
   local s = scope
-  while s and s.names[first] == nil do s = s.parent end
-  local node = s and s.names[first]
-  for part in rest:gmatch("[^.]+") do
-    if node then node = node.scope and node.scope.names[part] end
+  while s do
+    if s.names[ref] ~= nil then return s.names[ref] end
+    local first, rest = ref:match("^([^.]+)%.(.+)$")
+    local node = first and s.names[first]
+    for part in (node ~= nil and rest or ""):gmatch("[^.]+") do
+      if node then node = node.scope and node.scope.names[part] end
+    end
+    if node ~= nil then return node end
+    s = s.parent
   end
-  return node
+  return nil
 end
 
 local wiring = {}
