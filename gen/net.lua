@@ -64,7 +64,6 @@ end
 local function connect(where, layers, input)
   graph.chain(layers)
   local consumers = graph.consumers(layers, function(l) return l.inputs end)
-  check_used(where, layers, consumers)
   local units, unit_of_output = group(layers, consumers)
   for _, u in ipairs(units) do
     u.inputs = {}
@@ -73,6 +72,7 @@ local function connect(where, layers, input)
   units = graph.order(where, units, function(u) return u.inputs end, function(u)
     return u.origin or string.format("%s %s", u.type, u.name)
   end)
+  check_used(where, layers, consumers)
   local readers = graph.consumers(units, function(u) return u.inputs end)
   for _, u in ipairs(units) do u.consumers = readers[u] end
   return units
