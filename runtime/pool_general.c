@@ -9,6 +9,7 @@
 #include "vggc.h"
 
 #include <math.h>
+#include <string.h>
 
 /* The larger of two values; a NaN wins, as in torch.nn.MaxPool2d. */
 static float max_nan(float m, float v)
@@ -143,18 +144,31 @@ void vggc_avgpool2d_ref(float *out,      /* (n, c, oh, ow) */
 
 /* ---- the same pools on blocked tensors -------------------------------------------------------------------- */
 
-enum { LANES = 16 };
+enum { LANES = 16, PIECE = 4 };
+
+/* 4 lanes at once: the generic vectors GCC and Clang map to the xmm registers every x86-64 CPU has (this file is
+ * compiled for no wider instruction set). A comparison gives all-ones or zero lanes of the mask type. */
+typedef float piece __attribute__((vector_size(PIECE * 4)));
+typedef int piece_mask __attribute__((vector_size(PIECE * 4)));
 
 /* One output pixel's 16 lanes of a pool on a blocked plane (h, w, 16), the taps in the NCHW kernels' order, so each
- * lane gets the bits the NCHW kernel gives its channel. Padded lanes hold 0 and give 0. */
+ * lane gets the bits the NCHW kernel gives its channel (max_nan, lane by lane: the larger value, or a NaN). Padded
+ * lanes hold 0 and give 0. */
 static void max_lanes(float *o, const float *x /* (h, w, 16) */, int w, const taps *t, const vggc_window *win)
 {
-    for (int l = 0; l < LANES; l++) o[l] = -INFINITY;
+    piece m[LANES / PIECE];
+    for (int q = 0; q < LANES / PIECE; q++) m[q] = (piece){-INFINITY, -INFINITY, -INFINITY, -INFINITY};
     for (int ty = t->ty0; ty < t->ty1; ty++)
         for (int tx = t->tx0; tx < t->tx1; tx++) {
             const float *px = x + ((size_t)(t->y0 + ty * win->dh) * w + t->x0 + tx * win->dw) * LANES;
-            for (int l = 0; l < LANES; l++) o[l] = max_nan(o[l], px[l]);
+            for (int q = 0; q < LANES / PIECE; q++) {
+                piece v;
+                memcpy(&v, px + q * PIECE, sizeof v);
+                piece_mask take = (v > m[q]) | (v != v);
+                m[q] = (piece)(((piece_mask)v & take) | ((piece_mask)m[q] & ~take));
+            }
         }
+    memcpy(o, m, sizeof m);
 }
 
 static void mean_lanes(float *o, const float *x /* (h, w, 16) */, int h, int w, const taps *t, const vggc_window *win,
@@ -169,7 +183,6 @@ static void mean_lanes(float *o, const float *x /* (h, w, 16) */, int h, int w, 
     int d = divisor(t->y0, t->x0, h, w, win, count_pad);
     for (int l = 0; l < LANES; l++) o[l] = (float)(sum[l] / d);
 }
-
 /* A pool over blocked planes (n * cpad(c) / 16 of them), split over the OpenMP threads; avg picks the mean. */
 static void pool_blocked(float *out, const float *in, int planes, int h, int w, int oh, int ow, const vggc_window *win,
                          int avg, int count_pad)
