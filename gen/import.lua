@@ -606,6 +606,12 @@ local function translate_node(ctx)
   ctx.read = {}
   if (node.domain == "" or node.domain == "ai.onnx") and (alias(ctx) or fold(ctx)) then return end
   local handler = OPS[node.op]
+  local data = ctx.values[node.inputs[1] or ""]
+  if node.op == "Gather" and data and data.entry == 0 then -- torchvision's googlenet(transform_input=True)
+    fail(ctx, "splits the input into channels, as torchvision's googlenet with transform_input=True does (not "
+         .. "supported: export it with transform_input=False and normalize the input with mean 0.5 and std 0.5, "
+         .. "which is what transform_input computes from ImageNet's normalization)")
+  end
   if not handler then
     fail(ctx, "op %s is not supported (supported: %s)", show(node.op), table.concat(M.ops, ", "))
   end

@@ -57,7 +57,34 @@ def branches(join, second_conv=None, wiring=None):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
 
 
+def transform_input():
+    """torchvision's googlenet(transform_input=True) in small: each input channel taken out (Gather), scaled and
+    shifted, the three put back together (Concat), then a conv net."""
+    rng = np.random.default_rng(2)
+    init = [numpy_helper.from_array(rng.standard_normal(shp).astype(np.float32), n)
+            for n, shp in [("w", (3, 3, 3, 3)), ("b", (3,)), ("fc", (4, 108)), ("fcb", (4,))]]
+    init.append(numpy_helper.from_array(np.array([1], dtype=np.int64), "axes"))
+    nodes = []
+    for c, (mean, std) in enumerate([(0.485, 0.229), (0.456, 0.224), (0.406, 0.225)]):
+        init += [numpy_helper.from_array(np.array(c, dtype=np.int64), f"i{c}"),
+                 numpy_helper.from_array(np.array(std / 0.5, dtype=np.float32), f"s{c}"),
+                 numpy_helper.from_array(np.array((mean - 0.5) / 0.5, dtype=np.float32), f"o{c}")]
+        nodes += [helper.make_node("Gather", ["x", f"i{c}"], [f"g{c}"], name=f"gather{c}", axis=1),
+                  helper.make_node("Unsqueeze", [f"g{c}", "axes"], [f"u{c}"], name=f"unsqueeze{c}"),
+                  helper.make_node("Mul", [f"u{c}", f"s{c}"], [f"m{c}"], name=f"mul{c}"),
+                  helper.make_node("Add", [f"m{c}", f"o{c}"], [f"t{c}"], name=f"add{c}")]
+    nodes += [helper.make_node("Concat", ["t0", "t1", "t2"], ["t"], name="cat", axis=1),
+              helper.make_node("Conv", ["t", "w", "b"], ["c"], name="conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+              helper.make_node("Relu", ["c"], ["r"], name="act"),
+              helper.make_node("Flatten", ["r"], ["f"], name="flat"),
+              helper.make_node("Gemm", ["f", "fc", "fcb"], ["y"], name="fc", transB=1)]
+    graph = helper.make_graph(nodes, "bad", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 6, 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], init)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
 FILES = {
+    "bad-transform-input.onnx": transform_input(),
     "bad-cycle.onnx": branches("Add", wiring=(["c", "r"], "j")),
     "bad-never-produced.onnx": branches("Add", wiring=(["c", "ghost"], "j")),
     "bad-concat-sizes.onnx": branches("Concat", second_conv=(3, 2)),

@@ -1117,6 +1117,16 @@ Test(graphs, an_onnx_add_of_different_shapes_names_its_nodes)
                       "(Conv))", NULL);
 }
 
+/* torchvision's googlenet with transform_input=True, exported: its first nodes take the input apart by channel. */
+Test(graphs, an_onnx_googlenet_with_transform_input_is_refused_with_the_normalization_that_replaces_it)
+{
+    expect_vggc_error(NULL, "import '" VGGC_SOURCE_DIR "/tests/regressions/onnx/bad-transform-input.onnx' -o .",
+                      VGGC_SOURCE_DIR "/tests/regressions/onnx/bad-transform-input.onnx",
+                      "node 1 'gather0' (Gather): splits the input into channels, as torchvision's googlenet with "
+                      "transform_input=True does (not supported: export it with transform_input=False and normalize "
+                      "the input with mean 0.5 and std 0.5", NULL);
+}
+
 /* ---- vggc import ----------------------------------------------------------------------------------------- */
 
 #define ONNX_DIR VGGC_SOURCE_DIR "/tests/regressions/onnx/"
