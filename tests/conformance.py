@@ -76,6 +76,7 @@ ops_padded           -                                  9  2  17  onnx
 ops_every_layer      tests/models/ops_every_layer.lua  10  3  13  file
 inception_seed       tests/models/inception_seed.lua   11  2  13  file,onnx,im2col
 basicblock_seed      tests/models/basicblock_seed.lua  12  2  17  file,onnx,im2col
+ops_graph            tests/models/ops_graph.lua        15  2  13  file,onnx,im2col
 resnet18             resnet18                          13  1  13  file,onnx
 googlenet            googlenet                         14  1  11  file,onnx
 """
@@ -84,7 +85,7 @@ googlenet            googlenet                         14  1  11  file,onnx
 # and the seed networks of at most 32x32.
 SMALL = {"vgg11_32", "vgg13_64x96", "vgg11_bn_gray32", "vgg16_bn_cifar", "vgg11_cifar", "vgg13_64x96_im2col",
          "vgg13_64x96_direct", "vgg13_64x96_winograd2", "vgg13_64x96_winograd4", "lenet5", "cifar_vgg16_bn",
-         "ops_strided", "ops_pools", "ops_padded", "ops_every_layer", "inception_seed", "basicblock_seed"}
+         "ops_strided", "ops_pools", "ops_padded", "ops_every_layer", "inception_seed", "basicblock_seed", "ops_graph"}
 
 TOLERANCE = 1e-5
 STEP_TIMEOUT = 3600  # seconds; a VGG19 build or a float64 VGG19 reference takes well under this

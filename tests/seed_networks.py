@@ -11,7 +11,8 @@ NET is one of: lenet5, alexnet_torchvision, alexnet_document, cifar_vgg16_first,
 the small networks that use every general layer: ops_strided, ops_pools, ops_padded, tiny_lenet (what vggc
 import reads) and ops_every_layer (with LocalResponseNorm, which torch exports as ops vggc does not import), and the
 networks that branch: inception_seed and basicblock_seed (small networks around the document's Inception module and
-BasicBlock), torchvision's resnet18 and googlenet (without its auxiliary heads; transform_input False).
+BasicBlock), ops_graph (joins that are copied or run on their own), torchvision's resnet18 and googlenet (without
+its auxiliary heads; transform_input False).
 Weights: torch.manual_seed(S) before building (PyTorch's own init), then seeded conv/linear biases and BatchNorm
 statistics (so a bias or BN that never loads cannot pass). The state_dict is written as safetensors under its own
 names (the user's state_dict, loaded by name); the input is torch.randn after torch.manual_seed(S); the reference is
@@ -284,6 +285,26 @@ class BlockNet(nn.Module):
         return self.fc(x)
 
 
+class OpsGraph(nn.Module):
+    """The joins the fast paths cannot make in place or fuse (tests/models/ops_graph.lua): a Concat whose inputs are
+    copied (12 channels, then 20 starting inside a block, then a max pool of the input), an Add whose other input
+    is the network's input (fused, the input converted to the blocked layout) and an Add of two ReLUs' outputs."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.a = nn.Conv2d(3, 12, 3, padding=1)
+        self.b = nn.Conv2d(3, 20, 1)
+        self.c = nn.Conv2d(35, 3, 3, padding=1)
+        self.d = nn.Conv2d(3, 3, 3, padding=1)
+        self.fc = nn.Linear(12, num_classes)
+
+    def forward(self, x):
+        y = torch.cat([F.relu(self.a(x)), F.relu(self.b(x)), F.max_pool2d(x, 3, 1, 1)], 1)
+        z = self.c(y) + x
+        v = F.relu(F.relu(self.d(z)) + F.relu(z))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(v, 2), 1))
+
+
 # ---- small networks that use every general layer (vggc import's op coverage) ---------------------------------
 
 class View(nn.Module):
@@ -373,6 +394,7 @@ NETS = {
     "tiny_lenet": (tiny_lenet, (1, 32, 32)),
     "ops_every_layer": (ops_every_layer, (3, 13, 11)),
     "inception_seed": (InceptionNet, (3, 15, 13)),
+    "ops_graph": (OpsGraph, (3, 8, 10)),
     "basicblock_seed": (BlockNet, (3, 17, 15)),
     "resnet18": (lambda: torchvision.models.resnet18(weights=None), (3, 224, 224)),
     "googlenet": (lambda: keep_signal(torchvision.models.googlenet(weights=None, aux_logits=False,

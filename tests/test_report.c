@@ -117,6 +117,10 @@ Test(report, vgg13_bn_at_224_has_133053736_params) { expect_params("vgg13_bn --i
 Test(report, vgg16_bn_at_224_has_138365992_params) { expect_params("vgg16_bn --input 3x224x224", 138365992); }
 Test(report, vgg19_bn_at_224_has_143678248_params) { expect_params("vgg19_bn --input 3x224x224", 143678248); }
 Test(report, the_papers_config_c_with_1x1_convs_has_133638952_params) { expect_params("C", 133638952); }
+Test(report, torchvisions_resnet18_has_11689512_params) { expect_params("resnet18", 11689512); }
+Test(report, torchvisions_googlenet_without_its_aux_heads_has_6624904_params) { expect_params("googlenet", 6624904); }
+Test(report, resnet18_at_224_has_1814073344_macs) { expect_macs("resnet18", 1814073344LL); }
+Test(report, googlenet_at_224_has_1498376192_macs) { expect_macs("googlenet", 1498376192LL); }
 
 Test(report, a_lrn_has_as_many_params_as_vgg11_because_lrn_has_none)
 {
@@ -340,8 +344,47 @@ static void expect_a_liveness_plan(const char *model)
 Test(report, buffers_alive_at_the_same_time_never_share_a_byte_and_static_bytes_is_where_the_highest_ends)
 {
     const char *models[] = {"vgg11", "vgg16_bn --batch 2", "vgg13 --input 3x64x96", "64,M,128,128:1,M", "alexnet",
-                            "lenet5"};
+                            "lenet5", "resnet18", "googlenet --batch 3", "resnet18 --conv im2col",
+                            VGGC_SOURCE_DIR "/tests/models/inception_seed.lua",
+                            VGGC_SOURCE_DIR "/tests/models/inception_seed.lua --conv im2col",
+                            VGGC_SOURCE_DIR "/tests/models/basicblock_seed.lua"};
     for (size_t i = 0; i < sizeof models / sizeof *models; i++) expect_a_liveness_plan(models[i]);
+}
+
+/* resnet18 at 224: 7,225,344 bytes, where ping-pong (as many buffers as tensors alive at once, each as large as
+ * the largest, plus the largest scratch) would take 13,467,648 and a buffer per tensor 43,149,312. */
+Test(report, resnet18s_static_bytes_are_the_liveness_plans_peak_and_less_than_ping_pong)
+{
+    char *doc = report_json("resnet18");
+    cr_expect_eq(json_int(doc, "static_bytes"), 7225344, "static_bytes %lld", json_int(doc, "static_bytes"));
+    cr_expect_eq(json_int(doc, "pingpong_bytes"), 13467648, "pingpong_bytes %lld", json_int(doc, "pingpong_bytes"));
+    cr_expect_eq(json_int(doc, "per_tensor_bytes"), 43149312, "per_tensor_bytes %lld", json_int(doc, "per_tensor_bytes"));
+    cr_expect_leq(json_int(doc, "live_peak_bytes"), json_int(doc, "static_bytes"), "the peak of the bytes alive at once "
+                  "is more than the plan's");
+    free(doc);
+}
+
+/* The joins run in the convs' epilogues: resnet18's 8 Adds (and the ReLU after each) and googlenet's 9 Concats. */
+Test(report, resnet18s_adds_run_in_a_convs_epilogue_and_googlenets_concats_are_written_in_place)
+{
+    char *resnet = report_json("resnet18"), *googlenet = report_json("googlenet");
+    cr_expect_eq(count(resnet, "\"kind\": \"add+relu\""), 8, "resnet18 has 8 add+relu rows:\n%.3000s", resnet);
+    cr_expect_eq(count(resnet, "\"algorithm\": \"fused\""), 8, "resnet18's 8 Adds are not all fused:\n%.3000s", resnet);
+    cr_expect_eq(count(googlenet, "\"kind\": \"concat\""), 9, "googlenet has 9 Concats");
+    cr_expect_eq(count(googlenet, "\"algorithm\": \"in place\""), 9, "googlenet's Concats are not all in place");
+    free(resnet), free(googlenet);
+}
+
+/* A graph's rows say where each layer's inputs come from: the Add of resnet18's first block reads layer 4 (its
+ * second conv) and layer 2 (the max pool, the block's input); an Inception's Concat its four branches. */
+Test(report, each_row_names_the_layers_it_reads)
+{
+    char *resnet = vggc_ok("report resnet18");
+    cr_expect(strstr(resnet, "   5  add+relu           4,2 ") != NULL, "no row 5 reading 4 and 2:\n%s", resnet);
+    free(resnet);
+    char *seed = vggc_ok("report " VGGC_SOURCE_DIR "/tests/models/inception_seed.lua");
+    cr_expect(strstr(seed, "   9  concat             2,6,4,8 ") != NULL, "no concat reading 2, 6, 4, 8:\n%s", seed);
+    free(seed);
 }
 
 /* ---- models given as inline lists and Lua files ---------------------------------------------------------- */
