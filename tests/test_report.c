@@ -351,12 +351,13 @@ Test(report, buffers_alive_at_the_same_time_never_share_a_byte_and_static_bytes_
     for (size_t i = 0; i < sizeof models / sizeof *models; i++) expect_a_liveness_plan(models[i]);
 }
 
-/* resnet18 at 224: 7,225,344 bytes, where ping-pong (as many buffers as tensors alive at once, each as large as
+/* resnet18 at 224: 6,422,528 bytes (the bytes alive at its busiest step: the input converted to the blocked layout
+ * and the stem's output), where ping-pong (as many buffers as tensors alive at once, each as large as
  * the largest, plus the largest scratch) would take 13,467,648 and a buffer per tensor 43,149,312. */
 Test(report, resnet18s_static_bytes_are_the_liveness_plans_peak_and_less_than_ping_pong)
 {
     char *doc = report_json("resnet18");
-    cr_expect_eq(json_int(doc, "static_bytes"), 7225344, "static_bytes %lld", json_int(doc, "static_bytes"));
+    cr_expect_eq(json_int(doc, "static_bytes"), 6422528, "static_bytes %lld", json_int(doc, "static_bytes"));
     cr_expect_eq(json_int(doc, "pingpong_bytes"), 13467648, "pingpong_bytes %lld", json_int(doc, "pingpong_bytes"));
     cr_expect_eq(json_int(doc, "per_tensor_bytes"), 43149312, "per_tensor_bytes %lld", json_int(doc, "per_tensor_bytes"));
     cr_expect_leq(json_int(doc, "live_peak_bytes"), json_int(doc, "static_bytes"), "the peak of the bytes alive at once "
