@@ -226,10 +226,14 @@ local function measure(ctx, plan, net)
     else largest = math.max(largest, t.floats) end
   end
   plan.per_tensor_bytes, plan.pingpong_bytes = every * 4, (most_alive * largest + largest_scratch) * 4
-  for _, u in ipairs(net.units) do -- a unit without a call of its own shows what its tensor's writer saw
+  for _, u in ipairs(net.units) do -- a unit without a call of its own shows what its tensor's writers saw
     if not u.in_use_bytes then
-      local v = ctx.value[u]
-      u.live_bytes, u.in_use_bytes = 0, v.tensor and (v.tensor.offset + v.tensor.floats) * 4 or 0
+      local from = u.fused and { u.fused } or u.kind == "concat" and u.inputs or { u.inputs[1] }
+      u.live_bytes, u.in_use_bytes = 0, 0
+      for _, v in ipairs(from) do
+        u.live_bytes = math.max(u.live_bytes, v.live_bytes or 0)
+        u.in_use_bytes = math.max(u.in_use_bytes, v.in_use_bytes or 0)
+      end
     end
   end
 end
