@@ -7,9 +7,8 @@
 -- "blocked" is the fast path's layout: channels in blocks of 16, (n, cpad / 16, h, w, 16). A blocked conv's
 -- epilogue takes the plain 2x2 max pool right after it, or the Add of a residual (and the ReLU after that), and
 -- writes its channels of a Concat in place. Pools, ReLUs, Adds and Concats run in either layout; LRN, softmax, a
--- computing adaptive avgpool and the classifier read NCHW; plan.lua inserts the conversions. The size formulas here mirror
--- runtime/vggc.h's macros, and the generated C
--- checks every one of them with _Static_assert.
+-- computing adaptive avgpool and the classifier read NCHW; plan.lua inserts the conversions. The size formulas here
+-- mirror runtime/vggc.h's macros, and the generated C checks every one of them with _Static_assert.
 local errors = require("errors")
 local format = require("format")
 local kinds = require("layers")

@@ -13,8 +13,8 @@ M.INPUT = setmetatable({}, { __tostring = function() return "input" end }) -- th
 -- A scope is one list of entries (the model's `layers`, or a Sequential's children): {owner = the Sequential's
 -- node or nil at the top, parent = the enclosing scope, names = {[own name] = node}, list = {node, ...}}. A node is
 -- {layer = L} or {scope = its children's scope}, with {own = its name in its list, from = {ref, ...} or nil,
--- in_scope = the scope it is in, index = its place there, where}. A ref names a node of this scope or an enclosing one ("branch1", "layer1.0.bn2": a path down from there),
--- or is "input", the input of the list the entry is in.
+-- in_scope = the scope it is in, index = its place there, where}. A ref names a node of this scope or an enclosing
+-- one ("branch1", "layer1.0.bn2": a path down from there), or is "input", the input of the list the entry is in.
 
 local SHOWN_NAMES = 8
 

@@ -241,8 +241,9 @@ end
 -- plan(net) -> {buffers = {tensor, ...} (name, offset, floats, layout, shape, first, last, role), floats,
 -- static_bytes, live_peak_bytes, per_tensor_bytes, pingpong_bytes}; sets on every unit that computes u.srcs (its
 -- inputs' values), u.residual_src, u.dst_value, u.converts (before its call) and u.finish (after), u.scratch and
--- u.work_tensor; on every unit u.value (where its output is), u.live_bytes and u.in_use_bytes. A value is {tensor or input/output = true, layout,
--- shape, offset (floats into the tensor), blocks (of the concatenation it is a channel range of)}.
+-- u.work_tensor; on every unit u.value (where its output is), u.live_bytes and u.in_use_bytes. A value is {tensor
+-- or input/output = true, layout, shape, offset (floats into the tensor), blocks (of the concatenation it is a
+-- channel range of)}.
 function M.plan(net)
   local ctx = { batch = net.model.batch, tensors = {}, value = {}, copies = {}, steps = 0, step_unit = {} }
   ctx.value[net.input] = { layout = "nchw", shape = net.model.input, input = true, is_input_value = true }

@@ -38,7 +38,8 @@ end
 
 -- torchvision's googlenet BasicConv2d: a conv without bias, BatchNorm2d(eps=0.001), F.relu.
 local function basic_conv(cin, cout, k, padding, stride)
-  return { "Sequential", { "Conv2d", cin, cout, k, stride = stride or 1, padding = padding, bias = false, name = "conv" },
+  return { "Sequential",
+           { "Conv2d", cin, cout, k, stride = stride or 1, padding = padding, bias = false, name = "conv" },
            { "BatchNorm2d", cout, eps = 0.001, name = "bn" }, { "ReLU" } }
 end
 

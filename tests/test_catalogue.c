@@ -1090,7 +1090,8 @@ Test(graphs, an_onnx_graph_whose_nodes_read_each_other_is_a_cycle)
 {
     expect_vggc_error(NULL, "import '" VGGC_SOURCE_DIR "/tests/regressions/onnx/bad-cycle.onnx' -o .",
                       VGGC_SOURCE_DIR "/tests/regressions/onnx/bad-cycle.onnx",
-                      "the layers form a cycle: node 3 'join' (Add) -> node 4 'act' (Relu) -> node 3 'join' (Add)", NULL);
+                      "the layers form a cycle: node 3 'join' (Add) -> node 4 'act' (Relu) -> node 3 'join' (Add)",
+                      NULL);
 }
 
 Test(graphs, an_onnx_input_that_no_node_writes_is_never_produced)
