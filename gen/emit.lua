@@ -176,14 +176,7 @@ local function buffer_decls(plan)
   return table.concat(lines, "\n")
 end
 
--- A value of plan.lua as C: the caller's input or output, or a tensor (plus the offset of a channel range).
-local function expr(v)
-  if v.input then return "input" end
-  if v.output then return "output" end
-  if v.offset and v.offset > 0 then return string.format("%s + %d", v.tensor.name, v.offset) end
-  return v.tensor.name
-end
-M.expr = expr
+local expr = require("plan").expr
 
 
 local function comment(u, kind)
@@ -227,7 +220,7 @@ local function layer_call(host, u, kind, batch, ctx)
   local calls = kind.calls and kind.calls(u, ctx) or nil
   if not calls then
     local values = kind.args(u, u.input, ctx)
-    values.dst, values.src, values.n = expr(u.dst_value), expr(u.srcs[1]), batch
+    values.dst, values.src, values.n = u.dst, u.src, batch
     local path = type(kind.template) == "function" and kind.template(u) or kind.template
     calls = { { path, values } }
   end

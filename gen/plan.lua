@@ -10,11 +10,19 @@
 -- a 64-byte boundary, so the report's bytes are what the C declares.
 local algo = require("algo")
 local errors = require("errors")
-local format = require("format")
 
 local ALIGN = 16 -- floats
 
 local M = {}
+
+-- A value as the generated C names it: the caller's input or output, or a tensor (plus the offset of a channel
+-- range).
+function M.expr(v)
+  if v.input then return "input" end
+  if v.output then return "output" end
+  if v.offset and v.offset > 0 then return string.format("%s + %d", v.tensor.name, v.offset) end
+  return v.tensor.name
+end
 
 local function aligned(floats)
   return (floats + ALIGN - 1) // ALIGN * ALIGN
@@ -141,6 +149,7 @@ local function plan_unit(ctx, u, writer)
   local out = u.kind == "concat" and ctx.value[u] or output_value(ctx, u, writer)
   use(out, step)
   ctx.value[u], u.dst_value, u.value = out, out, out
+  u.src, u.dst = M.expr(u.srcs[1] or ctx.value[u.inputs[1]]), M.expr(out)
   if u == writer and out.layout == "blocked" then
     local final = { layout = "nchw", shape = out.shape, output = true }
     local finish = next_step(ctx, u)
@@ -240,7 +249,7 @@ end
 
 -- plan(net) -> {buffers = {tensor, ...} (name, offset, floats, layout, shape, first, last, role), floats,
 -- static_bytes, live_peak_bytes, per_tensor_bytes, pingpong_bytes}; sets on every unit that computes u.srcs (its
--- inputs' values), u.residual_src, u.dst_value, u.converts (before its call) and u.finish (after), u.scratch and
+-- inputs' values), u.residual_src, u.dst_value (and u.src, u.dst: the first input and the output as C), u.converts (before its call) and u.finish (after), u.scratch and
 -- u.work_tensor; on every unit u.value (where its output is), u.live_bytes and u.in_use_bytes. A value is {tensor
 -- or input/output = true, layout, shape, offset (floats into the tensor), blocks (of the concatenation it is a
 -- channel range of)}.
