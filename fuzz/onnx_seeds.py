@@ -2,7 +2,8 @@
 """onnx_seeds.py — write the seed corpus of fuzz_onnx into DIR: torch.onnx.export of the small networks of
 tests/seed_networks.py that use every op and attribute `vggc import` reads (convs with stride, padding, dilation
 and no bias, each pool in floor and ceil mode, F.pad before a conv and a pool, BatchNorm, Softmax, MatMul + Add,
-flatten by view and by Flatten), at opsets 11, 13 and 17, with few channels so that each file is a few kilobytes;
+flatten by view and by Flatten, branches joined by Concat and Add), at opsets 11, 13 and 17, with few channels so
+that each file is a few kilobytes;
 and graphs torch does not write (LRN, Gemm with an (in, out) weight, ...) made with onnx.helper.
 
 Needs PyTorch: on Debian run it with /usr/bin/python3, or set PYTHON.
@@ -13,6 +14,21 @@ import warnings
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
+
+
+class TinyBranches(nn.Module):
+    """Two branches concatenated (a 1x1 conv; a 3x3 conv and an average pool), a residual Add, a global pool."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(2, 3, 1), nn.Conv2d(2, 3, 3, padding=1)
+        self.c, self.fc = nn.Conv2d(6, 6, 3, padding=1), nn.Linear(6, 2)
+
+    def forward(self, x):
+        y = torch.cat([F.relu(self.a(x)), F.avg_pool2d(self.b(x), 3, 1, 1)], 1)
+        y = F.relu(self.c(y) + y)
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(y, 1), 1))
 
 
 def nets():
@@ -22,6 +38,7 @@ def nets():
     import seed_networks as seeds
     out = {name: (seeds.NETS[name][0](), (1, *seeds.NETS[name][1])) for name in
            ("tiny_lenet", "ops_strided", "ops_pools", "ops_padded")}
+    out["tiny_branches"] = (TinyBranches(), (1, 2, 5, 4))
     out["torch_lrn"] = (nn.Sequential(nn.Conv2d(2, 3, 3), nn.ReLU(), nn.LocalResponseNorm(3), nn.Flatten(),
                                       nn.Linear(27, 2)), (1, 2, 5, 5))
     return out

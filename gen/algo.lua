@@ -1,14 +1,14 @@
 -- algo.lua — choose how each layer runs, between shapes and buffer planning. A conv runs as
 --   im2col     NCHW: im2col + single-threaded SGEMM per piece (vggc_conv2d), the plain path
---   direct     blocked: direct convolution, k = 1 or 3 (vggc_conv_direct)
+--   direct     blocked: direct convolution, k odd up to 7, stride 1 or 2 (vggc_conv_direct, _ex)
 --   winograd2  blocked: Winograd F(2x2, 3x3) (vggc_conv_winograd, m = 2)
 --   winograd4  blocked: Winograd F(4x4, 3x3) (vggc_conv_winograd, m = 4)
 --   general    NCHW: im2col + SGEMM for any window (vggc_conv2d_general): every conv the others do not fit
--- "blocked" is the fast path's layout: channels in blocks of 16, (n, cpad / 16, h, w, 16). A plain 2x2 max pool
--- right after a blocked conv is fused into the conv's epilogue. Every other pool, LRN, ReLU, softmax, a computing
--- avgpool and the classifier read NCHW; plan.lua inserts the conversions. The size formulas here mirror
--- runtime/vggc.h's macros, and the generated C
--- checks every one of them with _Static_assert.
+-- "blocked" is the fast path's layout: channels in blocks of 16, (n, cpad / 16, h, w, 16). A blocked conv's
+-- epilogue takes the plain 2x2 max pool right after it, or the Add of a residual (and the ReLU after that), and
+-- writes its channels of a Concat in place. Pools, ReLUs, Adds and Concats run in either layout; LRN, softmax, a
+-- computing adaptive avgpool and the classifier read NCHW; plan.lua inserts the conversions. The size formulas here
+-- mirror runtime/vggc.h's macros, and the generated C checks every one of them with _Static_assert.
 local errors = require("errors")
 local format = require("format")
 local kinds = require("layers")
@@ -48,42 +48,44 @@ end
 
 -- The automatic choice, from bench/layers.c and bench/run on the project's machine (README: Speed). The direct conv
 -- wins for few input channels (VGG's first layer: 1.3 ms, against 5.3 for F(4x4) and 8.2 for im2col) and runs
--- 1x1 convs. F(4x4) beat F(2x2) and im2col on every 3x3 layer with 64 or more input channels once there are
--- enough tiles to share its 36 transformed weight matrices (2.25x the F(2x2) bytes): at VGG11's 14x14 maps it
--- took 14.8 ms against 20.3 for F(2x2) at batch 8, and at batch 1, where its 16 tiles per matrix leave it
--- streaming weights from memory, 1.8-2.1 ms against 2.5-2.6 once the GEMM prefetches the next piece's weights.
--- With fewer tiles (a 7x7 map at batch 1: 4) the weights dominate and F(2x2) reads 2.25x fewer bytes. Maps too
--- small for 4x4 tiles take F(2x2); tiny maps run direct.
+-- 1x1 convs, strided convs and kernels other than 3x3. F(4x4) beat F(2x2) and im2col on every 3x3 layer with 64 or
+-- more input channels once there are enough tiles to share its 36 transformed weight matrices (2.25x the F(2x2)
+-- bytes): at VGG11's 14x14 maps it took 14.8 ms against 20.3 for F(2x2) at batch 8, and at batch 1, where its 16
+-- tiles per matrix leave it streaming weights from memory, 1.8-2.1 ms against 2.5-2.6 once the GEMM prefetches the
+-- next piece's weights. With fewer tiles (a 7x7 map at batch 1: 4) the weights dominate and F(2x2) reads 2.25x fewer
+-- bytes; with 16 or more, F(4x4) wins on maps smaller than 8x8 too (resnet18's 512->512 at 7x7 on the AVX2
+-- machine: 5.9 ms against 10.1 at batch 8, 3.2 against 4.3 at batch 4). Tiny maps run direct.
 local function auto(u, shape, batch)
   local cin, h, w = shape[1], shape[2], shape[3]
-  if u.win.h.k ~= 3 or cin < 16 then return "direct" end
-  if h >= 8 and w >= 8 and M.winograd_tiles(batch, h, w, 4) >= 16 then return "winograd4" end
+  if u.win.h.k ~= 3 or u.win.h.s ~= 1 or cin < 16 then return "direct" end
+  if h >= 4 and w >= 4 and M.winograd_tiles(batch, h, w, 4) >= 16 then return "winograd4" end
   if h >= 4 and w >= 4 then return "winograd2" end
   return "direct"
 end
 
--- The one place that says which convs the kernels of the first four algorithms run: k x k (k = 1 or 3), stride 1,
--- padding k // 2 on every side (the map keeps its size), no dilation, ReLU after it (the blocked kernels always
--- apply one). Every other conv runs "general".
-local function fits(u)
+-- The one place that says which convs each algorithm runs: a square k x k window with k odd, padding k // 2 on
+-- every side, no dilation, and then for the direct conv (vggc_conv_direct_ex) k up to 7 and stride 1 or 2, for
+-- im2col (vggc_conv2d) stride 1, for Winograd k = 3 and stride 1. ReLU or not; the blocked kernels' epilogue
+-- (vggc_epilogue) also adds a residual and writes into a concatenation. Every other conv runs "general".
+local function fits(u, algo)
   local h, w = u.win.h, u.win.w
-  local k = h.k
-  return (k == 1 or k == 3) and w.k == k and h.s == 1 and w.s == 1 and h.d == 1 and w.d == 1 and h.p0 == k // 2
-         and h.p1 == k // 2 and w.p0 == k // 2 and w.p1 == k // 2 and u.relu ~= nil
+  local k, s = h.k, h.s
+  if not (k % 2 == 1 and w.k == k and w.s == s and h.d == 1 and w.d == 1 and h.p0 == k // 2 and h.p1 == k // 2
+          and w.p0 == k // 2 and w.p1 == k // 2) then
+    return false
+  end
+  if algo == "direct" then return k <= 7 and (s == 1 or s == 2) end
+  if algo == "im2col" then return s == 1 end
+  return k == 3 and s == 1
 end
 
 local function conv(u, mode, batch)
   local shape = u.input
   local algo = mode == "auto" and auto(u, shape, batch) or mode
-  if TILE[algo] and u.win.h.k ~= 3 then algo = "direct" end -- Winograd is for 3x3; a forced mode keeps 1x1 direct
-  if not fits(u) then algo = "general" end
+  if TILE[algo] and not fits(u, algo) then algo = "direct" end -- a forced Winograd keeps the others direct
+  if not fits(u, algo) then algo = "general" end
   u.algo = algo
-  if algo == "general" then
-    u.layout = "nchw"
-    return
-  end
-  u.algo = algo
-  if algo == "im2col" then
+  if algo == "general" or algo == "im2col" then
     u.layout = "nchw"
     return
   end
@@ -102,8 +104,93 @@ local function conv(u, mode, batch)
   end
 end
 
--- choose(net, mode): sets u.algo (convs and fused pools), u.layout ("nchw", "blocked", or nil for a max pool,
--- which works in either), u.pool and u.written (a conv that also pools), u.prepared and u.work.
+-- A unit that only one other reads, and that one reads it once.
+local function read_only_by(u, reader)
+  return #u.consumers == 1 and u.consumers[1] == reader
+end
+
+-- A blocked conv whose epilogue can still take something: no pool, no residual, no ReLU yet.
+local function open_epilogue(c)
+  return c.kind == "conv" and c.layout == "blocked" and not c.pool and not c.residual and not c.relu
+end
+
+-- A plain 2x2 max pool after a blocked stride-1 conv that only it reads runs in the conv's epilogue.
+local function fuse_pool(u)
+  local c = u.inputs[1]
+  if kinds.maxpool.plain(u, u.input) and c.kind == "conv" and c.layout == "blocked" and c.win.h.s == 1
+     and not c.pool and not c.residual and read_only_by(c, u) then
+    c.pool, c.written = true, u.output
+    u.computes, u.algo, u.fused = false, "fused", c
+  end
+end
+
+-- An Add whose later input is a blocked conv that only it reads runs in that conv's epilogue: the other input,
+-- computed before, is the conv's residual, and the Add's ReLU is the conv's (torch: out += identity; relu(out)).
+local function fuse_add(u)
+  local a, b = u.inputs[1], u.inputs[2]
+  local c, other = b, a
+  if a.number > b.number then c, other = a, b end
+  if c == other or not open_epilogue(c) or not read_only_by(c, u) then return end
+  c.residual, c.add = other, u
+  u.computes, u.algo, u.fused = false, "fused", c
+end
+
+-- Layers that run in either layout take their first input's (a max or average pool, a ReLU, the identities); an
+-- Add or a Concat the blocked one when any input has it. Sets u.layout_out on every unit.
+local FOLLOWS = { maxpool = true, avgpool2d = true, relu = true, identity = true, flatten = true, avgpool = true }
+
+local function settle_layouts(net)
+  net.input.layout_out = "nchw"
+  for _, u in ipairs(net.units) do
+    if u.fused then
+      u.layout_out = u.fused.layout
+    elseif u.kind == "add" or u.kind == "concat" then
+      u.layout = "nchw"
+      for _, v in ipairs(u.inputs) do
+        if v.layout_out == "blocked" then u.layout = "blocked" end
+      end
+    elseif FOLLOWS[u.kind] and not (u.kind == "avgpool" and u.computes) then
+      u.layout = nil
+    elseif u.computes and u.kind ~= "conv" then
+      u.layout = "nchw"
+    end
+    u.layout_out = u.layout or u.inputs[1].layout_out
+  end
+end
+
+-- The writer of a Concat's input when it can write its channel range of the output itself: a blocked conv
+-- without a fused pool (its Add fused or not) that only the Concat reads, on a 16-channel boundary, filling whole
+-- blocks unless it is the last input (a conv writes zeros past its channels up to its block's end).
+local function in_place_writer(cat, v, c0, last)
+  local writer = v.fused and v.kind == "add" and v.fused or v
+  if writer ~= v and not read_only_by(writer, v) then return nil end
+  local ok = writer.kind == "conv" and writer.layout == "blocked" and not writer.pool and read_only_by(v, cat)
+             and c0 % 16 == 0 and (v.output[1] % 16 == 0 or last)
+  return ok and writer or nil
+end
+
+-- Each input of a blocked Concat written in place where it can be; the Concat copies the others (u.copies) and
+-- runs no code when there are none.
+local function place_concat(u)
+  u.copies = {}
+  local c0 = 0
+  for i, v in ipairs(u.inputs) do
+    local writer = u.layout == "blocked" and in_place_writer(u, v, c0, i == #u.inputs)
+    if writer then
+      writer.into = { concat = u, c0 = c0 }
+    else
+      u.copies[#u.copies + 1] = { input = i, c0 = c0 }
+    end
+    c0 = c0 + v.output[1]
+  end
+  u.algo = #u.copies == 0 and "in place" or #u.copies < #u.inputs and "in place+copy" or "copy"
+  if #u.copies == 0 then u.computes = false end
+end
+
+-- choose(net, mode): sets u.algo (convs, fused pools and Adds, Concats), u.layout (what a unit reads and writes:
+-- "nchw", "blocked", or nil for one that works in either) and u.layout_out (the layout of its output), u.pool and
+-- u.written (a conv that also pools), u.residual and u.add (a conv that runs an Add), u.into (a conv that writes its
+-- channels of a Concat), u.prepared and u.work.
 function M.choose(net, mode)
   mode = mode or M.default
   local known = false
@@ -112,22 +199,19 @@ function M.choose(net, mode)
     errors.raise("--conv", "unknown algorithm '%s' (expected one of: %s)", mode, table.concat(M.names, ", "))
   end
   net.conv_mode = mode
-  local prev
   for _, u in ipairs(net.units) do
     if u.kind == "conv" then
       conv(u, mode, net.model.batch)
-    elseif u.kind == "maxpool" and kinds.maxpool.plain(u, u.input) then
-      if prev and prev.kind == "conv" and prev.layout == "blocked" then
-        prev.pool, prev.written = true, u.output
-        u.computes, u.algo, u.fused = false, "fused", prev.number
-      end
-    elseif u.computes then
-      u.layout = "nchw"
+    elseif u.kind == "maxpool" then
+      fuse_pool(u)
+    elseif u.kind == "add" then
+      fuse_add(u)
     end
-    prev = u
   end
+  settle_layouts(net)
   net.prepared_floats = 0
   for _, u in ipairs(net.units) do
+    if u.kind == "concat" then place_concat(u) end
     if u.prepared then net.prepared_floats = net.prepared_floats + u.prepared.floats end
   end
 end

@@ -24,12 +24,14 @@ commands:
 
 MODEL is one of:
   a preset     vgg11 vgg13 vgg16 vgg19, vgg11_bn ... vgg19_bn (torchvision), A B C D E, A-LRN (the paper),
-               lenet5 (the classic-CNN document's), alexnet (torchvision's)
+               lenet5 (the classic-CNN document's), alexnet, resnet18, googlenet (torchvision's)
   a cfg list   "64,M,128,M,256,256,M" -- N is a 3x3 conv with N outputs, N:1 a 1x1 conv,
                M a 2x2 max pool, L a LocalResponseNorm(5, 1e-4, 0.75, 2)
   a file       model.lua returning {features = {...}, batch_norm = ..., input = "1x28x28", avgpool = ...,
                classifier = {...}, classes = ..., name = ...}, or the per-layer form
-               {layers = {{"Conv2d", 1, 6, 5}, {"ReLU"}, {"MaxPool2d", 2}, {"Flatten"}, ...}, input = ..., name = ...}
+               {layers = {{"Conv2d", 1, 6, 5}, {"ReLU"}, {"MaxPool2d", 2}, {"Flatten"}, ...}, input = ..., name = ...};
+               a layer reads the one before it unless it names its inputs: {"Add", from = {"bn2", "input"}},
+               {"Concat", from = {"branch1", "branch2"}}
 
 Run `vggc COMMAND --help` for the options, `vggc --version` for the version.
 ]],
@@ -54,18 +56,18 @@ model options:
   report = "usage: vggc report MODEL [options] [--json | --markdown] [--svg FILE]\n\n"
     .. "Print each layer's kind, output shape, params and MACs, then the totals.\n"
     .. "  --svg FILE    also draw the network into FILE: one block per layer, sized by its output shape\n"
-    .. "  --json        the same as JSON (layers[], modules[], total_params, total_macs, static_bytes)\n"
+    .. "  --json        the same as JSON (layers[], modules[], buffers[], total_params, total_macs, static_bytes)\n"
     .. "  --markdown    the same as a Markdown table\n\n",
   generate = "usage: vggc generate MODEL [options] --name NAME -o DIR\n\n"
     .. "Write DIR/NAME.c and DIR/NAME.h (atomically; unchanged files are not rewritten).\n\n",
   import = "usage: vggc import MODEL.onnx [--name NAME] [--batch N] -o DIR\n\n"
-    .. "Read an ONNX model (opsets 11-17) of a chain of layers, as torch.onnx.export writes one, and write\n"
+    .. "Read an ONNX model (opsets 11-17), as torch.onnx.export writes one (a chain of layers or a graph), and write\n"
     .. "DIR/NAME.lua (a per-layer model file) and DIR/NAME.safetensors (its initializers), then print the report.\n"
     .. "  --name NAME   the model's name (default from MODEL)\n"
     .. "  --batch N     images per forward call (default: the ONNX input's batch)\n"
     .. "Ops: Conv, Relu, MaxPool, AveragePool, GlobalAveragePool, Pad (folded into the next conv or pool),\n"
-    .. "BatchNormalization, LRN, Gemm, MatMul + Add, Flatten, Reshape to (batch, -1), Dropout, Identity,\n"
-    .. "Constant, Softmax.\n",
+    .. "BatchNormalization, LRN, Gemm, MatMul + Add, Add, Concat, Flatten, Reshape to (batch, -1), Dropout,\n"
+    .. "Identity, Constant, Softmax.\n",
   build = "usage: vggc build MODEL [options] --name NAME -o DIR [--cc CC] [--mpi]\n\n"
     .. "Generate DIR/NAME.c/.h and compile the runner DIR/NAME:\n"
     .. "  DIR/NAME --weights W.safetensors [--by-order] [--input X.npy] [--output Y.npy] [--top K]\n"

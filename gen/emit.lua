@@ -17,14 +17,22 @@ local function c_name(tensor_name)
 end
 M.c_name = c_name
 
+-- The layers a unit reads, by number ("input" for the network's input): "3, 5"
+local function from_text(u, sep)
+  local parts = {}
+  for i, v in ipairs(u.inputs) do parts[i] = v.is_input and "input" or string.format("%d", v.number) end
+  return table.concat(parts, sep or ", ")
+end
+M.from_text = from_text
+
 local function summary(net)
-  local fmt = " * %3s  %-18s %-14s %13s %12s  %s"
-  local lines = { string.format(fmt, "#", "layer", "output", "params", "MACs", "algorithm") }
+  local fmt = " * %3s  %-18s %-12s %-14s %13s %12s  %s"
+  local lines = { string.format(fmt, "#", "layer", "from", "output", "params", "MACs", "algorithm") }
   for i, u in ipairs(net.units) do
-    lines[#lines + 1] = string.format(fmt, i, u.label, format.shape(u.output), format.thousands(u.params),
-                                      format.mega(u.macs), u.algo or "")
+    lines[#lines + 1] = string.format(fmt, i, u.label, from_text(u, ","), format.shape(u.output),
+                                      format.thousands(u.params), format.mega(u.macs), u.algo or "")
   end
-  lines[#lines + 1] = string.format(fmt, "", "total", "", format.thousands(net.total_params),
+  lines[#lines + 1] = string.format(fmt, "", "total", "", "", format.thousands(net.total_params),
                                     format.mega(net.total_macs), "")
   return (table.concat(lines, "\n"):gsub(" +\n", "\n"):gsub(" +$", ""))
 end
@@ -120,8 +128,8 @@ local function prepared(net)
     end
     if u.tile then
       checks[#checks + 1] = string.format(
-        "_Static_assert(WORK_FLOATS >= VGGC_WINOGRAD_WORK_FLOATS(%d, %d, %d, %d, %d, %d), \"work for layer %d\");",
-        net.model.batch, u.input[1], u.input[2], u.input[3], u.out, u.tile, u.number)
+        "_Static_assert(%d >= VGGC_WINOGRAD_WORK_FLOATS(%d, %d, %d, %d, %d, %d), \"work for layer %d\");",
+        u.work_tensor.floats, net.model.batch, u.input[1], u.input[2], u.input[3], u.out, u.tile, u.number)
     end
   end
   if #rows == 0 then return { arrays = "", table = "", ref = "NULL", n = 0, checks = table.concat(checks, "\n") } end
@@ -179,16 +187,20 @@ end
 local function buffer_decls(plan)
   local lines = {}
   for _, b in ipairs(plan.buffers) do
-    lines[#lines + 1] = string.format("    float *%s = ws + %d; /* %s floats */", b.name, b.offset,
-                                      format.thousands(b.floats))
+    lines[#lines + 1] = string.format("    float *%s = ws + %d; /* %s %s, steps %d-%d: %s */", b.name, b.offset,
+                                      b.layout, format.tuple(b.shape), b.first, b.last, b.role)
   end
   return table.concat(lines, "\n")
 end
 M.buffer_decls = buffer_decls -- mcu.lua's run() declares the same buffers
 
+local expr = require("plan").expr
+
+
 local function comment(u, kind)
   local lines = { string.format("    /* layer %d: %s", u.number, kind.describe(u, u.input)),
-                  string.format("     *   in  %s  out %s", format.tuple(u.input), format.tuple(u.output)) }
+                  string.format("     *   from %s  in  %s  out %s", from_text(u), format.tuple(u.input),
+                                format.tuple(u.output)) }
   for _, t in ipairs(u.tensors) do
     lines[#lines + 1] = string.format("     *   %s %s", t.param and "weights" or "buffer ", t.name .. " "
                                       .. format.tuple(t.shape))
@@ -204,29 +216,42 @@ end
 
 -- a layout conversion {op, src, dst, shape} from plan.lua
 local function conversion(host, c, batch)
-  return call(host, "templates/layers/" .. c.op .. ".c.in", { dst = c.dst, src = c.src, n = batch, c = c.shape[1],
-                                                              h = c.shape[2], w = c.shape[3] })
+  return call(host, "templates/layers/" .. c.op .. ".c.in", { dst = expr(c.dst), src = expr(c.src), n = batch,
+                                                              c = c.shape[1], h = c.shape[2], w = c.shape[3] })
 end
 
--- The unit's calls, each timed under -DVGGC_PROFILE (TIC/TOC in templates/model.c.in).
-local function layer_call(host, u, kind, batch, ctx)
-  if not u.computes then
-    return u.fused and string.format("    /* done by layer %d */", u.fused) or "    /* nothing to run */"
+-- What a unit that runs no code says in its place.
+local function no_call(u)
+  if u.fused then return string.format("    /* done by layer %d */", u.fused.number) end
+  if u.kind == "concat" then
+    local writers = {}
+    for i, v in ipairs(u.inputs) do writers[i] = string.format("%d", (v.fused or v).number) end
+    return string.format("    /* written in place by layers %s */", table.concat(writers, ", "))
   end
-  local values = kind.args(u, u.input, ctx)
-  values.dst, values.src, values.n = u.dst, u.src, batch
-  local path = type(kind.template) == "function" and kind.template(u) or kind.template
+  return "    /* nothing to run */"
+end
+
+-- The unit's calls ({template path, values} from its kind, by default one), each timed under -DVGGC_PROFILE
+-- (TIC/TOC in templates/model.c.in).
+local function layer_call(host, u, kind, batch, ctx)
+  if not u.computes then return no_call(u) end
+  local calls = kind.calls and kind.calls(u, ctx) or nil
+  if not calls then
+    local values = kind.args(u, u.input, ctx)
+    values.dst, values.src, values.n = u.dst, u.src, batch
+    local path = type(kind.template) == "function" and kind.template(u) or kind.template
+    calls = { { path, values } }
+  end
   local lines = { "    TIC();" }
-  if u.convert then lines[#lines + 1] = conversion(host, u.convert, batch) end
-  lines[#lines + 1] = call(host, path, values)
+  for _, c in ipairs(u.converts) do lines[#lines + 1] = conversion(host, c, batch) end
+  for _, c in ipairs(calls) do lines[#lines + 1] = call(host, c[1], c[2]) end
   if u.finish then lines[#lines + 1] = conversion(host, u.finish, batch) end
   lines[#lines + 1] = string.format("    TOC(%d);", u.number - 1)
   return table.concat(lines, "\n")
 end
 
-local function layers(host, net, plan)
-  local ctx = { array = c_name, work = "NULL" }
-  for _, b in ipairs(plan.buffers) do if b.name == "work" then ctx.work = "work" end end
+local function layers(host, net)
+  local ctx = { array = c_name, expr = expr, batch = net.model.batch }
   local blocks = {}
   for _, u in ipairs(net.units) do
     local kind = kinds[u.kind]
@@ -236,9 +261,8 @@ local function layers(host, net, plan)
 end
 
 local function buffer_list(plan)
-  local parts = {}
-  for _, b in ipairs(plan.buffers) do parts[#parts + 1] = b.name .. " " .. format.thousands(b.floats * 4) end
-  return table.concat(parts, ", ")
+  return string.format("%d tensors placed by liveness; a buffer per tensor would take %s bytes", #plan.buffers,
+                       format.thousands(plan.per_tensor_bytes))
 end
 
 -- The values both files share.
@@ -270,11 +294,10 @@ local function source(host, net, plan, command)
   v.tensor_rows, v.n_tensors = tensor_rows(net)
   v.folds, v.folds_ref, v.n_folds = folds(net)
   v.param_sum, v.buffer_list = param_sum(net), buffer_list(plan)
-  v.buffer_decls, v.layers = buffer_decls(plan), layers(host, net, plan)
+  v.buffer_decls, v.layers = buffer_decls(plan), layers(host, net)
   local p = prepared(net)
   v.prepared, v.prepare_table, v.prepares_ref, v.n_prepares, v.checks = p.arrays, p.table, p.ref, p.n, p.checks
-  v.work_floats, v.n_layers = 0, #net.units
-  for _, b in ipairs(plan.buffers) do if b.name == "work" then v.work_floats = b.floats end end
+  v.n_layers = #net.units
   return template.fill(template.load(host, "templates/model.c.in"), v)
 end
 

@@ -1,7 +1,8 @@
--- import.lua — `vggc import MODEL.onnx`: the graph of a sequential network, as torch.onnx.export writes it (opsets
--- 11-17), becomes a per-layer model file (modules.lua's form, with the ONNX initializers' names) and its weights.
--- The graph must be a chain: each node reads the output of the one before (plus initializers and constants). One
--- table, OPS, maps each op onto the layers vggc knows; anything else is one line naming the node and the op.
+-- import.lua — `vggc import MODEL.onnx`: the graph of a network, as torch.onnx.export writes it (opsets 11-17),
+-- becomes a per-layer model file (modules.lua's form, with the ONNX initializers' names) and its weights. Nodes
+-- run in the graph's order (onnx_graph.lua); a layer that does not read the layer before it names what it reads
+-- (`from`): the branches of an Inception module and their Concat, the Add of a residual. One table, OPS, maps each
+-- op onto the layers vggc knows; anything else is one line naming the node and the op.
 --
 -- translate(where, bytes, options) -> {entries (the model file's layers), origins (entry i's node), tensors (the
 -- weights to write: {name, dtype, shape, data}), input = {C, H, W}, batch}
@@ -9,6 +10,7 @@ local errors = require("errors")
 local constants = require("onnx_constants")
 local modules = require("modules")
 local onnx = require("onnx")
+local onnx_graph = require("onnx_graph")
 
 local M = {}
 
@@ -204,7 +206,7 @@ local function pads_attr(ctx, kernel, strides, dilations)
   return { th - small_h, tw - small_w, small_h, small_w }
 end
 
--- A Pad node right before this one is folded into its padding (ctx.pad, see OPS.Pad).
+-- A Pad node whose output this node reads is folded into its padding (ctx.pad, see OPS.Pad).
 local function take_pad(ctx, pads, allowed)
   local p = ctx.pad
   if not p then return pads end
@@ -231,24 +233,31 @@ end
 
 local OPS = {}
 
--- A layer's module name from its node's ("/features/features.0/Conv" -> "features.0") or its weight's
--- ("layer1.conv1.weight" -> "layer1.conv1"); nil when neither makes one.
-local function module_name(ctx, weight_name)
-  local from_weight = weight_name and weight_name:match("^(.+)%.weight$")
-  if from_weight and from_weight:match("^[%w_][%w_.]*$") and not from_weight:find("..", 1, true) then
-    return from_weight
-  end
-  local parts = {}
-  for part in ctx.node.name:gmatch("[^/]+") do parts[#parts + 1] = part end
-  local candidate = parts[#parts - 1]
-  if candidate and #candidate <= 200 and candidate:match("^[%w_][%w_.]*$") and not candidate:find("..", 1, true)
-     and candidate:sub(-1) ~= "." then
-    return candidate
-  end
-  return nil
+-- A module path is a name modules.lua takes: letters, digits, _ and dots, at most 200.
+local function module_path(name)
+  return name and #name <= 200 and name:match("^[%w_][%w_.]*$") and not name:find("..", 1, true)
+         and name:sub(-1) ~= "." and name or nil
 end
 
--- tensors = {...} only where a name differs from "<module name>.<role>"
+-- A layer's module name from its weight's ("layer1.conv1.weight" -> "layer1.conv1") or from its node's scopes,
+-- where torch writes a Sequential's child as "<the Sequential's name>.<index>" ("/layer1/layer1.0/conv1/Conv" ->
+-- "layer1.0.conv1", "/layer2/layer2.0/downsample/downsample.0/Conv" -> "layer2.0.downsample.0"); nil when neither
+-- makes one.
+local function module_name(ctx, weight_name)
+  local from_weight = module_path(weight_name and weight_name:match("^(.+)%.weight$"))
+  if from_weight then return from_weight end
+  local parts, levels = {}, {}
+  for part in ctx.node.name:gmatch("[^/]+") do parts[#parts + 1] = part end
+  for i = 1, #parts - 1 do -- "downsample" then "downsample.0": one level, the Sequential's child
+    local last = levels[#levels]
+    if last and parts[i]:sub(1, #last + 1) == last .. "." then levels[#levels] = parts[i]
+    else levels[#levels + 1] = parts[i] end
+  end
+  return module_path(#levels > 0 and table.concat(levels, ".") or nil)
+end
+
+-- tensors = {...} only where a name differs from "<module name>.<role>" (once every entry has its name:
+-- onnx_graph.name)
 local function tensor_field(entry, roles)
   local own = {}
   for role, name in pairs(roles) do
@@ -278,12 +287,11 @@ function OPS.Conv(ctx)
   if strides[1] ~= 1 or strides[2] ~= 1 then entry.stride = compact(strides) end
   if dilations[1] ~= 1 or dilations[2] ~= 1 then entry.dilation = compact(dilations) end
   if not b then entry.bias = false end
-  tensor_field(entry, { weight = w, bias = b })
+  ctx.roles = { weight = w, bias = b }
   return entry
 end
 
 function OPS.Relu(ctx)
-  ctx.nonnegative = true
   return { "ReLU", name = module_name(ctx) }
 end
 
@@ -367,7 +375,7 @@ function OPS.BatchNormalization(ctx)
   for _, role in ipairs({ "bias", "running_mean", "running_var" }) do weight(ctx, names[role], role, { c }) end
   if eps <= 0 then fail(ctx, "epsilon %g is not positive", eps) end
   local entry = { "BatchNorm2d", c, eps = eps, name = module_name(ctx, names.weight) }
-  tensor_field(entry, names)
+  ctx.roles = names
   return entry
 end
 
@@ -391,7 +399,7 @@ local function linear(ctx, w, b, transpose)
   end
   local entry = { "Linear", shape[2], shape[1], name = module_name(ctx, w) }
   if not b then entry.bias = false end
-  tensor_field(entry, { weight = w, bias = b })
+  ctx.roles = { weight = w, bias = b }
   return entry
 end
 
@@ -405,21 +413,34 @@ function OPS.Gemm(ctx)
   return linear(ctx, w, input(ctx, 3), attr(ctx, "transB", "int", 0) == 0)
 end
 
--- MatMul with an (in, out) initializer, and the Add of an (out) initializer right after it: a Linear.
+-- MatMul with an (in, out) initializer, and the Add of an (out) initializer that alone reads it: a Linear.
 function OPS.MatMul(ctx)
   local w = input(ctx, 2)
   if not w then fail(ctx, "no weight input") end
-  local nxt, b = ctx.next_node, nil
-  if nxt and nxt.op == "Add" and nxt.inputs[1] == ctx.node.outputs[1] and ctx.inits[nxt.inputs[2] or ""]
+  local readers, b = ctx.readers[ctx.node.outputs[1] or ""] or {}, nil
+  local nxt = readers[1]
+  if #readers == 1 and nxt.op == "Add" and nxt.inputs[1] == ctx.node.outputs[1] and ctx.inits[nxt.inputs[2] or ""]
      and #nxt.inputs == 2 then
     b = nxt.inputs[2]
-    ctx.skip_next = true
+    ctx.skip[nxt], ctx.also = true, nxt.outputs[1]
   end
   return linear(ctx, w, b, true)
 end
 
+-- The sum of two layers' outputs (`out += identity`); an Add of a constant is a bias, right after its MatMul.
 function OPS.Add(ctx)
-  fail(ctx, "an Add is supported only right after a MatMul, as its bias")
+  if #ctx.data ~= 2 then fail(ctx, "an Add of a constant is supported only right after a MatMul, as its bias") end
+  return { "Add", name = module_name(ctx) }
+end
+
+-- torch.cat along the channels.
+function OPS.Concat(ctx)
+  local axis = attr(ctx, "axis", "int", nil)
+  if axis ~= 1 and not (axis == -3 and ctx.rank == 4) then
+    fail(ctx, "axis %s is not supported (a concatenation along the channels: axis 1)", tostring(axis))
+  end
+  if #ctx.data ~= #ctx.node.inputs then fail(ctx, "a Concat of constants and layers is not supported") end
+  return { "Concat", name = module_name(ctx) }
 end
 
 function OPS.Flatten(ctx)
@@ -467,7 +488,8 @@ table.sort(M.ops)
 -- A node that computes a constant from constants (or the Shape of the layers' data): folded, no layer.
 local function fold(ctx)
   local node = ctx.node
-  local shape_of_data = node.op == "Shape" and node.inputs[1] == ctx.current
+  local data = ctx.values[node.inputs[1] or ""]
+  local shape_of_data = node.op == "Shape" and data ~= nil
   if not (constants.ops[node.op] and (shape_of_data or node.op ~= "Shape")) then return false end
   local inputs = {}
   for i, name in ipairs(node.inputs) do
@@ -484,7 +506,7 @@ local function fold(ctx)
     return attr(ctx, name, kind, default)
   end
   local function fail_fold(fmt, ...) fail(ctx, "cannot compute this constant: " .. fmt, ...) end
-  local known = { batch = ctx.onnx_batch, rank = ctx.rank }
+  local known = { batch = ctx.onnx_batch, rank = data and data.rank }
   local c = constants.fold(node.op, inputs, #node.inputs, ctx.opset, attr_of, known, fail_fold)
   unread_attributes(ctx)
   if #node.outputs ~= 1 then fail(ctx, "%d outputs (expected 1)", #node.outputs) end
@@ -524,73 +546,132 @@ local function graph_input(where, graph, inits)
   return found
 end
 
-local function consumed(ctx, i)
+-- Which inputs of a node are the layers' data: all of an Add's or a Concat's, the first of every other op.
+local ALL_DATA = { Add = true, Concat = true }
+
+-- The values (ctx.values) a node reads: ctx.data, their first's rank in ctx.rank, and in ctx.pad the Pad the first
+-- one is the output of (folded into a Conv or pool, refused anywhere else).
+local function read_data(ctx)
   local node = ctx.node
   if node.domain ~= "" and node.domain ~= "ai.onnx" then fail(ctx, "domain %s is not supported", show(node.domain)) end
-  if node.inputs[1] ~= ctx.current then
-    fail(ctx, "reads %s, not the output of the layer before (vggc imports a chain of layers)",
+  ctx.data, ctx.pad = {}, nil
+  for i, name in ipairs(node.inputs) do
+    local v = ctx.values[name]
+    if v and (i == 1 or ALL_DATA[node.op]) then
+      if v.pad and node.op ~= "Conv" and node.op ~= "MaxPool" and node.op ~= "AveragePool" and node.op ~= "Pad" then
+        errors.raise(ctx.where, "%s: a Pad is supported only right before a Conv, MaxPool or AveragePool (here %s)",
+                     v.pad.label, ctx.label)
+      end
+      ctx.data[#ctx.data + 1] = v
+    end
+  end
+  local first = ctx.data[1]
+  if not first or ctx.values[node.inputs[1]] ~= first then
+    fail(ctx, "input 1 %s is not a layer's output or the graph's input (a constant or a weight)",
          show(node.inputs[1] or ""))
   end
-  if ctx.pad and node.op ~= "Conv" and node.op ~= "MaxPool" and node.op ~= "AveragePool" and node.op ~= "Pad" then
-    errors.raise(ctx.where, "%s: a Pad is supported only right before a Conv, MaxPool or AveragePool (here %s)",
-                 ctx.pad.label, ctx.label)
-  end
-  return i
+  ctx.rank, ctx.pad = first.rank, first.pad
+  ctx.nonnegative = (first.pad and first.base or first).nonnegative
 end
 
-local function translate_node(ctx, i)
+-- The value a layer's output is: the entry, its rank, and whether it is >= 0 (after a ReLU; a max pool, dropout or
+-- identity keeps it, a Concat of such values too).
+local KEEPS_SIGN = { MaxPool = true, Dropout = true, Identity = true, Concat = true }
+
+local function output_value(ctx, entry)
+  local sources, nonnegative = {}, KEEPS_SIGN[ctx.node.op] or false
+  for i, v in ipairs(ctx.data) do
+    local base = v.pad and v.base or v
+    sources[i], nonnegative = base.entry, nonnegative and base.nonnegative
+  end
+  ctx.entries[#ctx.entries + 1] = entry
+  local n = #ctx.entries
+  ctx.origins[n], ctx.sources[n], ctx.ops[n], ctx.entry_roles[n] = ctx.label, sources, ctx.node.op, ctx.roles
+  return { entry = n, rank = (entry[1] == "Flatten" or entry[1] == "Linear") and 2 or ctx.rank,
+           nonnegative = nonnegative or ctx.node.op == "Relu" }
+end
+
+-- An Identity of an initializer is another name for it (torch writes one where two layers' weights are equal).
+local function alias(ctx)
   local node = ctx.node
-  ctx.label = string.format("node %d %s (%s)", i, show(node.name), node.op)
+  local t = node.op == "Identity" and ctx.inits[node.inputs[1] or ""]
+  if not t or #node.outputs ~= 1 then return false end
+  ctx.inits[node.outputs[1]] = t
+  return true
+end
+
+local function translate_node(ctx)
+  local node = ctx.node
+  ctx.label = onnx_graph.label(node)
   ctx.read = {}
-  if (node.domain == "" or node.domain == "ai.onnx") and fold(ctx) then return end
+  if (node.domain == "" or node.domain == "ai.onnx") and (alias(ctx) or fold(ctx)) then return end
   local handler = OPS[node.op]
+  local data = ctx.values[node.inputs[1] or ""]
+  if node.op == "Gather" and data and data.entry == 0 then -- torchvision's googlenet(transform_input=True)
+    fail(ctx, "splits the input into channels, as torchvision's googlenet with transform_input=True does (not "
+         .. "supported: export it with transform_input=False and normalize the input with mean 0.5 and std 0.5, "
+         .. "which is what transform_input computes from ImageNet's normalization)")
+  end
   if not handler then
     fail(ctx, "op %s is not supported (supported: %s)", show(node.op), table.concat(M.ops, ", "))
   end
-  consumed(ctx, i)
-  ctx.read = {}
+  read_data(ctx)
+  ctx.read, ctx.roles, ctx.also = {}, nil, nil
   local entry, flat = handler(ctx)
   unread_attributes(ctx)
-  if node.op ~= "Relu" and node.op ~= "MaxPool" and node.op ~= "Pad" and node.op ~= "Dropout"
-     and node.op ~= "Identity" then
-    ctx.nonnegative = false
-  end
-  ctx.current = node.outputs[1]
-  if ctx.skip_next then ctx.current = ctx.next_node.outputs[1] end
+  local out
   if entry then
-    if entry[1] == "Flatten" or entry[1] == "Linear" then ctx.rank = 2 end
-    ctx.entries[#ctx.entries + 1] = entry
-    ctx.origins[#ctx.entries] = ctx.label
+    out = output_value(ctx, entry)
     ctx.flats[#ctx.entries] = flat
+  else -- a Pad: the value it pads, padded
+    out = { pad = ctx.pad, base = ctx.data[1].pad and ctx.data[1].base or ctx.data[1], rank = ctx.rank }
   end
+  ctx.values[node.outputs[1] or ""] = out
+  if ctx.also then ctx.values[ctx.also] = out end
 end
 
 local function new_context(where, bytes, host, model)
   local ctx = { where = where, bytes = bytes, host = host, inits = {}, constants = {}, used = {}, tensors = {},
-                entries = {}, origins = {}, flats = {}, opset = check_opset(where, model), rank = 4 }
+                entries = {}, origins = {}, flats = {}, sources = {}, ops = {}, entry_roles = {}, values = {},
+                skip = {}, opset = check_opset(where, model) }
   for _, t in ipairs(model.graph.initializers) do ctx.inits[t.name] = t end
   return ctx
+end
+
+-- The graph's one output must be its last layer's (a layer after it would be one nobody reads).
+local function check_output(ctx, g)
+  if #g.outputs ~= 1 then
+    errors.raise(ctx.where, "the graph has %d outputs (vggc imports one output)", #g.outputs)
+  end
+  local v = ctx.values[g.outputs[1].name]
+  if v and v.pad then errors.raise(ctx.where, "%s: a Pad at the end of the graph is not supported", v.pad.label) end
+  if #ctx.entries == 0 then errors.raise(ctx.where, "the graph has no layers") end
+  if not v or v.entry ~= #ctx.entries then
+    errors.raise(ctx.where, "the graph's output %s is not the output of its last layer (vggc imports one output)",
+                 show(g.outputs[1].name))
+  end
 end
 
 -- translate(where, bytes, host, batch option or nil) -> the import (see the top of the file)
 function M.translate(where, bytes, host, batch)
   local model = onnx.read(where, bytes)
   local ctx = new_context(where, bytes, host, model)
-  local graph = model.graph
-  local x = graph_input(where, graph, ctx.inits)
-  ctx.current, ctx.onnx_batch = x.name, math.type(x.dims[1]) == "integer" and x.dims[1] or nil
-  local nodes = graph.nodes
-  local i = 1
-  while i <= #nodes do
-    ctx.node, ctx.next_node, ctx.skip_next = nodes[i], nodes[i + 1], false
-    translate_node(ctx, i)
-    i = i + (ctx.skip_next and 2 or 1)
+  local g = model.graph
+  local x = graph_input(where, g, ctx.inits)
+  ctx.onnx_batch = math.type(x.dims[1]) == "integer" and x.dims[1] or nil
+  ctx.values[x.name] = { entry = 0, rank = 4, nonnegative = false }
+  local known = { [x.name] = true }
+  for name in pairs(ctx.inits) do known[name] = true end
+  local nodes
+  nodes, ctx.readers = onnx_graph.order(where, g, known)
+  for _, node in ipairs(nodes) do
+    ctx.node = node
+    if not ctx.skip[node] then translate_node(ctx) end
   end
-  if ctx.pad then errors.raise(where, "%s: a Pad at the end of the graph is not supported", ctx.pad.label) end
-  if #graph.outputs ~= 1 or graph.outputs[1].name ~= ctx.current then
-    errors.raise(where, "the graph's output is not the end of its chain of layers (vggc imports one output)")
-  end
-  if #ctx.entries == 0 then errors.raise(where, "the graph has no layers") end
+  check_output(ctx, g)
+  onnx_graph.name(ctx.entries, ctx.ops, ctx.sources, function(i, e)
+    if ctx.entry_roles[i] then tensor_field(e, ctx.entry_roles[i]) end
+  end)
   local onnx_batch = ctx.onnx_batch and ctx.onnx_batch >= 1 and ctx.onnx_batch or 1
   return { entries = ctx.entries, origins = ctx.origins, flats = ctx.flats, tensors = ctx.tensors,
            input = { x.dims[2], x.dims[3], x.dims[4] }, batch = batch or onnx_batch }

@@ -11,7 +11,7 @@ local window = require("window")
 
 local M = {}
 
-local FREESTANDING = { "conv", "dense", "pool", "activation" }
+local FREESTANDING = { "conv", "dense", "pool", "activation", "graph" }
 
 -- ---- the weights --------------------------------------------------------------------------------------------
 
@@ -73,7 +73,8 @@ local CALLS = {
     local v = { weight = ctx.array(u.weight_name), bias = ctx.array(u.bias_name), cin = u.input[1],
                 cout = u.out, relu = u.relu and 1 or 0 }
     if u.algo == "conv3x3" then
-      v.h, v.w, v.pool, v.scratch = u.input[2], u.input[3], u.pool and 1 or 0, u.pool and "work" or "NULL"
+      v.h, v.w, v.pool = u.input[2], u.input[3], u.pool and 1 or 0
+      v.scratch = u.pool and u.work_tensor.name or "NULL"
       return "conv3x3", v
     elseif u.algo == "pointwise" then
       v.hw = u.input[2] * u.input[3]
@@ -103,6 +104,18 @@ local CALLS = {
     return "relu", { count = format.product(u.input) * ctx.batch }
   end,
   softmax = function(u) return "softmax", { c = u.input[1] } end,
+  add = function(u)
+    return "add", { other = require("plan").expr(u.srcs[2]), count = format.product(u.output), relu = u.relu and 1 or 0 }
+  end,
+  concat = function(u, ctx) -- one copy per input; the calls' own dst and src
+    local list, expr = {}, require("plan").expr
+    for _, c in ipairs(u.copies) do
+      local s = u.input_shapes[c.input]
+      list[#list + 1] = { dst = expr(u.dst_value), src = expr(u.srcs[c.input]), n = ctx.batch, ctotal = u.output[1],
+                          c0 = c.c0, c = s[1], hw = s[2] * s[3] }
+    end
+    return "concat_copy", list
+  end,
   lrn = function(u)
     local v = kinds.lrn.args(u, u.input)
     v.c, v.h, v.w = u.input[1], u.input[2], u.input[3]
@@ -121,19 +134,28 @@ end
 
 local function comment(u)
   return table.concat({ string.format("    /* layer %d: %s", u.number, describe(u)),
-                        string.format("     *   in  %s  out %s   %s params   %s MACs */", format.tuple(u.input),
-                                      format.tuple(u.output), format.thousands(u.params), format.mega(u.macs)) },
+                        string.format("     *   from %s  in  %s  out %s   %s params   %s MACs */",
+                                      require("emit").from_text(u), format.tuple(u.input), format.tuple(u.output),
+                                      format.thousands(u.params), format.mega(u.macs)) },
                       "\n")
 end
 
 local function layer_call(host, u, ctx)
   if not u.computes then
-    return u.fused and string.format("    /* done by layer %d */", u.fused) or "    /* nothing to run */"
+    return u.fused and string.format("    /* done by layer %d */", u.fused.number) or "    /* nothing to run */"
   end
   local name, v = CALLS[u.kind](u, ctx)
+  local fill = function(values)
+    return "    " .. template.fill(template.load(host, "templates/mcu/" .. name .. ".c.in"), values):gsub("\n$", "")
+  end
+  if u.kind == "concat" then
+    local lines = {}
+    for i, values in ipairs(v) do lines[i] = fill(values) end
+    return table.concat(lines, "\n")
+  end
   v.dst, v.src = u.dst, u.src
   if name ~= "relu" then v.n = ctx.batch end -- relu counts the whole batch's elements
-  return "    " .. template.fill(template.load(host, "templates/mcu/" .. name .. ".c.in"), v):gsub("\n$", "")
+  return fill(v)
 end
 
 -- the calls, and the windows they pass

@@ -5,7 +5,7 @@ local format = require("format")
 local M = {}
 
 local ORDER = { "stride", "padding", "dilation", "ceil_mode", "count_include_pad", "bias", "eps", "alpha", "beta",
-                "k", "dim", "name", "tensors" }
+                "k", "dim", "name", "from", "tensors" }
 
 local value
 

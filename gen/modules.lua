@@ -6,10 +6,15 @@
 -- appended ("layer1" + "conv1" -> "layer1.conv1"). The model's `layers` list counts like an unnamed Sequential.
 -- A layer's tensors are named "<name>.weight", "<name>.bias", ... unless `tensors` names them itself:
 --   { "Conv2d", 3, 64, 3, tensors = { weight = "onnx::Conv_156", bias = "onnx::Conv_157" } }
+-- A network that branches names inputs: an entry reads the entry before it in its list (the first one the list's
+-- input), unless `from` names what it reads: an entry of its list or of a list around it, by name ("branch1",
+-- "layer1.0.bn2"), or "input", the input of its list. { "Concat", from = { "branch1", "branch2" } } is
+-- torch.cat([...], 1), { "Add", from = { "bn2", "downsample" } } is `out += identity` (graph.lua wires the names).
 --
--- parse(where, list) -> the model's layers, flat, in order: {type, kind, name, ...} (fields below per kind).
+-- parse(where, list) -> the model's layers, flat, in order: {type, kind, name, inputs, ...} (fields below per kind).
 local errors = require("errors")
 local format = require("format")
+local graph = require("graph")
 local sizes = require("sizes")
 local window = require("window")
 
@@ -41,10 +46,12 @@ local SIGNATURES = {
   Linear = { { "in_features", REQUIRED }, { "out_features", REQUIRED }, { "bias", true } },
   Softmax = { { "dim", 1 } },
   Identity = {},
+  Concat = { { "dim", 1 } },
+  Add = {},
 }
 
 M.types = { "Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "LocalResponseNorm",
-            "Dropout", "Dropout2d", "Flatten", "Linear", "Softmax", "Identity", "Sequential" }
+            "Dropout", "Dropout2d", "Flatten", "Linear", "Softmax", "Identity", "Concat", "Add", "Sequential" }
 
 -- ---- values --------------------------------------------------------------------------------------------------
 
@@ -146,7 +153,7 @@ end
 
 -- The entry's arguments by name, defaults filled in; unknown names and a parameter given twice are errors.
 local function arguments(where, entry, sig, type_)
-  local args, known = {}, { name = true, tensors = true }
+  local args, known = {}, { name = true, tensors = true, from = true }
   for i, p in ipairs(sig) do
     known[p[1]] = true
     local positional = entry[i + 1]
@@ -166,6 +173,7 @@ local function arguments(where, entry, sig, type_)
       local names = {}
       for i, p in ipairs(sig) do names[i] = p[1] end
       names[#names + 1] = "name"
+      names[#names + 1] = "from"
       errors.raise(where, "unknown argument %s (%s takes %s)", show(k), type_, table.concat(names, ", "))
     end
   end
@@ -289,6 +297,17 @@ function MAKE.Linear(where, a)
            out = M.whole(where, "out_features", a.out_features, 1), bias = boolean(where, "bias", a.bias) }
 end
 
+function MAKE.Concat(where, a)
+  if a.dim ~= 1 and a.dim ~= -3 then
+    errors.raise(where, "dim %s is not supported (torch.cat along the channels: dim = 1)", show(a.dim))
+  end
+  return { kind = "concat" }
+end
+
+function MAKE.Add()
+  return { kind = "add" }
+end
+
 function MAKE.Softmax(where, a)
   if a.dim ~= 1 and a.dim ~= -1 then
     errors.raise(where, "dim %s is not supported (softmax over the classes: dim = 1)", show(a.dim))
@@ -313,53 +332,102 @@ local function check_name(where, name)
   end
 end
 
+-- from = "name" or {"name", ...}: the refs as a list, each a module name or "input"
+local MAX_FROM = 64
+
+local function parse_from(where, v)
+  if v == nil then return nil end
+  local list = type(v) == "table" and v or { v }
+  if #list == 0 or #list > MAX_FROM then
+    errors.raise(where, "from must name 1 to %d inputs (a name, or a list of names like {'branch1', 'branch2'})",
+                 MAX_FROM)
+  end
+  for k in pairs(list) do
+    if math.type(k) ~= "integer" or k < 1 or k > #list then errors.raise(where, "from must be a list of names") end
+  end
+  for i = 1, #list do check_name(where .. ": from", list[i]) end
+  return list
+end
+
+-- How many inputs a type takes: Add two, Concat one or more, every other one.
+local function check_arity(where, type_, from)
+  local n = from and #from or 1
+  if type_ == "Add" and n ~= 2 then
+    errors.raise(where, "Add needs from = {a, b}, the two tensors it adds (%s)",
+                 from and string.format("%d named", n) or "none named")
+  elseif type_ ~= "Add" and type_ ~= "Concat" and n ~= 1 then
+    errors.raise(where, "from names %d inputs, but %s takes one", n, type_)
+  elseif type_ == "Concat" and not from then
+    errors.raise(where, "Concat needs from = {...}, the tensors it concatenates along the channels")
+  end
+end
+
 local parse_list
 
-local function parse_entry(ctx, where, entry, prefix, index)
+-- One entry of a list: a layer, or a Sequential whose children become a scope of their own (graph.lua).
+local function parse_entry(ctx, where, entry, prefix, index, scope)
   if type(entry) ~= "table" then
     errors.raise(where, "%s is not a layer (expected a table like {'Conv2d', 3, 64, 3})", show(entry))
   end
   local type_ = entry[1]
   if entry.name ~= nil then check_name(where, entry.name) end
   local name = child_name(prefix, index, entry.name)
-  if type_ == "Sequential" then return parse_list(ctx, where, entry, name, 2) end
+  local node = { own = entry.name ~= nil and entry.name or string.format("%d", index - 1), in_scope = scope,
+                 index = #scope.list + 1, where = where }
+  node.from = parse_from(where, entry.from)
+  scope.list[node.index], ctx.nodes[#ctx.nodes + 1] = node, node
+  if scope.names[node.own] == nil then scope.names[node.own] = node else scope.names[node.own] = false end
+  if type_ == "Sequential" then
+    if node.from and #node.from ~= 1 then errors.raise(where, "from names %d inputs, but a Sequential takes one",
+                                                       #node.from) end
+    node.scope = { owner = node, parent = scope, names = {}, list = {} }
+    return parse_list(ctx, where, entry, name, 2, node.scope)
+  end
   local sig = SIGNATURES[type_]
   if not sig then
     errors.raise(where, "%s is not a module vggc knows (expected one of: %s)", show(type_), table.concat(M.types, ", "))
   end
   where = string.format("%s (%s)", where, type_)
+  node.where = where
+  check_arity(where, type_, node.from)
   local layer = MAKE[type_](where, arguments(where, entry, sig, type_))
   layer.type, layer.name, layer.where = type_, name, where
   layer.tensor_names = tensor_names(where, type_, entry.tensors)
+  node.layer = layer
   ctx.layers[#ctx.layers + 1] = layer
   if #ctx.layers > MAX_LAYERS then errors.raise(where, "more than %d layers", MAX_LAYERS) end
 end
 
 -- The entries list[first], list[first + 1], ... as children of the module named prefix (nil at the top).
-function parse_list(ctx, where, list, prefix, first)
+function parse_list(ctx, where, list, prefix, first, scope)
   ctx.depth = ctx.depth + 1
   if ctx.depth > MAX_DEPTH then errors.raise(where, "Sequentials nested more than %d deep", MAX_DEPTH) end
   if #list > MAX_LAYERS then errors.raise(where, "%d entries is too many (at most %d)", #list, MAX_LAYERS) end
   for k in pairs(list) do
-    if math.type(k) ~= "integer" and k ~= "name" then
-      errors.raise(where, "unknown field %s in a Sequential (its children, and name)", show(k))
+    if math.type(k) ~= "integer" and k ~= "name" and k ~= "from" then
+      errors.raise(where, "unknown field %s in a Sequential (its children, name and from)", show(k))
     end
   end
   for i = first, #list do -- not ipairs: a hole is an error at its index
-    parse_entry(ctx, string.format("%s[%d]", where, i - first + 1), list[i], prefix, i - first + 1)
+    parse_entry(ctx, string.format("%s[%d]", where, i - first + 1), list[i], prefix, i - first + 1, scope)
   end
   ctx.depth = ctx.depth - 1
+end
+
+local function new_context(depth)
+  return { layers = {}, nodes = {}, depth = depth, top = { names = {}, list = {} } }
 end
 
 -- parse_entries(where, {entry, ...}, {origin, ...}) -> {layer, ...}: entries of the top-level list, each with the
 -- place it came from (vggc import: its ONNX node), which also names the layer in later messages (layer.origin).
 function M.parse_entries(where, entries, origins)
-  local ctx = { layers = {}, depth = 1 }
+  local ctx = new_context(1)
   for i, entry in ipairs(entries) do
     local first = #ctx.layers + 1
-    parse_entry(ctx, where .. ": " .. origins[i], entry, nil, i)
+    parse_entry(ctx, where .. ": " .. origins[i], entry, nil, i, ctx.top)
     for j = first, #ctx.layers do ctx.layers[j].origin, ctx.layers[j].entry = origins[i], i end
   end
+  graph.wire(ctx.nodes)
   return ctx.layers
 end
 
@@ -368,8 +436,9 @@ function M.parse(where, list)
   if type(list) ~= "table" or #list == 0 then
     errors.raise(where, "must be a non-empty list of layers like {{'Conv2d', 1, 6, 5}, {'ReLU'}}")
   end
-  local ctx = { layers = {}, depth = 0 }
-  parse_list(ctx, where, list, nil, 1)
+  local ctx = new_context(0)
+  parse_list(ctx, where, list, nil, 1, ctx.top)
+  graph.wire(ctx.nodes)
   return ctx.layers
 end
 

@@ -3,6 +3,7 @@
 -- infer every shape, parameter count and MAC count in one pass over the units.
 local errors = require("errors")
 local format = require("format")
+local graph = require("graph")
 local kinds = require("layers")
 local modules = require("modules")
 
@@ -15,25 +16,65 @@ local function unit_of(layer)
   return u
 end
 
--- Conv2d [BatchNorm2d] [ReLU] and Linear [ReLU] become one unit each; every other layer is a unit of its own.
-local function group(layers)
-  local units, i = {}, 1
-  while i <= #layers do
-    local u = unit_of(layers[i])
-    if u.kind == "batchnorm" then
-      errors.raise(u.where or u.name, "BatchNorm2d must follow a Conv2d directly (vggc folds it into the conv)")
+-- The layer that reads `layer` and nothing else, when it is the only one reading it; else nil.
+local function sole_reader(consumers, layer)
+  local list = consumers[layer]
+  local r = list and #list == 1 and list[1]
+  return r and #r.inputs == 1 and r or nil
+end
+
+-- Conv2d [BatchNorm2d] [ReLU], Linear [ReLU] and Add [ReLU] become one unit each, when each layer is the only
+-- reader of the one before it; every other layer is a unit of its own. Returns the units in the model's order and
+-- {[layer] = unit} for the layer whose output each unit gives.
+local function group(layers, consumers)
+  local units, unit_of_output, absorbed = {}, {}, {}
+  for _, layer in ipairs(layers) do
+    if not absorbed[layer] then
+      local u, last = unit_of(layer), layer
+      if u.kind == "batchnorm" then
+        errors.raise(u.where or u.name, "BatchNorm2d must follow a Conv2d directly (vggc folds it into the conv)")
+      end
+      local nxt = sole_reader(consumers, last)
+      if u.kind == "conv" and nxt and nxt.kind == "batchnorm" then
+        u.bn, u.layers[#u.layers + 1], absorbed[nxt], last = nxt, nxt, true, nxt
+        nxt = sole_reader(consumers, last)
+      end
+      if (u.kind == "conv" or u.kind == "linear" or u.kind == "add") and nxt and nxt.kind == "relu" then
+        u.relu, u.layers[#u.layers + 1], absorbed[nxt], last = nxt, nxt, true, nxt
+      end
+      units[#units + 1], unit_of_output[last] = u, u
     end
-    if u.kind == "conv" and layers[i + 1] and layers[i + 1].kind == "batchnorm" then
-      i = i + 1
-      u.bn, u.layers[#u.layers + 1] = layers[i], layers[i]
-    end
-    if (u.kind == "conv" or u.kind == "linear") and layers[i + 1] and layers[i + 1].kind == "relu" then
-      i = i + 1
-      u.relu, u.layers[#u.layers + 1] = layers[i], layers[i]
-    end
-    units[#units + 1] = u
-    i = i + 1
   end
+  return units, unit_of_output
+end
+
+-- Every layer's output is read, but the last layer's, which is the network's (a layer nobody reads is a mistake).
+local function check_used(where, layers, consumers)
+  for i = 1, #layers - 1 do
+    if #consumers[layers[i]] == 0 then
+      local l = layers[i]
+      errors.raise(where, "%s: its output is never used (a network has one output, its last layer's)",
+                   l.origin or string.format("%s %s", l.type, l.name))
+    end
+  end
+end
+
+-- The units in an order that runs each after its inputs (the model's order where the graph allows it); u.inputs
+-- are units, or net.input for the network's input.
+local function connect(where, layers, input)
+  graph.chain(layers)
+  local consumers = graph.consumers(layers, function(l) return l.inputs end)
+  local units, unit_of_output = group(layers, consumers)
+  for _, u in ipairs(units) do
+    u.inputs = {}
+    for i, v in ipairs(u.layers[1].inputs) do u.inputs[i] = v == graph.INPUT and input or unit_of_output[v] end
+  end
+  units = graph.order(where, units, function(u) return u.inputs end, function(u)
+    return u.origin or string.format("%s %s", u.type, u.name)
+  end)
+  check_used(where, layers, consumers)
+  local readers = graph.consumers(units, function(u) return u.inputs end)
+  for _, u in ipairs(units) do u.consumers = readers[u] end
   return units
 end
 
@@ -71,16 +112,23 @@ local function check_counts(u, kind, shape, ctx, batch)
   return elements, macs
 end
 
--- Fill u.input, u.output, u.params, u.macs (for the whole batch), u.tensors, u.work, u.computes.
-local function infer_unit(u, shape, ctx, batch)
+-- Fill u.input (the first input's shape; u.input_shapes all of them), u.output, u.params, u.macs (for the whole
+-- batch), u.tensors, u.work, u.computes.
+local function infer_unit(u, ctx, batch)
   local kind = kinds[u.kind]
   if u.kind == "conv" then ctx.convs = ctx.convs + 1 end
-  if kind.takes_map and #shape ~= 3 then
-    ctx.fail(u, "its input is a vector of %d features, not a C x H x W map (it must come before the Flatten)",
-             format.product(shape))
+  u.input_shapes = {}
+  for i, v in ipairs(u.inputs) do
+    u.input_shapes[i] = v.output
+    if kind.takes_map and #v.output ~= 3 then
+      ctx.fail(u, "its input is a vector of %d features, not a C x H x W map (it must come before the Flatten)",
+               format.product(v.output))
+    end
   end
+  local shape = u.input_shapes[1]
+  ctx.flattened = u.inputs[1].flattened
   u.input, u.output = shape, kind.infer(u, shape, ctx)
-  if u.kind ~= "flatten" and u.kind ~= "identity" then ctx.flattened = nil end
+  if u.kind == "flatten" or u.kind == "identity" then u.flattened = ctx.flattened end
   local elements, macs = check_counts(u, kind, shape, ctx, batch)
   ctx.total_elements, ctx.total_macs = ctx.total_elements + elements, ctx.total_macs + macs
   if ctx.total_elements >= TOO_MANY or ctx.total_macs >= TOO_MANY then
@@ -99,25 +147,31 @@ local function infer_unit(u, shape, ctx, batch)
   return u.output
 end
 
--- build(model) -> net = {model, units, total_params, total_macs, activation_floats}
+-- build(model) -> net = {model, input, units, total_params, total_macs, activation_floats}; net.input stands for
+-- the network's input among a unit's inputs (number 0).
 function M.build(model)
-  local units = group(model.layers)
   local where = model.source .. " at " .. format.shape(model.input)
+  local input = { number = 0, output = model.input, is_input = true, label = "input", name = "input" }
+  local units = connect(model.source, model.layers, input)
   local ctx = { convs = 0, pools = count_pools(units), input_text = format.shape(model.input), units = units,
                 where = where, total_elements = 0.0, total_macs = 0.0 }
   -- "layer 3 (Conv2d layer2.conv2)", or for an imported model the ONNX node it came from
   function ctx.layer_text(u)
     return u.origin or string.format("layer %d (%s %s)", u.number, u.type, u.name)
   end
+  function ctx.input_name(v)
+    return v.is_input and "the network's input" or ctx.layer_text(v)
+  end
   -- a layer that does not fit its input: "<model> at <input>: layer 3 (Conv2d layer2.conv2): <what>"
   function ctx.fail(u, fmt, ...)
     errors.raise(where, "%s: " .. fmt, ctx.layer_text(u), ...)
   end
-  local shape = model.input
-  local net = { model = model, units = units, total_params = 0, total_macs = 0, activation_floats = 0 }
-  for i, u in ipairs(units) do
-    u.number = i
-    shape = infer_unit(u, shape, ctx, model.batch)
+  local net = { model = model, input = input, units = units, total_params = 0, total_macs = 0,
+                activation_floats = 0 }
+  for i, u in ipairs(units) do u.number = i end
+  local shape
+  for _, u in ipairs(units) do
+    shape = infer_unit(u, ctx, model.batch)
     net.total_params = net.total_params + u.params
     net.total_macs = net.total_macs + u.macs
     net.activation_floats = net.activation_floats + format.product(u.output) * model.batch

@@ -41,7 +41,7 @@ M.conv_modes = { "auto", "direct", "naive" }
 -- tests/test_firmware.c checks the built images against them): each freestanding kernel file a network calls,
 -- the generated forward function per call, and libm's expf and powf.
 local CODE = {
-  conv = 3584, dense = 1024, pool = 1536, activation = 1024, forward = 256, per_call = 96, libm = 4096,
+  conv = 3584, dense = 1024, pool = 1536, activation = 1024, graph = 512, forward = 256, per_call = 96, libm = 4096,
 }
 -- The stack of one forward pass: the kernels' own bound (VGGC_FS_STACK_BYTES in vggc_fs.h) and the frames of
 -- NAME_forward and run() with the arguments they pass.
@@ -105,9 +105,11 @@ local function plain_pool(u)
          and u.output[3] == u.input[3] // 2
 end
 
--- choose(net, mode): sets u.algo, u.layout ("nchw": every freestanding kernel reads NCHW) and u.work (floats of
--- scratch: only a conv3x3 with a fused pool has any, one unpooled plane) on every unit; a plain 2x2 max pool after
--- a conv3x3 is fused into it (u.pool, u.written), which saves the unpooled map's RAM.
+-- choose(net, mode): sets u.algo, u.layout and u.layout_out ("nchw": every freestanding kernel reads and writes
+-- NCHW) and u.work (floats of scratch: only a conv3x3 with a fused pool has any, one unpooled plane) on every unit;
+-- a plain 2x2 max pool after a conv3x3 that only it reads is fused into it (u.pool, u.written), which saves the
+-- unpooled map's RAM. An Add runs on its own (vggc_fs_add); a Concat copies each input into its channel range
+-- (u.copies, vggc_fs_concat_copy).
 function M.choose(net, mode)
   mode = mode or "auto"
   local known = false
@@ -117,19 +119,26 @@ function M.choose(net, mode)
                  table.concat(M.conv_modes, ", "))
   end
   net.conv_mode, net.prepared_floats = mode, 0
-  local prev
+  net.input.layout_out = "nchw"
   for _, u in ipairs(net.units) do
     u.work = 0
+    local c = u.inputs[1]
     if u.kind == "conv" then
       u.algo = conv_algo(u, mode)
-    elseif plain_pool(u) and prev and prev.algo == "conv3x3" and not prev.pool then
-      prev.pool, prev.written, prev.work = true, u.output, u.input[2] * u.input[3]
-      u.computes, u.algo, u.fused = false, "fused", prev.number
+    elseif plain_pool(u) and c.algo == "conv3x3" and not c.pool and #c.consumers == 1 then
+      c.pool, c.written, c.work = true, u.output, u.input[2] * u.input[3]
+      u.computes, u.algo, u.fused = false, "fused", c
     elseif u.kind == "linear" then
       u.algo = mode == "naive" and "naive" or "dense"
+    elseif u.kind == "concat" then
+      u.copies, u.algo = {}, "copy"
+      local c0 = 0
+      for i, v in ipairs(u.inputs) do
+        u.copies[i], c0 = { input = i, c0 = c0 }, c0 + v.output[1]
+      end
     end
     if u.computes then u.layout = "nchw" end
-    prev = u
+    u.layout_out = "nchw"
   end
 end
 
@@ -150,7 +159,7 @@ function M.arrays(net)
 end
 
 local FILE_OF = { conv = "conv", linear = "dense", maxpool = "pool", avgpool2d = "pool", avgpool = "pool",
-                  relu = "activation", softmax = "activation", lrn = "activation" }
+                  relu = "activation", softmax = "activation", lrn = "activation", add = "graph", concat = "graph" }
 
 local function code_bytes(net)
   local files, calls, libm = {}, 0, false

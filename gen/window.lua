@@ -61,14 +61,14 @@ function M.is_plain_2x2(win)
   return h.k == 2 and w.k == 2 and h.s == 2 and w.s == 2 and h.p0 + h.p1 + w.p0 + w.p1 == 0 and h.d == 1 and w.d == 1
 end
 
--- The smallest input height (dim "h") or width ("w") for which every window of units[1..last] fits, found going
--- back through them (an adaptive pool takes any input).
-function M.min_input(units, last, dim)
+-- The smallest input height (dim "h") or width ("w") for which every window up to unit u fits, found going back
+-- through u's first inputs to the network's input (an adaptive pool takes any input).
+function M.min_input(u, dim)
   local want = 1
-  for i = last, 1, -1 do
-    local u = units[i]
+  while u and not u.is_input do
     if u.kind == "avgpool" then want = 1 end
     if u.win then want = sizes.window_input(want, u.win[dim]) end
+    u = u.inputs and u.inputs[1]
   end
   return want
 end
@@ -79,7 +79,7 @@ function M.output(u, shape, ctx)
   local oh, ow = sizes.window(shape[2], u.win.h), sizes.window(shape[3], u.win.w)
   if oh >= 1 and ow >= 1 then return oh, ow end
   local h, w = u.win.h, u.win.w
-  local need = string.format("%dx%d", M.min_input(ctx.units, u.number, "h"), M.min_input(ctx.units, u.number, "w"))
+  local need = string.format("%dx%d", M.min_input(u, "h"), M.min_input(u, "w"))
   errors.raise(ctx.input_text, "%s: kernel %dx%d is larger than its %dx%d input padded to %dx%d, so it would make "
                .. "a %dx%d map (input too small; need at least %s)", ctx.layer_text(u), (h.k - 1) * h.d + 1,
                (w.k - 1) * w.d + 1, shape[2], shape[3], shape[2] + h.p0 + h.p1, shape[3] + w.p0 + w.p1,

@@ -294,6 +294,27 @@ void vggc_relu(float *out,      /* (n, count) */
                const float *in, /* (n, count) */
                int n, int count);
 
+/* ---- where branches meet: torch's `out += identity` and torch.cat along channels ------------------------------
+ * (the residual a blocked conv cannot take in its epilogue, and the inputs of a concatenation that their producers
+ * could not write in place). Either layout: count is the tensor's floats, VGGC_BLOCKED_FLOATS for a blocked one
+ * (its padded lanes are zero in both inputs, so they stay zero). */
+void vggc_add(float *out,      /* (count) */
+              const float *a,  /* (count) */
+              const float *b,  /* (count) */
+              size_t count, int relu);
+void vggc_add_ref(float *out, const float *a, const float *b, size_t count, int relu);
+
+/* Channels [c0, c0 + c) of out are in; nothing else of out is written. */
+void vggc_concat_copy(float *out,     /* (n, ctotal, h, w) */
+                      const float *in, /* (n, c, h, w) */
+                      int n, int ctotal, int c0, int c, int h, int w);
+void vggc_concat_copy_ref(float *out, const float *in, int n, int ctotal, int c0, int c, int h, int w);
+/* The same on blocked tensors, any c0; when the range ends at ctotal, the padded lanes after it are zeroed too. */
+void vggc_concat_copy_blocked(float *out,      /* blocked (n, ctotal, h, w) */
+                              const float *in, /* blocked (n, c, h, w) */
+                              int n, int ctotal, int c0, int c, int h, int w);
+void vggc_concat_copy_blocked_ref(float *out, const float *in, int n, int ctotal, int c0, int c, int h, int w);
+
 /* Softmax over each image's c scores (torch.softmax(x, dim=1)), in double. */
 void vggc_softmax(float *out,      /* (n, c) */
                   const float *in, /* (n, c) */

@@ -12,7 +12,8 @@ worst error, then `N passed, N failed` alone on the last line; exit 1 if any cas
 The seed networks (SEEDS below; tests/seed_networks.py writes each as its document does) are exported once each:
 their own state_dict as safetensors, an input, a float64 reference and torch.onnx.export. Then two routes, each a
 case of its own: `NAME/file` builds the model file and loads the state_dict by name; `NAME/onnx` runs
-`vggc import` on the export and builds the model file it writes, loading the weights it writes.
+`vggc import` on the export and builds the model file it writes, loading the weights it writes (`NAME/im2col`: the
+file route with --conv im2col).
 
 --small keeps the cases of at most 64x96 pixels (SMALL below), for the sanitizer build where a 224 case takes
 minutes; VGGC_CONFORMANCE_SMALL=1 in the environment means the same (the sanitizer build's tests set it).
@@ -61,7 +62,7 @@ vgg13_64x96_winograd4  vgg13  0  torchvision  --input 3x64x96 --batch 2 --conv w
 """
 
 # The seed networks: name (tests/seed_networks.py's NET), the model file or preset (- for none), seed, batch, ONNX
-# opset, routes.
+# opset, routes (file, onnx, and im2col: the file built with --conv im2col, every conv and join on NCHW tensors).
 SEEDS = """
 lenet5               models/lenet5.lua                  1  2  13  file,onnx
 alexnet_torchvision  alexnet                            2  1  13  file,onnx
@@ -73,13 +74,18 @@ ops_strided          -                                  7  2  11  onnx
 ops_pools            -                                  8  1  13  onnx
 ops_padded           -                                  9  2  17  onnx
 ops_every_layer      tests/models/ops_every_layer.lua  10  3  13  file
+inception_seed       tests/models/inception_seed.lua   11  2  13  file,onnx,im2col
+basicblock_seed      tests/models/basicblock_seed.lua  12  2  17  file,onnx,im2col
+ops_graph            tests/models/ops_graph.lua        15  2  13  file,onnx,im2col
+resnet18             resnet18                          13  1  13  file,onnx
+googlenet            googlenet                         14  1  11  file,onnx
 """
 
 # --small: the 32x32, 64x96, 1-channel and CIFAR cases (every head kind, BatchNorm, loading by order, every --conv),
 # and the seed networks of at most 32x32.
 SMALL = {"vgg11_32", "vgg13_64x96", "vgg11_bn_gray32", "vgg16_bn_cifar", "vgg11_cifar", "vgg13_64x96_im2col",
          "vgg13_64x96_direct", "vgg13_64x96_winograd2", "vgg13_64x96_winograd4", "lenet5", "cifar_vgg16_bn",
-         "ops_strided", "ops_pools", "ops_padded", "ops_every_layer"}
+         "ops_strided", "ops_pools", "ops_padded", "ops_every_layer", "inception_seed", "basicblock_seed", "ops_graph"}
 
 TOLERANCE = 1e-5
 STEP_TIMEOUT = 3600  # seconds; a VGG19 build or a float64 VGG19 reference takes well under this
@@ -345,13 +351,14 @@ def seed_route(ctx, seed, route, tmp, files, res):
     out_dir = os.path.join(tmp, route)
     os.mkdir(out_dir)
     name = f"{seed.name}_{route}"
-    if route == "file":
+    options = ["--conv", "im2col"] if route == "im2col" else []
+    if route in ("file", "im2col"):
         model = seed.file if not seed.file.endswith(".lua") else os.path.join(ROOT, seed.file)  # a preset
         weights = files["w"]
     else:
         res.timed("import", run, "import", [ctx.vggc, "import", files["o"], "--name", name, "-o", out_dir])
         model, weights = os.path.join(out_dir, name + ".lua"), os.path.join(out_dir, name + ".safetensors")
-    res.timed("build", run, "build", [ctx.vggc, "build", model, "--batch", str(seed.batch), "--name", name,
+    res.timed("build", run, "build", [ctx.vggc, "build", model, "--batch", str(seed.batch), *options, "--name", name,
                                       "-o", out_dir])
     y = os.path.join(out_dir, "output.npy")
     res.timed("run", run, "run", [os.path.join(out_dir, name), "--weights", weights, "--input", files["x"],

@@ -13,6 +13,9 @@ the host's files and returns its exit status). The cases:
 - lenet5/cortex-m4: LeNet-5 as its document writes it (tests/seed_networks.py), batch 2, the same bound;
 - ops_every_layer/cortex-m7: one of every layer the freestanding kernels run (LRN, softmax, ceil-mode and padded
   pools, a standalone ReLU, a strided dilated conv, a bias-less conv with BatchNorm), batch 3, the same bound;
+- graphs: networks that branch, Add and Concat on their own kernels: basicblock_seed/cortex-m7 (the seed's
+  BasicBlock, a strided 1x1 downsample), inception_seed/cortex-m33 (the seed's Inception module, torch.cat of four
+  branches; --flash 4M --ram 4M: it is larger than the STM32L552), ops_graph/cortex-m4 (an Add with the input as residual, a Concat of two ReLUs), batch 2, the same bound;
 - fashion/cortex-m7: the trained Fashion-MNIST classifier on the first N test images (200 by default), one QEMU run
   per image: every top-1 must be PyTorch's (models/fashion_vgg_predictions.bin);
 - fashion/instructions: the instructions one inference executes (QEMU -icount shift=0: one instruction per
@@ -178,12 +181,12 @@ def bn_vgg(ctx, tmp):
             for t in ("cortex-m4", "cortex-m7", "cortex-m33")]
 
 
-def seed_network(ctx, tmp, net, seed, batch, model_file, target):
-    """A network of tests/seed_networks.py, as its document writes it, on target."""
+def seed_network(ctx, tmp, net, seed, batch, model_file, target, extra=()):
+    """A network of tests/seed_networks.py, as its document writes it, on target (extra: more vggc options)."""
     files = {k: os.path.join(tmp, f"{net}_{k}" + (".safetensors" if k == "w" else ".npy")) for k in ("w", "x", "r")}
     run([ctx.python, SEEDS, "export", net, "--seed", str(seed), "--batch", str(batch), "--weights", files["w"],
          "--input", files["x"], "--reference", files["r"]])
-    model = [model_file, "--batch", str(batch)]
+    model = [model_file, "--batch", str(batch), *extra]
     return [(f"{net}/{target}", lambda: against_pytorch(ctx, tmp, target, model, net, files))]
 
 
@@ -196,6 +199,19 @@ def every_layer(ctx, tmp):
     standalone ReLU, a strided dilated conv, a bias-less conv with BatchNorm (eps 1e-3)."""
     return seed_network(ctx, tmp, "ops_every_layer", 10, 3, os.path.join(HERE, "models", "ops_every_layer.lua"),
                         "cortex-m7")
+
+
+def graphs(ctx, tmp):
+    """Networks that branch (Add and Concat run on their own, vggc_fs_add and vggc_fs_concat_copy): the seed's
+    BasicBlock on cortex-m7, its Inception module on cortex-m33 (141k parameters and 744 KiB of workspace at batch
+    2: more than the STM32L552's 512 KiB of flash and 256 KiB of RAM, so --flash 4M --ram 4M, the QEMU board's), and
+    ops_graph (an Add with the input as residual, copied Concat inputs) on cortex-m4."""
+    cases = []
+    for net, seed, target, extra in (("basicblock_seed", 11, "cortex-m7", ()),
+                                     ("inception_seed", 12, "cortex-m33", ("--flash", "4M", "--ram", "4M")),
+                                     ("ops_graph", 13, "cortex-m4", ())):
+        cases += seed_network(ctx, tmp, net, seed, 2, os.path.join(HERE, "models", f"{net}.lua"), target, extra)
+    return cases
 
 
 def fashion_inputs(n, tmp):
@@ -277,7 +293,7 @@ def main(argv):
     tmp = tempfile.mkdtemp(prefix="vggc-firmware-", dir=args.work)
     passed = failed = 0
     try:
-        for make in (too_large, bn_vgg, lenet5, every_layer, fashion):
+        for make in (too_large, bn_vgg, lenet5, every_layer, graphs, fashion):
             start = time.monotonic()
             try:
                 cases = make(ctx, tmp)

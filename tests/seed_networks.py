@@ -8,8 +8,11 @@ conformance case needs from one of them.
     seed_networks.py params NET            (prints sum(p.numel() for p in model.parameters()))
 
 NET is one of: lenet5, alexnet_torchvision, alexnet_document, cifar_vgg16_first, cifar_vgg16_bn, vgg11_document,
-and the small networks that use every general layer: ops_strided, ops_pools, ops_padded, tiny_lenet (what vggc
-import reads) and ops_every_layer (with LocalResponseNorm, which torch exports as ops vggc does not import).
+the small networks that use every general layer: ops_strided, ops_pools, ops_padded, tiny_lenet (what vggc
+import reads) and ops_every_layer (with LocalResponseNorm, which torch exports as ops vggc does not import), and the
+networks that branch: inception_seed and basicblock_seed (small networks around the document's Inception module and
+BasicBlock), ops_graph (joins that are copied or run on their own), torchvision's resnet18 and googlenet (without
+its auxiliary heads; transform_input False).
 Weights: torch.manual_seed(S) before building (PyTorch's own init), then seeded conv/linear biases and BatchNorm
 statistics (so a bias or BN that never loads cannot pass). The state_dict is written as safetensors under its own
 names (the user's state_dict, loaded by name); the input is torch.randn after torch.manual_seed(S); the reference is
@@ -170,6 +173,138 @@ class VGG11(nn.Module):
         return self.linear_layers(x)
 
 
+# ---- the classic-CNN document's Inception module and ResNet BasicBlock, and small networks around them -------
+
+class BasicConv2d(nn.Module):
+    """Conv2d without bias -> BatchNorm2d(eps=0.001) -> F.relu, as the document's Inception module uses it."""
+
+    def __init__(self, in_channels, out_channels, **kwargs):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, bias=False, **kwargs)
+        self.bn = nn.BatchNorm2d(out_channels, eps=0.001)
+
+    def forward(self, x):
+        x = self.conv(x)
+        x = self.bn(x)
+        return F.relu(x, inplace=True)
+
+
+class Inception(nn.Module):
+    """The document's Inception(in_channels, pool_features): 64 + 96 + 64 + pool_features channels out."""
+
+    def __init__(self, in_channels, pool_features):
+        super().__init__()
+        self.branch1X1 = BasicConv2d(in_channels, 64, kernel_size=1)
+        self.branch5X5_1 = BasicConv2d(in_channels, 48, kernel_size=1)
+        self.branch5X5_2 = BasicConv2d(48, 64, kernel_size=5, padding=2)
+        self.branch3X3_1 = BasicConv2d(in_channels, 64, kernel_size=1)
+        self.branch3X3_2 = BasicConv2d(64, 96, kernel_size=3, padding=1)
+        self.branch_pool = BasicConv2d(in_channels, pool_features, kernel_size=1)
+
+    def forward(self, x):
+        branch1X1 = self.branch1X1(x)
+        branch5X5 = self.branch5X5_1(x)
+        branch5X5 = self.branch5X5_2(branch5X5)
+        branch3X3 = self.branch3X3_1(x)
+        branch3X3 = self.branch3X3_2(branch3X3)
+        branch_pool = F.avg_pool2d(x, kernel_size=3, stride=1, padding=1)
+        branch_pool = self.branch_pool(branch_pool)
+        outputs = [branch1X1, branch3X3, branch5X5, branch_pool]
+        return torch.cat(outputs, 1)
+
+
+class InceptionNet(nn.Module):
+    """A stem, the document's Inception module (pool_features 20: 244 channels, the last range not a multiple of
+    16), a strided max pool and a classifier (tests/models/inception_seed.lua)."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.stem = BasicConv2d(3, 24, kernel_size=3, padding=1)
+        self.inception = Inception(24, pool_features=20)
+        self.pool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.fc = nn.Linear(244, num_classes)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = self.inception(x)
+        x = self.pool(x)
+        x = F.adaptive_avg_pool2d(x, 1)
+        x = torch.flatten(x, 1)
+        return self.fc(x)
+
+
+class BasicBlock(nn.Module):
+    """The document's ResNet BasicBlock: residual = x or downsample(x); out += residual; relu."""
+    expansion = 1
+
+    def __init__(self, inplanes, planes, stride=1, downsample=None):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, kernel_size=3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+        self.stride = stride
+
+    def forward(self, x):
+        residual = x
+        out = self.conv1(x)
+        out = self.bn1(out)
+        out = self.relu(out)
+        out = self.conv2(out)
+        out = self.bn2(out)
+        if self.downsample is not None:
+            residual = self.downsample(x)
+        out += residual
+        out = self.relu(out)
+        return out
+
+
+class BlockNet(nn.Module):
+    """A stem and two BasicBlocks, the second with a strided 1x1 downsample, on channel counts that are not
+    multiples of 16 (tests/models/basicblock_seed.lua)."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 12, kernel_size=3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(12)
+        self.relu = nn.ReLU(inplace=True)
+        self.layer1 = BasicBlock(12, 12)
+        self.layer2 = BasicBlock(12, 20, stride=2, downsample=nn.Sequential(
+            nn.Conv2d(12, 20, kernel_size=1, stride=2, bias=False), nn.BatchNorm2d(20)))
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(20, num_classes)
+
+    def forward(self, x):
+        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.layer1(x)
+        x = self.layer2(x)
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        return self.fc(x)
+
+
+class OpsGraph(nn.Module):
+    """The joins the fast paths cannot make in place or fuse (tests/models/ops_graph.lua): a Concat whose inputs are
+    copied (12 channels, then 20 starting inside a block, then a max pool of the input), an Add whose other input
+    is the network's input (fused, the input converted to the blocked layout) and an Add of two ReLUs' outputs."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.a = nn.Conv2d(3, 12, 3, padding=1)
+        self.b = nn.Conv2d(3, 20, 1)
+        self.c = nn.Conv2d(35, 3, 3, padding=1)
+        self.d = nn.Conv2d(3, 3, 3, padding=1)
+        self.fc = nn.Linear(12, num_classes)
+
+    def forward(self, x):
+        y = torch.cat([F.relu(self.a(x)), F.relu(self.b(x)), F.max_pool2d(x, 3, 1, 1)], 1)
+        z = self.c(y) + x
+        v = F.relu(F.relu(self.d(z)) + F.relu(z))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(v, 2), 1))
+
+
 # ---- small networks that use every general layer (vggc import's op coverage) ---------------------------------
 
 class View(nn.Module):
@@ -230,6 +365,16 @@ def ops_every_layer():
                          nn.Flatten(), nn.Linear(192, 6, bias=False), nn.Softmax(dim=1))
 
 
+def keep_signal(model):
+    """He init (fan in) for every conv: torchvision's googlenet init (std 0.01) shrinks the signal so much through
+    22 layers that the output no longer depends on the input (relative change 2e-12 between two inputs), which
+    would leave the convs' weights untested."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+    return model
+
+
 def tiny_lenet():
     return nn.Sequential(nn.Conv2d(1, 2, 5), nn.MaxPool2d(2, 2), nn.Conv2d(2, 3, 5), nn.MaxPool2d(2, 2), View(),
                          nn.Linear(75, 8), nn.Linear(8, 4))
@@ -248,6 +393,12 @@ NETS = {
     "ops_padded": (ops_padded, (2, 9, 8)),
     "tiny_lenet": (tiny_lenet, (1, 32, 32)),
     "ops_every_layer": (ops_every_layer, (3, 13, 11)),
+    "inception_seed": (InceptionNet, (3, 15, 13)),
+    "ops_graph": (OpsGraph, (3, 8, 10)),
+    "basicblock_seed": (BlockNet, (3, 17, 15)),
+    "resnet18": (lambda: torchvision.models.resnet18(weights=None), (3, 224, 224)),
+    "googlenet": (lambda: keep_signal(torchvision.models.googlenet(weights=None, aux_logits=False,
+                                                                    init_weights=True)), (3, 224, 224)),
 }
 
 

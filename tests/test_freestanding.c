@@ -195,11 +195,29 @@ Test(freestanding, the_adaptive_pool_softmax_relu_and_lrn_are_the_host_runtimes)
     free(in), free(got), free(want);
 }
 
+Test(freestanding, the_add_and_the_concat_copy_are_the_host_runtimes)
+{
+    int n = 2, ctotal = 11, c0 = 3, c = 5, h = 3, w = 7;
+    size_t count = (size_t)n * c * h * w, total = (size_t)n * ctotal * h * w;
+    float *a = random_floats(count, 12), *b = random_floats(count, 13), *got = zeros(total), *want = zeros(total);
+    a[4] = NAN; /* NaN stays NaN through the ReLU, as torch.relu */
+    for (int relu = 0; relu <= 1; relu++) {
+        vggc_fs_add(got, a, b, (int)count, relu);
+        vggc_add_ref(want, a, b, count, relu);
+        expect_same_bits(relu ? "vggc_fs_add, relu" : "vggc_fs_add", got, want, count);
+    }
+    for (size_t i = 0; i < total; i++) got[i] = want[i] = -1.0f; /* the other channels must stay as they are */
+    vggc_fs_concat_copy(got, b, n, ctotal, c0, c, h * w);
+    vggc_concat_copy_ref(want, b, n, ctotal, c0, c, h, w);
+    expect_same_bits("vggc_fs_concat_copy", got, want, total);
+    free(a), free(b), free(got), free(want);
+}
+
 /* ---- the folder's rules -------------------------------------------------------------------------------------- */
 
 static const char *const CPUS[][2] = {
     {"cortex-m4", "-mfpu=fpv4-sp-d16"}, {"cortex-m7", "-mfpu=fpv5-sp-d16"}, {"cortex-m33", "-mfpu=fpv5-sp-d16"}};
-static const char *const FILES[] = {"conv", "dense", "pool", "activation"};
+static const char *const FILES[] = {"conv", "dense", "pool", "activation", "graph"};
 
 static void require_arm_gcc(void)
 {
@@ -225,7 +243,7 @@ static void each_object(void (*check)(const char *dir, const char *cpu, const ch
     require_arm_gcc();
     char *dir = make_temp_dir("freestanding");
     for (size_t c = 0; c < 3; c++)
-        for (size_t f = 0; f < 4; f++) {
+        for (size_t f = 0; f < sizeof FILES / sizeof *FILES; f++) {
             compile(dir, CPUS[c][0], CPUS[c][1], FILES[f]);
             check(dir, CPUS[c][0], FILES[f]);
         }

@@ -126,6 +126,17 @@ Test(generate, vgg11_with_batch_4_compiles_cleanly_with_gcc_and_clang)
     expect_model_compiles("vgg11_b4", "vgg11 --batch 4");
 }
 
+/* Graphs: an Add in a conv's epilogue and Concats written in place (the blocked path), and with --conv im2col the
+ * NCHW joins the runtime's vggc_add and vggc_concat_copy run. */
+Test(generate, resnet18_compiles_cleanly_with_gcc_and_clang) { expect_model_compiles("resnet18", "resnet18"); }
+Test(generate, googlenet_compiles_cleanly_with_gcc_and_clang) { expect_model_compiles("googlenet", "googlenet"); }
+
+Test(generate, the_seed_inception_and_basicblock_nets_on_nchw_joins_compile_cleanly_with_gcc_and_clang)
+{
+    expect_model_compiles("inception", VGGC_SOURCE_DIR "/tests/models/inception_seed.lua --conv im2col");
+    expect_model_compiles("block", VGGC_SOURCE_DIR "/tests/models/basicblock_seed.lua --conv im2col");
+}
+
 /* ---- the header's numbers are the report's --------------------------------------------------------------- */
 
 /* The integer after `"key": ` in a JSON report. */
@@ -182,6 +193,11 @@ Test(generate, the_header_of_the_cifar_head_has_the_reports_params_and_static_by
 Test(generate, the_header_of_a_batched_non_square_vgg13_has_the_reports_params_and_static_bytes)
 {
     expect_header_matches_report("wide", "WIDE", "vgg13 --input 3x64x96 --batch 2");
+}
+
+Test(generate, the_header_of_googlenet_at_batch_2_has_the_reports_params_and_static_bytes)
+{
+    expect_header_matches_report("gnet", "GNET", "googlenet --batch 2");
 }
 
 /* ---- unchanged files are not rewritten ------------------------------------------------------------------- */

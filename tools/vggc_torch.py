@@ -57,7 +57,11 @@ except ImportError:
 
 
 ONNX_OPSET = 14  # torch 1.13's default, fixed so that a newer torch exports the same graph
-PRESETS = ["vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn", "alexnet"]
+PRESETS = ["vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn", "alexnet", "resnet18",
+           "googlenet"]
+# torchvision's own arguments that make its model vggc's preset: googlenet without the auxiliary heads (which only
+# training runs), with torchvision's init (init_weights=True: the same as the default, without its FutureWarning)
+PRESET_OPTIONS = {"googlenet": {"aux_logits": False, "init_weights": True}}
 OUT_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
 SAFETENSORS_DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64",
                       torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8",
@@ -213,7 +217,7 @@ def no_init():
 def torchvision_model(name, classes):
     if name not in PRESETS:
         raise ToolError(f"--torchvision {name}: not a preset (expected one of {' '.join(PRESETS)})")
-    return getattr(torchvision.models, name)(weights=None, num_classes=classes or 1000)
+    return getattr(torchvision.models, name)(weights=None, num_classes=classes or 1000, **PRESET_OPTIONS.get(name, {}))
 
 
 def randomize_batchnorm(model):

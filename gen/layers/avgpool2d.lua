@@ -3,7 +3,11 @@
 -- the padding that ceil mode adds.
 local window = require("window")
 
-local K = { computes = true, takes_map = true, template = "templates/layers/avgpool2d.c.in" }
+local K = { computes = true, takes_map = true }
+
+function K.template(u)
+  return u.layout_out == "blocked" and "templates/layers/avgpool2d_blocked.c.in" or "templates/layers/avgpool2d.c.in"
+end
 
 function K.label(u)
   return "avgpool" .. window.label(u.win, true) .. (u.count_include_pad and "" or "-nopad")
@@ -15,8 +19,9 @@ function K.infer(u, shape, ctx)
 end
 
 function K.describe(u, shape)
-  return string.format("avgpool %dx%d, %s, %s over %d channels", u.win.h.k, u.win.w.k, window.describe(u.win),
-                       u.count_include_pad and "padding counted" or "padding not counted", shape[1])
+  return string.format("avgpool %dx%d, %s, %s over %d channels%s", u.win.h.k, u.win.w.k, window.describe(u.win),
+                       u.count_include_pad and "padding counted" or "padding not counted", shape[1],
+                       u.layout_out == "blocked" and ", blocked" or "")
 end
 
 function K.args(u, shape)

@@ -12,9 +12,23 @@ local K = { computes = true, takes_map = true }
 local TEMPLATES = { im2col = "templates/layers/conv.c.in", direct = "templates/layers/conv_direct.c.in",
                     winograd2 = "templates/layers/conv_winograd.c.in",
                     winograd4 = "templates/layers/conv_winograd.c.in", general = "templates/layers/conv_general.c.in" }
+local EX = { direct = "templates/layers/conv_direct_ex.c.in", winograd2 = "templates/layers/conv_winograd_ex.c.in",
+             winograd4 = "templates/layers/conv_winograd_ex.c.in" }
+
+-- The ReLU at the end of the epilogue: the conv's own, or the one after the Add it runs.
+local function relu(u)
+  return u.relu ~= nil or (u.add ~= nil and u.add.relu ~= nil)
+end
+
+-- The blocked kernels' plain calls: ReLU, no residual, an output of its own (and for the direct one 1x1 or 3x3,
+-- stride 1); the others take a vggc_epilogue (the _ex calls).
+local function plain(u)
+  return u.relu ~= nil and not u.residual and not u.into and (u.algo ~= "direct" or (u.win.h.k <= 3 and u.win.h.s == 1))
+end
 
 function K.template(u)
   if u.scratch then return "templates/layers/conv_direct_nchw.c.in" end
+  if EX[u.algo] and not plain(u) then return EX[u.algo] end
   return TEMPLATES[u.algo or "im2col"]
 end
 
@@ -72,27 +86,54 @@ end
 local HOW = { im2col = "im2col + sgemm", direct = "direct, blocked", winograd2 = "Winograd F(2x2,3x3), blocked",
               winograd4 = "Winograd F(4x4,3x3), blocked", general = "im2col + sgemm" }
 
+-- What the epilogue does besides the bias: ", + layer 7's output, relu", ", into channels 64.. of layer 12"
+local function epilogue_text(u)
+  local parts = {}
+  if u.residual then
+    parts[#parts + 1] = string.format(", + %s (the Add of layer %d)", u.residual.is_input and "the input"
+                                      or string.format("layer %d's output", u.residual.number), u.add.number)
+  end
+  if relu(u) then parts[#parts + 1] = ", relu" end
+  if u.pool then parts[#parts + 1] = ", maxpool 2x2 fused" end
+  if u.into then
+    parts[#parts + 1] = string.format(", written as channels %d..%d of layer %d", u.into.c0,
+                                      u.into.c0 + u.out - 1, u.into.concat.number)
+  end
+  return table.concat(parts)
+end
+
 function K.describe(u, shape)
   local h, w = u.win.h, u.win.w
-  return string.format("conv%dx%d %d -> %d, %s, %s%s%s%s [%s]", h.k, w.k, shape[1], u.out, window.describe(u.win),
+  return string.format("conv%dx%d %d -> %d, %s, %s%s%s [%s]", h.k, w.k, shape[1], u.out, window.describe(u.win),
                        u.bias and "+ bias" or "no bias",
                        u.bn and string.format(", batchnorm %s (eps %g) folded in at load", u.bn.name, u.bn.eps) or "",
-                       u.relu and ", relu" or "", u.pool and ", maxpool 2x2 fused" or "",
-                       HOW[u.algo or "im2col"] .. (u.scratch and ", reads the NCHW input" or ""))
+                       epilogue_text(u), HOW[u.algo or "im2col"] .. (u.scratch and ", reads the NCHW input" or ""))
+end
+
+-- The vggc_epilogue of an _ex call, as a compound literal.
+local function epilogue(u, ctx)
+  return string.format("&(const vggc_epilogue){%d, %s, %d}", relu(u) and 1 or 0,
+                       u.residual_src and ctx.expr(u.residual_src) or "NULL", u.dst_value.blocks or 0)
 end
 
 function K.args(u, shape, ctx)
   local weight = ctx.array(u.weight_name)
   local v = { bias = ctx.array(u.bias_name), cin = shape[1], h = shape[2], w = shape[3], cout = u.out }
+  local work = u.work_tensor and u.work_tensor.name or "NULL"
   if u.algo == "direct" then
-    v.prepared, v.k, v.pool, v.scratch = weight .. u.prepared.suffix, u.win.h.k, u.pool and 1 or 0, u.scratch
+    v.prepared, v.k, v.pool = weight .. u.prepared.suffix, u.win.h.k, u.pool and 1 or 0
+    if u.scratch then v.scratch = u.scratch.name end
   elseif u.tile then
-    v.prepared, v.work, v.m, v.pool = weight .. u.prepared.suffix, ctx.work, u.tile, u.pool and 1 or 0
+    v.prepared, v.work, v.m, v.pool = weight .. u.prepared.suffix, work, u.tile, u.pool and 1 or 0
   elseif u.algo == "general" then
-    v.weight, v.work, v.oh, v.ow, v.relu = weight, ctx.work, u.output[2], u.output[3], u.relu and 1 or 0
+    v.weight, v.work, v.oh, v.ow, v.relu = weight, work, u.output[2], u.output[3], relu(u) and 1 or 0
     v.window = window.literal(u.win)
   else
-    v.weight, v.work, v.k, v.relu = weight, ctx.work, u.win.h.k, u.relu and 1 or 0
+    v.weight, v.work, v.k, v.relu = weight, work, u.win.h.k, relu(u) and 1 or 0
+  end
+  if K.template(u) == EX[u.algo] then
+    v.epilogue = epilogue(u, ctx)
+    if u.algo == "direct" then v.stride = u.win.h.s end
   end
   return v
 end

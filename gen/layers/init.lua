@@ -1,7 +1,8 @@
 -- layers/init.lua — the registry of unit kinds (net.lua groups a Conv2d with its BatchNorm2d and ReLU, and a
 -- Linear with its ReLU, into one unit). Each kind is one file with the same interface:
 --   label(u)                  the report's short name ("conv3x3+relu")
---   infer(u, shape, ctx)      output shape from input shape (raises a user error when impossible)
+--   infer(u, shape, ctx)      output shape from input shape (raises a user error when impossible); shape is the
+--                             first input's, u.input_shapes every input's (Concat, Add)
 --   tensors(u, shape)         state_dict tensors {name, shape, param}          (default: none)
 --   macs(u, shape, out)       multiply-accumulates per image                   (default: 0)
 --   work(u, shape)            floats of scratch one call needs                 (default: 0)
@@ -22,6 +23,8 @@ local kinds = {
   softmax = require("layers.softmax"),
   flatten = require("layers.flatten"),
   identity = require("layers.identity"),
+  concat = require("layers.concat"),
+  add = require("layers.add"),
 }
 
 local function none() return {} end

@@ -14,8 +14,11 @@ function K.plain(u, shape)
 end
 
 function K.template(u)
-  if not K.plain(u, u.input) then return "templates/layers/maxpool_general.c.in" end
-  return u.layout_out == "blocked" and "templates/layers/maxpool_blocked.c.in" or "templates/layers/maxpool.c.in"
+  local blocked = u.layout_out == "blocked"
+  if not K.plain(u, u.input) then
+    return blocked and "templates/layers/maxpool_general_blocked.c.in" or "templates/layers/maxpool_general.c.in"
+  end
+  return blocked and "templates/layers/maxpool_blocked.c.in" or "templates/layers/maxpool.c.in"
 end
 
 function K.label(u)
@@ -31,8 +34,8 @@ function K.infer(u, shape, ctx)
   local h, w = sizes.window(shape[2], u.win.h), sizes.window(shape[3], u.win.w)
   if h < 1 or w < 1 then
     errors.raise(ctx.input_text, "maxpool after conv %d would make a %dx%d map (input too small for %d pools; "
-                 .. "need at least %dx%d)", ctx.convs, h, w, ctx.pools, window.min_input(ctx.units, u.number, "h"),
-                 window.min_input(ctx.units, u.number, "w"))
+                 .. "need at least %dx%d)", ctx.convs, h, w, ctx.pools, window.min_input(u, "h"),
+                 window.min_input(u, "w"))
   end
   return { shape[1], h, w }
 end
@@ -40,7 +43,9 @@ end
 function K.describe(u, shape)
   local what = window.is_plain_2x2(u.win) and "maxpool 2x2 stride 2"
                or string.format("maxpool %dx%d, %s", u.win.h.k, u.win.w.k, window.describe(u.win))
-  if u.fused then return string.format("%s over %d channels (fused into layer %d)", what, shape[1], u.fused) end
+  if u.fused then
+    return string.format("%s over %d channels (fused into layer %d)", what, shape[1], u.fused.number)
+  end
   return string.format("%s over %d channels%s", what, shape[1], u.layout_out == "blocked" and ", blocked" or "")
 end
 

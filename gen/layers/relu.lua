@@ -15,8 +15,9 @@ function K.describe(_, shape)
   return string.format("relu over %s", format.tuple(shape))
 end
 
-function K.args(_, shape)
-  return { count = format.product(shape) }
+-- per image, in the layout of its input (a blocked tensor's padded lanes stay 0)
+function K.args(u)
+  return { count = require("algo").floats(u.srcs[1].layout, 1, u.srcs[1].shape) }
 end
 
 return K

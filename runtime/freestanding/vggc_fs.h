@@ -88,4 +88,16 @@ void vggc_fs_lrn(float *out,      /* (n, c, h, w) */
                  const float *in, /* (n, c, h, w) */
                  int n, int c, int h, int w, int size, float alpha, float beta, float k);
 
+/* ---- where branches meet --------------------------------------------------------------------------------- */
+
+/* out = a + b, then ReLU if relu (torch: out += identity; relu(out)). */
+void vggc_fs_add(float *out,     /* (count) */
+                 const float *a, /* (count) */
+                 const float *b, /* (count) */
+                 int count, int relu);
+/* torch.cat(..., 1): one input's c channels into channels [c0, c0 + c) of out; nothing else of out is written. */
+void vggc_fs_concat_copy(float *out,      /* (n, ctotal, hw) */
+                         const float *in, /* (n, c, hw) */
+                         int n, int ctotal, int c0, int c, int hw);
+
 #endif
