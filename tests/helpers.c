@@ -116,6 +116,13 @@ int file_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+float *floats(size_t count)
+{
+    float *p = calloc(count ? count : 1, sizeof *p);
+    cr_assert_not_null(p, "out of memory for %zu floats", count);
+    return p;
+}
+
 void fill_random(float *x, size_t n, unsigned seed, float scale)
 {
     uint64_t s = 0x9E3779B97F4A7C15ull ^ seed;

@@ -45,6 +45,9 @@ const struct vggc_kernels *require_isa(const char *isa);
     Test(suite, name##_on_avx2) { body(require_isa("avx2")); }           \
     Test(suite, name##_on_generic) { body(require_isa("generic")); }
 
+/* count zeroed floats (calloc'ed, at least one), or the calling test fails. */
+float *floats(size_t count);
+
 /* Deterministic pseudo-random floats in [-scale, scale). */
 void fill_random(float *x, size_t n, unsigned seed, float scale);
 

@@ -16,13 +16,6 @@
 #define RTOL 1e-5
 #define ATOL 1e-5
 
-static float *floats(size_t count)
-{
-    float *p = calloc(count ? count : 1, sizeof *p);
-    cr_assert_not_null(p, "out of memory for %zu floats", count);
-    return p;
-}
-
 /* Index of channel ch of pixel (y, x) of image b in a blocked (n, c, h, w) tensor. */
 static size_t blocked_at(int c, int h, int w, int b, int ch, int y, int x)
 {

@@ -17,13 +17,6 @@
 #define RTOL 1e-5
 #define ATOL 1e-5
 
-static float *floats(size_t count)
-{
-    float *p = calloc(count ? count : 1, sizeof *p);
-    cr_assert_not_null(p, "out of memory for %zu floats", count);
-    return p;
-}
-
 /* A layer's operands filled with deterministic random values, weights scaled like PyTorch's default init. */
 typedef struct {
     int n, in_f, out_f;

@@ -14,13 +14,6 @@
 #define RTOL 1e-5
 #define ATOL 1e-5
 
-static float *floats(size_t count)
-{
-    float *p = calloc(count ? count : 1, sizeof *p);
-    cr_assert_not_null(p, "out of memory for %zu floats", count);
-    return p;
-}
-
 /* PyTorch's output size of one dimension, floor mode (gen/sizes.lua computes it for generated code). */
 static int out_size(int n, int k, int s, int p0, int p1, int d)
 {

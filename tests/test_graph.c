@@ -10,13 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static float *floats(size_t count)
-{
-    float *p = calloc(count ? count : 1, sizeof *p);
-    cr_assert_not_null(p, "out of memory for %zu floats", count);
-    return p;
-}
-
 Test(add, a_residual_is_added_then_relu_clips_the_negative_sums_and_keeps_nan)
 {
     float a[4] = {1.0f, -2.0f, 0.5f, NAN}, b[4] = {0.25f, 1.0f, -3.0f, 1.0f}, out[4];

@@ -13,13 +13,6 @@
 #define RTOL 1e-5
 #define ATOL 1e-5
 
-static float *floats(size_t count)
-{
-    float *p = calloc(count ? count : 1, sizeof *p);
-    cr_assert_not_null(p, "out of memory for %zu floats", count);
-    return p;
-}
-
 /* ---- conv2d -------------------------------------------------------------------------------------------- */
 
 /* Run the im2col + GEMM conv and the naive one on the same random data (weights scaled by 1/sqrt(fan-in) so

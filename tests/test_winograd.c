@@ -26,7 +26,8 @@ typedef struct {
     int n, cin, h, w, cout, m, pool;
 } conv_case;
 
-static float *floats(size_t count)
+/* count floats and GUARD more after them, all CANARY (expect_guard_intact checks the GUARD ones) */
+static float *guarded_floats(size_t count)
 {
     float *p = malloc((count + GUARD) * sizeof *p);
     cr_assert_not_null(p, "out of memory for %zu floats", count);
@@ -73,9 +74,9 @@ typedef struct {
 static operands make_operands(const conv_case *c, unsigned seed)
 {
     size_t in_count = (size_t)c->n * c->cin * c->h * c->w, w_count = (size_t)c->cout * c->cin * 9;
-    operands o = {floats(in_count), floats(w_count), floats((size_t)c->cout),
-                  floats(VGGC_BLOCKED_FLOATS(c->n, c->cin, c->h, c->w)),
-                  floats(VGGC_WINOGRAD_WEIGHT_FLOATS(c->cin, c->cout, c->m))};
+    operands o = {guarded_floats(in_count), guarded_floats(w_count), guarded_floats((size_t)c->cout),
+                  guarded_floats(VGGC_BLOCKED_FLOATS(c->n, c->cin, c->h, c->w)),
+                  guarded_floats(VGGC_WINOGRAD_WEIGHT_FLOATS(c->cin, c->cout, c->m))};
     fill_random(o.in, in_count, seed, 1.0f);
     fill_random(o.weight, w_count, seed + 1, 1.0f / sqrtf(9.0f * (float)c->cin));
     fill_random(o.bias, (size_t)c->cout, seed + 2, 0.1f);
@@ -98,10 +99,10 @@ static size_t out_count(const conv_case *c) { return (size_t)c->n * c->cout * ou
 static float *reference(const conv_case *c, const operands *o)
 {
     size_t full = (size_t)c->n * c->cout * c->h * c->w;
-    float *conv = floats(full);
+    float *conv = guarded_floats(full);
     vggc_conv2d_ref(conv, o->in, o->weight, o->bias, c->n, c->cin, c->h, c->w, c->cout, 3, 1);
     if (!c->pool) return conv;
-    float *pooled = floats(out_count(c));
+    float *pooled = guarded_floats(out_count(c));
     vggc_maxpool2x2(pooled, conv, c->n, c->cout, c->h, c->w);
     free(conv);
     return pooled;
@@ -113,7 +114,7 @@ static float *run_winograd(const vggc_kernels *k, const conv_case *c, operands *
 {
     size_t work_count = VGGC_WINOGRAD_WORK_FLOATS(c->n, c->cin, c->h, c->w, c->cout, c->m);
     size_t blocked_count = VGGC_BLOCKED_FLOATS(c->n, c->cout, out_h(c), out_w(c));
-    float *work = floats(work_count), *blocked = floats(blocked_count), *got = floats(out_count(c));
+    float *work = guarded_floats(work_count), *blocked = guarded_floats(blocked_count), *got = guarded_floats(out_count(c));
     vggc_winograd_pack_on(k, o->u, o->weight, c->cin, c->cout, c->m); /* the row's own panel layout */
     expect_guard_intact("packed weights", o->u, VGGC_WINOGRAD_WEIGHT_FLOATS(c->cin, c->cout, c->m));
     for (size_t i = 0; i < work_count; i++) work[i] = NAN;
@@ -306,11 +307,11 @@ static void epilogues(const vggc_kernels *k)
                 vggc_winograd_pack_on(k, o.u, o.weight, c.cin, c.cout, c.m);
                 int blocks = VGGC_CPAD(c.cout) / 16, all = blocks + 2;
                 size_t plane = (size_t)c.h * c.w * 16, count = out_count(&c);
-                float *res = floats(count), *resb = floats(VGGC_BLOCKED_FLOATS(c.n, c.cout, c.h, c.w));
+                float *res = guarded_floats(count), *resb = guarded_floats(VGGC_BLOCKED_FLOATS(c.n, c.cout, c.h, c.w));
                 fill_random(res, count, 77u, 1.0f);
                 to_blocked(resb, res, c.n, c.cout, c.h, c.w);
-                float *cat = floats((size_t)c.n * all * plane), *own = floats(VGGC_BLOCKED_FLOATS(c.n, c.cout, c.h, c.w));
-                float *work = floats(VGGC_WINOGRAD_WORK_FLOATS(c.n, c.cin, c.h, c.w, c.cout, c.m));
+                float *cat = guarded_floats((size_t)c.n * all * plane), *own = guarded_floats(VGGC_BLOCKED_FLOATS(c.n, c.cout, c.h, c.w));
+                float *work = guarded_floats(VGGC_WINOGRAD_WORK_FLOATS(c.n, c.cin, c.h, c.w, c.cout, c.m));
                 for (size_t i = 0; i < (size_t)c.n * all * plane; i++) cat[i] = CANARY;
                 vggc_epilogue e = {relu, with_residual ? resb : NULL, all};
                 vggc_conv_winograd_ex_on(k, cat + plane, o.in_blocked, o.u, o.bias, work, c.n, c.cin, c.h, c.w, c.cout,
@@ -323,7 +324,7 @@ static void epilogues(const vggc_kernels *k)
                                       cat[((size_t)b * all + all - 1) * plane + i] == CANARY,
                                   "image %d: a block outside the output's channels was written", b);
                 }
-                float *want = floats(count), *got = floats(count);
+                float *want = guarded_floats(count), *got = guarded_floats(count);
                 vggc_conv2d_ref(want, o.in, o.weight, o.bias, c.n, c.cin, c.h, c.w, c.cout, 3, 0);
                 for (size_t i = 0; i < count; i++) {
                     float v = want[i] + (with_residual ? res[i] : 0.0f);
