@@ -1,10 +1,16 @@
 /* job.c — images through a model a batch at a time. While the model runs batch b on the calling thread (with its
  * OpenMP threads), a pool of worker threads reads, decodes and preprocesses batch b + 1 into the other of two
- * input buffers; idle workers sleep on a condition variable, so they take no CPU from the model. */
-#define _POSIX_C_SOURCE 200809L
+ * input buffers; idle workers sleep on a condition variable, so they take no CPU from the model.
+ *
+ * The workers run at SCHED_IDLE (Linux): they take only CPU time the model leaves, so they never preempt one of
+ * its OpenMP threads (a preempted thread holds every other thread at the next barrier: on 2 CPUs with --threads 2
+ * that cost more than the decoding itself). Whatever of batch b + 1 is still undecoded when batch b is done, the
+ * calling thread decodes itself beside the workers. Which thread decodes an image changes nothing in its tensor. */
+#define _GNU_SOURCE /* SCHED_IDLE */
 #include "vggc_host.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,19 +48,29 @@ static void prepare(pool *p, const slots *s, int first, int slot)
     s->failed[slot] = rc != 0;
 }
 
+/* With p->mu held: take the next image of the batch, prepare it without the lock, count it done. */
+static void take_one(pool *p)
+{
+    int slot = p->next++, first = p->first;
+    slots *s = p->into;
+    pthread_mutex_unlock(&p->mu);
+    prepare(p, s, first, slot);
+    pthread_mutex_lock(&p->mu);
+    if (++p->finished == p->count) pthread_cond_signal(&p->done);
+}
+
 static void *worker(void *arg)
 {
     pool *p = arg;
+#ifdef SCHED_IDLE
+    const struct sched_param idle = {0};
+    pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle); /* best effort: at worst it runs as before */
+#endif
     pthread_mutex_lock(&p->mu);
     for (;;) {
         while (!p->quit && p->next >= p->count) pthread_cond_wait(&p->work, &p->mu);
         if (p->quit) break;
-        int slot = p->next++, first = p->first;
-        slots *s = p->into;
-        pthread_mutex_unlock(&p->mu);
-        prepare(p, s, first, slot);
-        pthread_mutex_lock(&p->mu);
-        if (++p->finished == p->count) pthread_cond_signal(&p->done);
+        take_one(p);
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -71,9 +87,11 @@ static void submit(pool *p, slots *s, int first, int count)
     pthread_mutex_unlock(&p->mu);
 }
 
+/* The batch's images that no worker has taken yet, prepared by the calling thread; then wait for the others. */
 static void wait_batch(pool *p)
 {
     pthread_mutex_lock(&p->mu);
+    while (p->next < p->count) take_one(p);
     while (p->finished < p->count) pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
 }
