@@ -2,8 +2,9 @@
 """model_seeds.py — write the seed corpus of fuzz_model (see fuzz_model.c for the input format) into DIR.
 
 Seeds are real inputs: every preset by name and written out as an inline list, the examples of README.md and the
-tests, and the model files under models/ and tests/models/ (the per-layer form) (as `OPTIONS\\nFILE TEXT`), plus hand-written model files that use each
-field in each of its forms. Standard library only.
+tests, and the model files under models/ and tests/models/ (the per-layer form and graphs) (as `OPTIONS\\nFILE TEXT`,
+each once for the host and once for a Cortex-M target), plus hand-written model files that use each field in each of
+its forms. Standard library only.
 """
 import os
 import re
@@ -86,6 +87,10 @@ def main(out):
     for name in PRESETS:
         lines += [name, f"{name} --input 3x32x32 --avgpool none --classifier 64 --classes 10"]
     lines += ["lenet5", "lenet5 --input 1x36x36", "alexnet --classes 10", "alexnet --input 3x63x63"]
+    lines += ["resnet18", "resnet18 --input 3x32x32 --batch 2", "googlenet --input 3x64x64",  # graphs
+              "lenet5 --target cortex-m4", "8,M,16,M --input 3x16x16 --target cortex-m7 --conv naive",  # Cortex-M
+              "vgg11_bn --input 3x32x32 --target cortex-m33 --flash 4M --ram 1024K",
+              "resnet18 --input 3x32x32 --target cortex-m7 --flash 64M --ram 16M --json"]
     for letter, text in sorted(preset_lists().items()):
         lines += [text, f"{text} --batch-norm --input 3x64x64"]
     for i, line in enumerate(lines):
@@ -94,7 +99,8 @@ def main(out):
     for folder in (os.path.join(ROOT, "models"), os.path.join(ROOT, "tests", "models")):
         for name in sorted(os.listdir(folder)):
             if name.endswith(".lua"):
-                files.append(("", open(os.path.join(folder, name)).read()))
+                text = open(os.path.join(folder, name)).read()
+                files += [("", text), ("--target cortex-m7 --flash 8M --ram 8M", text)]  # the host and a Cortex-M
     for i, (options, text) in enumerate(files):
         write(out, f"file-{i:03d}", (options + "\n" + text).encode())
     print(f"model_seeds.py: {len(lines)} command lines and {len(files)} model files in {out}")

@@ -176,6 +176,10 @@ function M.build(model)
     net.total_macs = net.total_macs + u.macs
     net.activation_floats = net.activation_floats + format.product(u.output) * model.batch
   end
+  if not shape then -- layers that are all empty Sequentials (an identity in torch)
+    errors.raise(ctx.where, "the network has no layers (its Sequentials are empty: add a layer that computes, such as "
+                 .. "a Linear)")
+  end
   if #shape ~= 1 then
     errors.raise(ctx.where, "the network ends in a %s map (expected a vector of class scores: end with a Linear, "
                  .. "or add a Flatten)", format.shape(shape))
