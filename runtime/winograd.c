@@ -5,7 +5,8 @@
  *
  * Passes: when U is small enough to stay in L3 (the big early maps), the tiles are cut in passes whose V + M fit one
  * core's L2, and each thread runs whole passes through the three stages, with no barrier ("fused"). Otherwise
- * (small maps, many channels) one pass covers every tile and each stage is a parallel loop ("staged"), so U is read
+ * (small maps, many channels; or too few passes or work slots to keep every thread busy) one pass covers every tile
+ * and each stage is a parallel loop ("staged"), so U is read
  * about once; when a GEMM piece then covers every tile (batch 1), U streams from memory, so each piece prefetches
  * the next piece's weights while it computes and the threads take runs of consecutive pieces. Every piece of work
  * (a pass, a group of tiles x 16 channels, a GEMM block) has boundaries that depend on the shape alone, and every
@@ -115,7 +116,9 @@ void vggc_winograd_pack(float *u,            /* VGGC_WINOGRAD_WEIGHT_FLOATS(cin,
 
 /* ---- the passes and the entry points ------------------------------------------------------------------- */
 
-static vggc_wino_plan make_plan(const vggc_kernels *k, int n, int cin, int h, int w, int cout, int m, int pool)
+/* The plan of a layer: passes sized by the cache budgets, or, when one_pass, one pass over every tile (staged). */
+static vggc_wino_plan make_plan(const vggc_kernels *k, int n, int cin, int h, int w, int cout, int m, int pool,
+                                int one_pass)
 {
     vggc_wino_plan p = {.n = n, .cin = cin, .h = h, .w = w, .cout = cout, .m = m, .pool = pool, .alpha = m + 2,
                         .panel = k->wino_panel};
@@ -130,7 +133,7 @@ static vggc_wino_plan make_plan(const vggc_kernels *k, int n, int cin, int h, in
     p.ow = pool ? w / 2 : w;
     long per_tile = (long)p.alpha * p.alpha * (p.cinp + p.coutp) * 4; /* its V and M */
     long u_bytes = (long)p.alpha * p.alpha * p.cinp * p.coutp * 4;
-    long tiles = u_bytes > u_cached_bytes ? p.tiles : pass_bytes / per_tile;
+    long tiles = one_pass || u_bytes > u_cached_bytes ? p.tiles : pass_bytes / per_tile;
     p.pass_tiles = tiles < WINO_ROWS ? WINO_ROWS : tiles >= p.tiles ? p.tiles : (int)(tiles / WINO_ROWS * WINO_ROWS);
     long blocks = a_chunk_bytes / ((long)WINO_ROWS * p.cinp * 4);
     p.gemm_blocks = blocks < 1 ? 1 : (int)blocks;
@@ -218,10 +221,23 @@ static void run_fused(const vggc_kernels *f, const vggc_wino_plan *shape, float 
     }
 }
 
+/* Whether the fused passes keep every thread busy: as many passes, and as many slots of work for their V and M, as
+ * threads. Otherwise (few tiles: resnet18's 256->256 at 14x14, batch 1, made 2 passes of 12 and 4 tiles and had work
+ * for one slot, so one thread ran the layer, 1.3 ms against 0.58 staged) the layer runs staged, every stage on every
+ * thread. Both give the same bits (tests/test_winograd.c), so the choice may depend on the thread count. */
+static int fused_fills_threads(const vggc_wino_plan *p)
+{
+    size_t passes = (size_t)(p->tiles + p->pass_tiles - 1) / (size_t)p->pass_tiles;
+    size_t slots = VGGC_WINOGRAD_WORK_FLOATS(p->n, p->cin, p->h, p->w, p->cout, p->m) / slot_floats(p);
+    size_t threads = (size_t)omp_get_max_threads();
+    return passes >= threads && slots >= threads;
+}
+
 static void run(const vggc_kernels *f, float *out, const float *in, const float *u, const float *bias, float *work,
                 int n, int cin, int h, int w, int cout, int m, int pool, const vggc_epilogue *e)
 {
-    vggc_wino_plan p = make_plan(f, n, cin, h, w, cout, m, pool);
+    vggc_wino_plan p = make_plan(f, n, cin, h, w, cout, m, pool, 0);
+    if (p.pass_tiles < p.tiles && !fused_fills_threads(&p)) p = make_plan(f, n, cin, h, w, cout, m, pool, 1);
     p.relu = e->relu, p.residual = e->residual, p.out_blocks = e->out_blocks > 0 ? e->out_blocks : p.coutb;
     if (p.pass_tiles >= p.tiles) run_staged(f, &p, out, in, u, bias, work);
     else run_fused(f, &p, out, in, u, bias, work);
