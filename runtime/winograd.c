@@ -198,18 +198,17 @@ static void run_pass(const vggc_kernels *f, vggc_wino_plan *p, float *out, const
     }
 }
 
+/* The fused plan's passes of pass_tiles tiles (the last one may be shorter). */
+static int passes_of(const vggc_wino_plan *p) { return (p->tiles + p->pass_tiles - 1) / p->pass_tiles; }
+
 /* Passes of pass_tiles tiles, each thread taking whole passes: no barrier between the stages. Each thread has
- * its own slot of work for V and M, reused pass after pass (it stays in its cache); as many threads as slots fit
- * (the result does not depend on it). */
+ * its own slot of work for V and M, reused pass after pass (it stays in its cache); run() takes this path only when
+ * there are as many passes and slots as threads (fused_fills_threads). */
 static void run_fused(const vggc_kernels *f, const vggc_wino_plan *shape, float *out, const float *in, const float *u,
                       const float *bias, float *work)
 {
-    int passes = (shape->tiles + shape->pass_tiles - 1) / shape->pass_tiles, threads = omp_get_max_threads();
-    size_t slots = VGGC_WINOGRAD_WORK_FLOATS(shape->n, shape->cin, shape->h, shape->w, shape->cout, shape->m)
-                   / slot_floats(shape);
-    if ((size_t)threads > slots) threads = slots > 0 ? (int)slots : 1;
-    if (threads > passes) threads = passes;
-#pragma omp parallel num_threads(threads)
+    int passes = passes_of(shape);
+#pragma omp parallel
     {
         vggc_wino_plan p = *shape;
         int me = omp_get_thread_num();
@@ -227,10 +226,9 @@ static void run_fused(const vggc_kernels *f, const vggc_wino_plan *shape, float 
  * thread. Both give the same bits (tests/test_winograd.c), so the choice may depend on the thread count. */
 static int fused_fills_threads(const vggc_wino_plan *p)
 {
-    size_t passes = (size_t)(p->tiles + p->pass_tiles - 1) / (size_t)p->pass_tiles;
     size_t slots = VGGC_WINOGRAD_WORK_FLOATS(p->n, p->cin, p->h, p->w, p->cout, p->m) / slot_floats(p);
-    size_t threads = (size_t)omp_get_max_threads();
-    return passes >= threads && slots >= threads;
+    int threads = omp_get_max_threads();
+    return passes_of(p) >= threads && slots >= (size_t)threads;
 }
 
 static void run(const vggc_kernels *f, float *out, const float *in, const float *u, const float *bias, float *work,
