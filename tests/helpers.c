@@ -116,6 +116,15 @@ int file_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+long long json_int(const char *doc, const char *key)
+{
+    char pattern[128];
+    snprintf(pattern, sizeof pattern, "\"%s\": ", key);
+    const char *at = strstr(doc, pattern);
+    cr_assert_not_null(at, "no \"%s\" in the JSON report:\n%s", key, doc);
+    return strtoll(at + strlen(pattern), NULL, 10);
+}
+
 float *floats(size_t count)
 {
     float *p = calloc(count ? count : 1, sizeof *p);

@@ -45,6 +45,9 @@ const struct vggc_kernels *require_isa(const char *isa);
     Test(suite, name##_on_avx2) { body(require_isa("avx2")); }           \
     Test(suite, name##_on_generic) { body(require_isa("generic")); }
 
+/* The integer after `"key": ` (the first one) in a JSON document, failing the test when the key is absent. */
+long long json_int(const char *doc, const char *key);
+
 /* count zeroed floats (calloc'ed, at least one), or the calling test fails. */
 float *floats(size_t count);
 

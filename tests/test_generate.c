@@ -139,16 +139,6 @@ Test(generate, the_seed_inception_and_basicblock_nets_on_nchw_joins_compile_clea
 
 /* ---- the header's numbers are the report's --------------------------------------------------------------- */
 
-/* The integer after `"key": ` in a JSON report. */
-static long long json_int(const char *doc, const char *key)
-{
-    char pattern[128];
-    snprintf(pattern, sizeof pattern, "\"%s\": ", key);
-    const char *at = strstr(doc, pattern);
-    cr_assert_not_null(at, "no \"%s\" in the JSON report", key);
-    return strtoll(at + strlen(pattern), NULL, 10);
-}
-
 /* The value of `#define MACRO N` in a header. */
 static long long define_of(const char *header, const char *macro)
 {

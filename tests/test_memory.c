@@ -46,16 +46,6 @@ static long long vgg19_conv_weights(void)
     return sum;
 }
 
-/* The integer after `"key": ` (the first one) in the JSON report. */
-static long long json_int(const char *doc, const char *key)
-{
-    char pattern[128];
-    snprintf(pattern, sizeof pattern, "\"%s\": ", key);
-    const char *at = strstr(doc, pattern);
-    cr_assert_not_null(at, "no \"%s\" in the JSON report", key);
-    return strtoll(at + strlen(pattern), NULL, 10);
-}
-
 /* Run argv to its end; its peak RSS in bytes (wait4's ru_maxrss, in KiB on Linux). */
 static long long peak_rss_of(char *const argv[])
 {

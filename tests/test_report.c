@@ -29,16 +29,6 @@ static char *report_json(const char *args)
     return vggc_ok(line);
 }
 
-/* The integer after `"key": ` (the first one), failing the test when the key is absent. */
-static long long json_int(const char *doc, const char *key)
-{
-    char pattern[128];
-    snprintf(pattern, sizeof pattern, "\"%s\": ", key);
-    const char *at = strstr(doc, pattern);
-    cr_assert_not_null(at, "no \"%s\" in the JSON report:\n%s", key, doc);
-    return strtoll(at + strlen(pattern), NULL, 10);
-}
-
 /* Number of times needle occurs in text. */
 static int count(const char *text, const char *needle)
 {
