@@ -7,6 +7,7 @@
 -- translate(where, bytes, options) -> {entries (the model file's layers), origins (entry i's node), tensors (the
 -- weights to write: {name, dtype, shape, data}), input = {C, H, W}, batch}
 local errors = require("errors")
+local format = require("format")
 local constants = require("onnx_constants")
 local modules = require("modules")
 local onnx = require("onnx")
@@ -61,12 +62,6 @@ local function input(ctx, i)
   return name
 end
 
-local function product(dims)
-  local p = 1
-  for _, d in ipairs(dims) do p = p * d end
-  return p
-end
-
 local function dims_text(dims)
   local parts = {}
   for i, d in ipairs(dims) do parts[i] = tostring(d) end
@@ -91,11 +86,12 @@ local function tensor_bytes(ctx, t, what)
   if elements * dtype[2] > #ctx.bytes then
     fail(ctx, "%s %s has shape %s, more data than the file holds", what, show(t.name), dims_text(t.dims))
   end
-  local want = product(t.dims) * dtype[2]
+  local want = format.product(t.dims) * dtype[2]
   local span = t.raw or (t.data_type == 1 and t.float_data or nil)
   if t.data_type == 7 and not span and t.int64_data then
-    if #t.int64_data ~= product(t.dims) then fail(ctx, "%s %s holds %d numbers for shape %s", what, show(t.name),
-                                                  #t.int64_data, dims_text(t.dims)) end
+    if #t.int64_data ~= format.product(t.dims) then
+      fail(ctx, "%s %s holds %d numbers for shape %s", what, show(t.name), #t.int64_data, dims_text(t.dims))
+    end
     return nil, dtype
   end
   local have = span and span.last - span.first + 1 or 0
@@ -119,7 +115,7 @@ end
 -- A tensor as a constant {dims, data} (onnx_constants.lua): int64 or float32, a handful of numbers.
 local function tensor_constant(ctx, t, what)
   if t.data_type == 7 then return { dims = t.dims, data = tensor_ints(ctx, t, what) } end
-  if t.data_type ~= 1 or product(t.dims) > 4096 then
+  if t.data_type ~= 1 or format.product(t.dims) > 4096 then
     fail(ctx, "%s %s is not a small int64 or float32 constant", what, show(t.name))
   end
   local data, list = tensor_bytes(ctx, t, what), {}
@@ -131,7 +127,7 @@ end
 local function constant(ctx, name)
   if ctx.constants[name] then return ctx.constants[name] end
   local t = ctx.inits[name]
-  if t and (t.data_type == 7 or (t.data_type == 1 and product(t.dims) <= 4096)) then
+  if t and (t.data_type == 7 or (t.data_type == 1 and format.product(t.dims) <= 4096)) then
     return tensor_constant(ctx, t, "initializer")
   end
   return nil
