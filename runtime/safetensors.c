@@ -693,7 +693,7 @@ static int check_model_tensor(st_file *f, const vggc_model *m, const vggc_tensor
 static int valid_kind(const vggc_prepare *p)
 {
     if (p->kind == VGGC_PREPARE_DIRECT) return p->k >= 1 && p->k <= 7 && p->k % 2 == 1; /* vggc_conv_direct_ex */
-    return p->kind == VGGC_PREPARE_WINOGRAD && p->k == 3 && (p->m == 2 || p->m == 4);
+    return p->kind == VGGC_PREPARE_WINOGRAD && p->k == 3 && (p->m == 2 || p->m == 4 || p->m == 6);
 }
 
 /* A prepare names one weight (cout, cin, k, k) without storage, and at most one fold of that conv; a fold whose

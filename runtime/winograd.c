@@ -1,5 +1,5 @@
 /* winograd.c — 3x3 convolution (stride 1, pad 1) + bias + ReLU (+ 2x2/2 max pool) by Winograd F(m x m, 3 x 3),
- * m = 2 or 4, on blocked tensors (see vggc.h): the weight transform, the cache passes and the threads, written once
+ * m = 2, 4 or 6, on blocked tensors (see vggc.h): the weight transform, the cache passes and the threads, written once
  * for every instruction set. The stages' pieces (the transforms of winograd_plan.h and a GEMM micro-kernel) come
  * from the kernel row of platform.h: runtime/{generic,x86/avx2,x86/avx512}/winograd.c.
  *
@@ -72,6 +72,17 @@ static const double G4[6][3] = {{1.0 / 4, 0, 0},
                                 {1.0 / 24, 1.0 / 12, 1.0 / 6},
                                 {1.0 / 24, -1.0 / 12, 1.0 / 6},
                                 {0, 0, 1}};
+static const double G6[8][3] = {{1, 0, 0},
+                                {-2.0 / 9, -2.0 / 9, -2.0 / 9},
+                                {-2.0 / 9, 2.0 / 9, -2.0 / 9},
+                                {1.0 / 90, 1.0 / 45, 2.0 / 45},
+                                {1.0 / 90, -1.0 / 45, 2.0 / 45},
+                                {32.0 / 45, 16.0 / 45, 8.0 / 45},
+                                {32.0 / 45, -16.0 / 45, 8.0 / 45},
+                                {0, 0, 1}};
+
+/* Row i of G for tile m. */
+static const double *g_row(int m, int i) { return m == 2 ? G2[i] : m == 4 ? G4[i] : G6[i]; }
 
 /* u[i][j] = (G g G^T)[i][j] for one 3x3 kernel g, in double. */
 static void transform_kernel(double u[WINO_ALPHA_MAX][WINO_ALPHA_MAX], const float *g /* (3, 3) */, int m)
@@ -80,12 +91,12 @@ static void transform_kernel(double u[WINO_ALPHA_MAX][WINO_ALPHA_MAX], const flo
     double t[WINO_ALPHA_MAX][3];
     for (int i = 0; i < alpha; i++)
         for (int k = 0; k < 3; k++) {
-            const double *gi = m == 2 ? G2[i] : G4[i];
+            const double *gi = g_row(m, i);
             t[i][k] = gi[0] * g[k] + gi[1] * g[3 + k] + gi[2] * g[6 + k];
         }
     for (int i = 0; i < alpha; i++)
         for (int j = 0; j < alpha; j++) {
-            const double *gj = m == 2 ? G2[j] : G4[j];
+            const double *gj = g_row(m, j);
             u[i][j] = t[i][0] * gj[0] + t[i][1] * gj[1] + t[i][2] * gj[2];
         }
 }

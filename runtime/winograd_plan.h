@@ -7,7 +7,8 @@
  *   input   V[xi][tile][cin]  = (B^T d B)[xi], 16 channels at a time (one blocked pixel is one 16-lane vector);
  *   GEMM    M[xi][tile][cout] = V[xi] . U[xi], for each of the alpha^2 transform points xi;
  *   output  out = A^T M A + bias, ReLU, and the 2x2 max pool when asked, written straight to the blocked output.
- * Matrices B, G, A are Lavin & Gray's (points 0, +-1, +-2, inf for m = 4).
+ * Matrices B, G, A are Lavin & Gray's (points 0, +-1, +-2, inf for m = 4; 0, +-1, +-2, +-1/2, inf for m = 6, the
+ * matrices of NNPACK and wincnn).
  *
  * Layouts, chosen for the GEMM micro-kernels (blocks of ROWS tiles x PANEL output channels):
  *   U (weights): [xi][panel][cinp][width], panel p holds output channels [P p, P p + width), width P or 16 (the
@@ -29,7 +30,7 @@
 
 enum {
     WINO_LANES = 16,      /* channels per blocked vector */
-    WINO_ALPHA_MAX = 6,   /* transform size for m = 4 */
+    WINO_ALPHA_MAX = 8,   /* transform size for m = 6 */
     WINO_ROWS = 12,       /* tiles per GEMM block (the AVX-512 micro-kernel's height; AVX2 runs it as 2 x 6) */
     WINO_PANEL = 32,      /* output channels per GEMM block, at most */
     WINO_TILE_GROUP = 32, /* tiles per piece of work in the transforms */
@@ -88,6 +89,20 @@ WINO_INLINE void wino_bt_1d(float *o, size_t os, const float *d, size_t ds, int 
             WINO_LOAD(d0, d), WINO_LOAD(d1, d + ds), WINO_LOAD(d2, d + 2 * ds), WINO_LOAD(d3, d + 3 * ds);
             wino_piece r0 = d0 - d2, r1 = d1 + d2, r2 = d2 - d1, r3 = d1 - d3;
             WINO_STORE(o, r0), WINO_STORE(o + os, r1), WINO_STORE(o + 2 * os, r2), WINO_STORE(o + 3 * os, r3);
+            continue;
+        }
+        if (m == 6) {
+            wino_piece d0, d1, d2, d3, d4, d5, d6, d7;
+            WINO_LOAD(d0, d), WINO_LOAD(d1, d + ds), WINO_LOAD(d2, d + 2 * ds), WINO_LOAD(d3, d + 3 * ds);
+            WINO_LOAD(d4, d + 4 * ds), WINO_LOAD(d5, d + 5 * ds), WINO_LOAD(d6, d + 6 * ds), WINO_LOAD(d7, d + 7 * ds);
+            wino_piece r0 = d0 - d6 + 5.25f * (d4 - d2), r7 = d7 - d1 + 5.25f * (d3 - d5);
+            wino_piece e1 = d2 + d6 - 4.25f * d4, o1 = d1 + d5 - 4.25f * d3;          /* points +-1 */
+            wino_piece e2 = d6 + 0.25f * d2 - 1.25f * d4, o2 = 0.5f * d1 - 2.5f * d3 + 2.0f * d5; /* +-1/2 */
+            wino_piece e3 = d6 + 4.0f * d2 - 5.0f * d4, o3 = 2.0f * d1 - 2.5f * d3 + 0.5f * d5;   /* +-2 */
+            wino_piece r1 = e1 + o1, r2 = e1 - o1, r3 = e2 + o2, r4 = e2 - o2, r5 = e3 + o3, r6 = e3 - o3;
+            WINO_STORE(o, r0), WINO_STORE(o + os, r1), WINO_STORE(o + 2 * os, r2), WINO_STORE(o + 3 * os, r3);
+            WINO_STORE(o + 4 * os, r4), WINO_STORE(o + 5 * os, r5), WINO_STORE(o + 6 * os, r6);
+            WINO_STORE(o + 7 * os, r7);
             continue;
         }
         wino_piece d0, d1, d2, d3, d4, d5;
@@ -152,6 +167,18 @@ WINO_INLINE void wino_at_1d(float *o, size_t os, const float *s, size_t ss, int 
             WINO_LOAD(s0, s), WINO_LOAD(s1, s + ss), WINO_LOAD(s2, s + 2 * ss), WINO_LOAD(s3, s + 3 * ss);
             wino_piece r0 = s0 + s1 + s2, r1 = s1 - s2 - s3;
             WINO_STORE(o, r0), WINO_STORE(o + os, r1);
+            continue;
+        }
+        if (m == 6) {
+            wino_piece s0, s1, s2, s3, s4, s5, s6, s7;
+            WINO_LOAD(s0, s), WINO_LOAD(s1, s + ss), WINO_LOAD(s2, s + 2 * ss), WINO_LOAD(s3, s + 3 * ss);
+            WINO_LOAD(s4, s + 4 * ss), WINO_LOAD(s5, s + 5 * ss), WINO_LOAD(s6, s + 6 * ss), WINO_LOAD(s7, s + 7 * ss);
+            wino_piece a = s1 + s2, b = s1 - s2, c = s3 + s4, e = s3 - s4, f = s5 + s6, g = s5 - s6;
+            wino_piece r0 = s0 + a + c + f, r1 = b + 2.0f * e + 0.5f * g, r2 = a + 4.0f * c + 0.25f * f;
+            wino_piece r3 = b + 8.0f * e + 0.125f * g, r4 = a + 16.0f * c + 0.0625f * f;
+            wino_piece r5 = b + 32.0f * e + 0.03125f * g + s7;
+            WINO_STORE(o, r0), WINO_STORE(o + os, r1), WINO_STORE(o + 2 * os, r2), WINO_STORE(o + 3 * os, r3);
+            WINO_STORE(o + 4 * os, r4), WINO_STORE(o + 5 * os, r5);
             continue;
         }
         wino_piece s0, s1, s2, s3, s4, s5;
@@ -256,6 +283,7 @@ WINO_INLINE void wino_input_piece(const vggc_wino_plan *p, const float *in, int 
     int lt0 = piece / p->cinb * WINO_TILE_GROUP, cb = piece % p->cinb;
     int lt1 = lt0 + WINO_TILE_GROUP < p->count ? lt0 + WINO_TILE_GROUP : p->count;
     if (p->m == 2) wino_input_group(p, in, lt0, lt1, cb, 2);
+    else if (p->m == 6) wino_input_group(p, in, lt0, lt1, cb, 6);
     else wino_input_group(p, in, lt0, lt1, cb, 4);
 }
 
@@ -265,6 +293,7 @@ WINO_INLINE void wino_output_piece(const vggc_wino_plan *p, float *out, const fl
     int lt0 = piece / p->coutb * WINO_TILE_GROUP, cb = piece % p->coutb;
     int lt1 = lt0 + WINO_TILE_GROUP < p->count ? lt0 + WINO_TILE_GROUP : p->count;
     if (p->m == 2) wino_output_group(p, out, bias, lt0, lt1, cb, 2);
+    else if (p->m == 6) wino_output_group(p, out, bias, lt0, lt1, cb, 6);
     else wino_output_group(p, out, bias, lt0, lt1, cb, 4);
 }
 
