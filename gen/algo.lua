@@ -3,6 +3,7 @@
 --   direct     blocked: direct convolution, k odd up to 7, stride 1 or 2 (vggc_conv_direct, _ex)
 --   winograd2  blocked: Winograd F(2x2, 3x3) (vggc_conv_winograd, m = 2)
 --   winograd4  blocked: Winograd F(4x4, 3x3) (vggc_conv_winograd, m = 4)
+--   winograd6  blocked: Winograd F(6x6, 3x3) (vggc_conv_winograd, m = 6)
 --   general    NCHW: im2col + SGEMM for any window (vggc_conv2d_general): every conv the others do not fit
 -- "blocked" is the fast path's layout: channels in blocks of 16, (n, cpad / 16, h, w, 16). A blocked conv's
 -- epilogue takes the plain 2x2 max pool right after it, or the Add of a residual (and the ReLU after that), and
@@ -15,10 +16,13 @@ local kinds = require("layers")
 
 local M = {}
 
-M.names = { "auto", "im2col", "direct", "winograd2", "winograd4" }
+M.names = { "auto", "im2col", "direct", "winograd2", "winograd4", "winograd6" }
 M.default = "auto"
 
-local TILE = { winograd2 = 2, winograd4 = 4 }
+local TILE = { winograd2 = 2, winograd4 = 4, winograd6 = 6 }
+
+-- Transformed weights the runtime re-reads from L3 on every pass of tiles (runtime/winograd.c's U_CACHED_BYTES).
+local U_CACHED_BYTES = 12 << 20
 
 function M.cpad(c)
   return (c + 15) // 16 * 16
@@ -55,9 +59,23 @@ end
 -- next piece's weights. With fewer tiles (a 7x7 map at batch 1: 4) the weights dominate and F(2x2) reads 2.25x fewer
 -- bytes; with 16 or more, F(4x4) wins on maps smaller than 8x8 too (resnet18's 512->512 at 7x7 on the AVX2
 -- machine: 5.9 ms against 10.1 at batch 8, 3.2 against 4.3 at batch 4). Tiny maps run direct.
+-- F(6x6) does 64 products per 36 outputs against F(4x4)'s 36 per 16, 0.79x the GEMM, but its 6x6 tiles overhang
+-- maps that are not multiples of 6 (56: 10 tiles of 6 cover 60) and its weights are 1.78x larger. It wins where
+-- its GEMM (64 x its tiles) is at most 0.85 of F(4x4)'s (36 x tiles) and its weights stay cached between passes
+-- (bench/layers.c, batch 1 and 8 on the AVX2 machine: 64->64 at 224 and 64->128, 128->128 at 112 took 0.79-0.87
+-- of F(4x4)'s time; at 56 (ratio 0.91) 0.91-1.04, at 28 and 14 (ratio 1.0, weights streamed) 0.94-1.37).
+local function sixes_win(u, shape, batch)
+  local cin, h, w = shape[1], shape[2], shape[3]
+  local gemm = 64 * M.winograd_tiles(batch, h, w, 6) / (36 * M.winograd_tiles(batch, h, w, 4))
+  return gemm <= 0.85 and M.winograd_weights(cin, u.out, 6) * 4 <= U_CACHED_BYTES
+end
+
 local function auto(u, shape, batch)
   local cin, h, w = shape[1], shape[2], shape[3]
   if u.win.h.k ~= 3 or u.win.h.s ~= 1 or cin < 16 then return "direct" end
+  if h >= 6 and w >= 6 and M.winograd_tiles(batch, h, w, 6) >= 16 and sixes_win(u, shape, batch) then
+    return "winograd6"
+  end
   if h >= 4 and w >= 4 and M.winograd_tiles(batch, h, w, 4) >= 16 then return "winograd4" end
   if h >= 4 and w >= 4 then return "winograd2" end
   return "direct"

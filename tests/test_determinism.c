@@ -234,6 +234,11 @@ Test(determinism, winograd_4x4_convs_give_the_same_bytes_across_runs_and_thread_
     expect_deterministic("winograd4", 1);
 }
 
+Test(determinism, winograd_6x6_convs_give_the_same_bytes_across_runs_and_thread_counts)
+{
+    expect_deterministic("winograd6", 1);
+}
+
 Test(determinism, auto_chosen_convs_give_the_same_bytes_across_runs_and_thread_counts)
 {
     expect_deterministic("auto", 1);
@@ -277,8 +282,8 @@ static void expect_batch_invariant(const char *algo)
 
 Test(determinism, an_image_gives_the_same_bytes_alone_and_inside_a_batch_of_3_under_each_algorithm)
 {
-    const char *algos[] = {"im2col", "direct", "winograd2", "winograd4"};
-    for (int i = 0; i < 4; i++) expect_batch_invariant(algos[i]);
+    const char *algos[] = {"im2col", "direct", "winograd2", "winograd4", "winograd6"};
+    for (int i = 0; i < 5; i++) expect_batch_invariant(algos[i]);
 }
 
 /* On one kernel row: the default algorithms at batch 1 and 3, thread counts 1, 2 and 3, and an image alone vs in a

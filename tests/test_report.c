@@ -476,8 +476,9 @@ Test(report, the_automatic_choice_puts_winograd_on_3x3_layers_direct_on_the_firs
 {
     char *text = vggc_ok("report vgg11");
     const char *want[] = {"   1  conv3x3+relu ", "direct",    "   2  maxpool2x2 ",   "fused",
-                          "   3  conv3x3+relu ", "winograd4", "  11  conv3x3+relu ", "winograd4"};
-    for (int i = 0; i < 8; i += 2) {
+                          "   3  conv3x3+relu ", "winograd6", "   5  conv3x3+relu ", "winograd4",
+                          "  11  conv3x3+relu ", "winograd4"};
+    for (int i = 0; i < 10; i += 2) {
         const char *row = strstr(text, want[i]);
         cr_assert(row != NULL, "no row '%s':\n%s", want[i], text);
         const char *end = strchr(row, '\n');
@@ -485,6 +486,26 @@ Test(report, the_automatic_choice_puts_winograd_on_3x3_layers_direct_on_the_firs
                   want[i], want[i + 1], text);
     }
     cr_expect(strstr(text, "convs: auto") != NULL, "the totals do not say how convs run:\n%s", text);
+    free(text);
+}
+
+/* F(6x6) where its GEMM is at most 0.85 of F(4x4)'s and its weights stay cached (gen/algo.lua): VGG16's 64->64 at
+ * 224 and 128->128 at 112 (38 x 38 tiles of 6 against 56 x 56 of 4: 0.82); not 128->256 at 56 (10 x 10 tiles cover
+ * 60 x 60: 0.91), nor 512->512 at 112 (its weights, 64 x 512 x 512 floats, are 64 MiB). */
+Test(report, the_automatic_choice_takes_winograd6_on_large_maps_whose_weights_stay_cached)
+{
+    char *text = vggc_ok("report vgg16");
+    const char *want[] = {"   2  conv3x3+relu ", "winograd6", "   4  conv3x3+relu ", "winograd6",
+                          "   5  conv3x3+relu ", "winograd6", "   7  conv3x3+relu ", "winograd4"};
+    for (int i = 0; i < 8; i += 2) {
+        const char *row = strstr(text, want[i]);
+        cr_assert(row != NULL, "no row '%s':\n%s", want[i], text);
+        cr_expect(strstr(row, want[i + 1]) != NULL && strstr(row, want[i + 1]) < strchr(row, '\n'),
+                  "row '%s' is not %s:\n%s", want[i], want[i + 1], text);
+    }
+    free(text);
+    text = vggc_ok("report 512,512 --input 512x112x112 --avgpool none --classifier none --classes 10");
+    cr_expect_eq(count(text, "winograd6"), 0, "512->512 at 112 has 64 MiB of F(6x6) weights, not cached:\n%s", text);
     free(text);
 }
 
@@ -514,8 +535,9 @@ Test(report, json_names_each_layers_algorithm_and_the_prepared_bytes)
 {
     char *doc = vggc_ok("report vgg11 --json");
     cr_expect(strstr(doc, "\"algorithm\": \"winograd4\"") != NULL, "no algorithm in the layers:\n%.2000s", doc);
-    /* direct 64x3x3x3 (64 outputs, a multiple of 16); F(4x4) on the other seven: 36 x cin x cout */
-    long long want = 4LL * (64 * 27 + 36LL * (64 * 128 + 128 * 256 + 256 * 256 + 256 * 512 + 3 * 512 * 512));
+    /* direct 64x3x3x3 (64 outputs, a multiple of 16); F(6x6) at 112: 64 x cin x cout; F(4x4) on the other six:
+     * 36 x cin x cout */
+    long long want = 4LL * (64 * 27 + 64LL * 64 * 128 + 36LL * (128 * 256 + 256 * 256 + 256 * 512 + 3 * 512 * 512));
     cr_expect_eq(json_int(doc, "prepared_bytes"), want, "prepared_bytes %lld, want %lld", json_int(doc, "prepared_bytes"),
                  want);
     free(doc);

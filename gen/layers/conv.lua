@@ -11,9 +11,10 @@ local K = { computes = true, takes_map = true }
 
 local TEMPLATES = { im2col = "templates/layers/conv.c.in", direct = "templates/layers/conv_direct.c.in",
                     winograd2 = "templates/layers/conv_winograd.c.in",
-                    winograd4 = "templates/layers/conv_winograd.c.in", general = "templates/layers/conv_general.c.in" }
+                    winograd4 = "templates/layers/conv_winograd.c.in",
+                    winograd6 = "templates/layers/conv_winograd.c.in", general = "templates/layers/conv_general.c.in" }
 local EX = { direct = "templates/layers/conv_direct_ex.c.in", winograd2 = "templates/layers/conv_winograd_ex.c.in",
-             winograd4 = "templates/layers/conv_winograd_ex.c.in" }
+             winograd4 = "templates/layers/conv_winograd_ex.c.in", winograd6 = "templates/layers/conv_winograd_ex.c.in" }
 
 -- The ReLU at the end of the epilogue: the conv's own, or the one after the Add it runs.
 local function relu(u)
@@ -84,7 +85,7 @@ function K.work(u, shape)
 end
 
 local HOW = { im2col = "im2col + sgemm", direct = "direct, blocked", winograd2 = "Winograd F(2x2,3x3), blocked",
-              winograd4 = "Winograd F(4x4,3x3), blocked", general = "im2col + sgemm" }
+              winograd4 = "Winograd F(4x4,3x3), blocked", winograd6 = "Winograd F(6x6,3x3), blocked", general = "im2col + sgemm" }
 
 -- What the epilogue does besides the bias: ", + layer 7's output, relu", ", into channels 64.. of layer 12"
 local function epilogue_text(u)
