@@ -471,6 +471,18 @@ Test(report, report_help_exits_0_and_names_every_option)
     free(out);
 }
 
+/* Each of the report's rows that starts with want[2 i] says want[2 i + 1] (the algorithm column), i < pairs. */
+static void expect_rows_say(const char *text, const char *const *want, int pairs)
+{
+    for (int i = 0; i < 2 * pairs; i += 2) {
+        const char *row = strstr(text, want[i]);
+        cr_assert(row != NULL, "no row '%s':\n%s", want[i], text);
+        const char *end = strchr(row, '\n');
+        cr_expect(strstr(row, want[i + 1]) != NULL && strstr(row, want[i + 1]) < end, "row '%s' is not %s:\n%s",
+                  want[i], want[i + 1], text);
+    }
+}
+
 /* --conv: how each conv runs, chosen per layer unless forced, and shown in the algorithm column. */
 Test(report, the_automatic_choice_puts_winograd_on_3x3_layers_direct_on_the_first_layer_and_fuses_the_pools)
 {
@@ -478,13 +490,7 @@ Test(report, the_automatic_choice_puts_winograd_on_3x3_layers_direct_on_the_firs
     const char *want[] = {"   1  conv3x3+relu ", "direct",    "   2  maxpool2x2 ",   "fused",
                           "   3  conv3x3+relu ", "winograd6", "   5  conv3x3+relu ", "winograd4",
                           "  11  conv3x3+relu ", "winograd4"};
-    for (int i = 0; i < 10; i += 2) {
-        const char *row = strstr(text, want[i]);
-        cr_assert(row != NULL, "no row '%s':\n%s", want[i], text);
-        const char *end = strchr(row, '\n');
-        cr_expect(strstr(row, want[i + 1]) != NULL && strstr(row, want[i + 1]) < end, "row '%s' is not %s:\n%s",
-                  want[i], want[i + 1], text);
-    }
+    expect_rows_say(text, want, 5);
     cr_expect(strstr(text, "convs: auto") != NULL, "the totals do not say how convs run:\n%s", text);
     free(text);
 }
@@ -497,12 +503,7 @@ Test(report, the_automatic_choice_takes_winograd6_on_large_maps_whose_weights_st
     char *text = vggc_ok("report vgg16");
     const char *want[] = {"   2  conv3x3+relu ", "winograd6", "   4  conv3x3+relu ", "winograd6",
                           "   5  conv3x3+relu ", "winograd6", "   7  conv3x3+relu ", "winograd4"};
-    for (int i = 0; i < 8; i += 2) {
-        const char *row = strstr(text, want[i]);
-        cr_assert(row != NULL, "no row '%s':\n%s", want[i], text);
-        cr_expect(strstr(row, want[i + 1]) != NULL && strstr(row, want[i + 1]) < strchr(row, '\n'),
-                  "row '%s' is not %s:\n%s", want[i], want[i + 1], text);
-    }
+    expect_rows_say(text, want, 4);
     free(text);
     text = vggc_ok("report 512,512 --input 512x112x112 --avgpool none --classifier none --classes 10");
     cr_expect_eq(count(text, "winograd6"), 0, "512->512 at 112 has 64 MiB of F(6x6) weights, not cached:\n%s", text);
