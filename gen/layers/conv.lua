@@ -9,12 +9,14 @@ local window = require("window")
 
 local K = { computes = true, takes_map = true }
 
+-- Templates by kind: the algorithm, with winograd2/4/6 one kind "winograd" (their tile, u.tile, is a call argument).
 local TEMPLATES = { im2col = "templates/layers/conv.c.in", direct = "templates/layers/conv_direct.c.in",
-                    winograd2 = "templates/layers/conv_winograd.c.in",
-                    winograd4 = "templates/layers/conv_winograd.c.in",
-                    winograd6 = "templates/layers/conv_winograd.c.in", general = "templates/layers/conv_general.c.in" }
-local EX = { direct = "templates/layers/conv_direct_ex.c.in", winograd2 = "templates/layers/conv_winograd_ex.c.in",
-             winograd4 = "templates/layers/conv_winograd_ex.c.in", winograd6 = "templates/layers/conv_winograd_ex.c.in" }
+                    winograd = "templates/layers/conv_winograd.c.in", general = "templates/layers/conv_general.c.in" }
+local EX = { direct = "templates/layers/conv_direct_ex.c.in", winograd = "templates/layers/conv_winograd_ex.c.in" }
+
+local function kind(u)
+  return u.tile and "winograd" or u.algo or "im2col"
+end
 
 -- The ReLU at the end of the epilogue: the conv's own, or the one after the Add it runs.
 local function relu(u)
@@ -29,8 +31,8 @@ end
 
 function K.template(u)
   if u.scratch then return "templates/layers/conv_direct_nchw.c.in" end
-  if EX[u.algo] and not plain(u) then return EX[u.algo] end
-  return TEMPLATES[u.algo or "im2col"]
+  if EX[kind(u)] and not plain(u) then return EX[kind(u)] end
+  return TEMPLATES[kind(u)]
 end
 
 function K.label(u)
@@ -84,8 +86,8 @@ function K.work(u, shape)
   return shape[1] * u.win.h.k * u.win.w.k * sizes.window(shape[2], u.win.h) * sizes.window(shape[3], u.win.w)
 end
 
-local HOW = { im2col = "im2col + sgemm", direct = "direct, blocked", winograd2 = "Winograd F(2x2,3x3), blocked",
-              winograd4 = "Winograd F(4x4,3x3), blocked", winograd6 = "Winograd F(6x6,3x3), blocked", general = "im2col + sgemm" }
+local HOW = { im2col = "im2col + sgemm", direct = "direct, blocked", winograd = "Winograd F(%dx%d,3x3), blocked",
+              general = "im2col + sgemm" }
 
 -- What the epilogue does besides the bias: ", + layer 7's output, relu", ", into channels 64.. of layer 12"
 local function epilogue_text(u)
@@ -105,10 +107,11 @@ end
 
 function K.describe(u, shape)
   local h, w = u.win.h, u.win.w
+  local how = HOW[kind(u)]:format(u.tile, u.tile) .. (u.scratch and ", reads the NCHW input" or "")
   return string.format("conv%dx%d %d -> %d, %s, %s%s%s [%s]", h.k, w.k, shape[1], u.out, window.describe(u.win),
                        u.bias and "+ bias" or "no bias",
                        u.bn and string.format(", batchnorm %s (eps %g) folded in at load", u.bn.name, u.bn.eps) or "",
-                       epilogue_text(u), HOW[u.algo or "im2col"] .. (u.scratch and ", reads the NCHW input" or ""))
+                       epilogue_text(u), how)
 end
 
 -- The vggc_epilogue of an _ex call, as a compound literal.
@@ -132,7 +135,7 @@ function K.args(u, shape, ctx)
   else
     v.weight, v.work, v.k, v.relu = weight, work, u.win.h.k, relu(u) and 1 or 0
   end
-  if K.template(u) == EX[u.algo] then
+  if K.template(u) == EX[kind(u)] then
     v.epilogue = epilogue(u, ctx)
     if u.algo == "direct" then v.stride = u.win.h.s end
   end
