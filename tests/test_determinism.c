@@ -283,7 +283,7 @@ static void expect_batch_invariant(const char *algo)
 Test(determinism, an_image_gives_the_same_bytes_alone_and_inside_a_batch_of_3_under_each_algorithm)
 {
     const char *algos[] = {"im2col", "direct", "winograd2", "winograd4", "winograd6"};
-    for (int i = 0; i < 5; i++) expect_batch_invariant(algos[i]);
+    for (size_t i = 0; i < sizeof algos / sizeof algos[0]; i++) expect_batch_invariant(algos[i]);
 }
 
 /* On one kernel row: the default algorithms at batch 1 and 3, thread counts 1, 2 and 3, and an image alone vs in a
