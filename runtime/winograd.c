@@ -152,6 +152,7 @@ static vggc_wino_plan make_plan(const vggc_kernels *k, int n, int cin, int h, in
     int fused = p.pass_tiles < p.tiles;
     p.v_xi = (size_t)p.pass_tiles * p.cinp + (fused ? SKEW : 0);
     p.m_xi = (size_t)p.pass_tiles * p.coutp + (fused ? SKEW : 0);
+    p.v_spills = (long)p.alpha * p.alpha * (long)p.v_xi * 4 > pass_bytes;
     return p;
 }
 

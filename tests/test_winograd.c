@@ -240,23 +240,29 @@ static void agrees_with_generic(const vggc_kernels *k)
 TEST_EVERY_ISA(winograd, the_row_agrees_with_the_generic_row, agrees_with_generic)
 
 /* Transformed weights over the cached budget: one staged pass whose GEMM pieces each cover every tile, so they
- * prefetch the next piece's weights and threads take runs of pieces. Same bits as the fused passes, any threads. */
+ * prefetch the next piece's weights and threads take runs of pieces. Same bits as the fused passes, any threads;
+ * also when the pass's V is over the L2 budget, so the input transform gathers each row block's V before writing it
+ * (42 tiles: groups of 32 tiles that start and end inside row blocks of 12, and a ragged last block of 6). */
 static void staged_streams(const vggc_kernels *k)
 {
     conv_case cases[] = {{1, 40, 14, 14, 80, 4, 1}, {2, 33, 13, 9, 48, 2, 0}, /* 16 tiles, 3 panels; 42 tiles */
                          {1, 40, 28, 28, 80, 6, 0}};                         /* 25 tiles */
+    const long pass_budgets[] = {0, 1}; /* V within L2 (written tile by tile); V "over L2" (gathered) */
     for (int i = 0; i < 3; i++) {
         operands o = make_operands(&cases[i], 60u + i);
         float *fused = run_winograd(k, &cases[i], &o);
-        vggc_winograd_budgets(0, 1, 0); /* U "too big to cache": staged */
-        for (int threads = 1; threads <= 3; threads++) {
-            vggc_set_threads(threads);
-            float *staged = run_winograd(k, &cases[i], &o);
-            char what[64];
-            snprintf(what, sizeof what, "staged, %d thread(s), vs fused", threads);
-            expect_same_bits(what, staged, fused, out_count(&cases[i]));
-            free(staged);
+        for (int b = 0; b < 2; b++) {
+            vggc_winograd_budgets(pass_budgets[b], 1, 0); /* U "too big to cache": staged */
+            for (int threads = 1; threads <= 3; threads++) {
+                vggc_set_threads(threads);
+                float *staged = run_winograd(k, &cases[i], &o);
+                char what[80];
+                snprintf(what, sizeof what, "staged%s, %d thread(s), vs fused", b ? ", V gathered" : "", threads);
+                expect_same_bits(what, staged, fused, out_count(&cases[i]));
+                free(staged);
+            }
         }
+        vggc_set_threads(2);
         vggc_winograd_budgets(0, 0, 0);
         free(fused);
         free_operands(&o);
