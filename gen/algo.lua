@@ -60,14 +60,23 @@ end
 -- bytes; with 16 or more, F(4x4) wins on maps smaller than 8x8 too (resnet18's 512->512 at 7x7 on the AVX2
 -- machine: 5.9 ms against 10.1 at batch 8, 3.2 against 4.3 at batch 4). Tiny maps run direct.
 -- F(6x6) does 64 products per 36 outputs against F(4x4)'s 36 per 16, 0.79x the GEMM, but its 6x6 tiles overhang
--- maps that are not multiples of 6 (56: 10 tiles of 6 cover 60) and its weights are 1.78x larger. It wins where
--- its GEMM (64 x its tiles) is at most 0.85 of F(4x4)'s (36 x tiles) and its weights stay cached between passes
--- (bench/layers.c, batch 1 and 8 on the AVX2 machine: 64->64 at 224 and 64->128, 128->128 at 112 took 0.79-0.87
--- of F(4x4)'s time; at 56 (ratio 0.91) 0.91-1.04, at 28 and 14 (ratio 1.0, weights streamed) 0.94-1.37).
+-- maps that are not multiples of 6 (56: 10 tiles of 6 cover 60, 0.91x the GEMM) and its weights are 1.78x larger.
+-- It wins where its GEMM (64 x its tiles) is at most 0.91 of F(4x4)'s (36 x tiles), with 64 tiles or more to share
+-- its weights, unless F(4x4)'s weights stay cached between passes and F(6x6)'s staged work (V and M of every tile)
+-- would not fit in L3 either (bench/layers.c, 2 threads, on the AVX2 machine and on the AVX2 and AVX-512 rows of a
+-- Zen 5: 64->64 at 224 and 64->128, 128->128 at 112 took 0.79-0.87 of F(4x4)'s time; at 56, batch 1, 0.89-0.97;
+-- 128->256 at 56, batch 8, 0.83-0.90; 256->256 at 56, batch 8 (105 MB of work, against F(4x4)'s cached passes)
+-- 1.04-1.13; at 28, batch 1 (25 tiles: 1.78x the weights streamed from memory for each) 0.92-0.97 on the Zen 5 but
+-- slower on the Zen 3; at 14 (0.97-1.0x the GEMM) 1.15-1.9 at batch 1).
+local STAGED_L3_BYTES = 16 << 20
+
 local function sixes_win(u, shape, batch)
   local cin, h, w = shape[1], shape[2], shape[3]
-  local gemm = 64 * M.winograd_tiles(batch, h, w, 6) / (36 * M.winograd_tiles(batch, h, w, 4))
-  return gemm <= 0.85 and M.winograd_weights(cin, u.out, 6) * 4 <= U_CACHED_BYTES
+  local tiles = M.winograd_tiles(batch, h, w, 6)
+  local gemm = 64 * tiles / (36 * M.winograd_tiles(batch, h, w, 4))
+  if gemm > 0.91 or tiles < 64 then return false end
+  local cached = function(m) return M.winograd_weights(cin, u.out, m) * 4 <= U_CACHED_BYTES end
+  return cached(6) or not cached(4) or M.winograd_work(batch, cin, h, w, u.out, 6) * 4 <= STAGED_L3_BYTES
 end
 
 local function auto(u, shape, batch)
