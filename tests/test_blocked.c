@@ -241,15 +241,17 @@ TEST_EVERY_ISA(direct, one_by_one_matches_the_reference_for_every_channel_count_
 TEST_EVERY_ISA(direct, one_by_one_with_the_fused_pool_matches_the_reference_conv_then_max_pool, k1_pool)
 
 /* Few input channels on maps wide enough for interior tiles: the first VGG layer's flat-taps kernel, for 1, 2 and 4
- * channel blocks per group. */
+ * channel blocks per group; rows of 31, 32 (five 6-pixel tiles and a 2-pixel one) and 50 (with the pool, a 48-column segment
+ * and a 2-column one). */
 static void few_channels(const vggc_kernels *kern)
 {
-    static const int cins[] = {3, 16}, couts[] = {16, 32, 64};
+    static const int cins[] = {3, 16}, couts[] = {16, 32, 64}, widths[] = {31, 32, 50};
     for (int k = 1; k <= 3; k += 2)
         for (int pool = 0; pool <= 1; pool++)
             for (int i = 0; i < 2; i++)
                 for (int o = 0; o < 3; o++) {
-                    conv_case c = make_case(1, cins[i], 20, 31, couts[o], k, pool, 5u + (unsigned)(i * 3 + o));
+                    int w = widths[(i * 3 + o + pool) % 3];
+                    conv_case c = make_case(1, cins[i], 20, w, couts[o], k, pool, 5u + (unsigned)(i * 3 + o));
                     float *want = reference(&c);
                     expect_kernel_matches(kern, &c, want);
                     free(want);
@@ -348,7 +350,7 @@ TEST_EVERY_ISA(direct, padded_input_channels_are_never_read, padded_unread)
  * on the blocked copy (same taps, same order), and a row that cannot converts it into the scratch buffer first. */
 static void nchw_input(const vggc_kernels *k)
 {
-    static const int cins[] = {1, 3, 16}, maps[][2] = {{7, 9}, {20, 31}, {1, 2}};
+    static const int cins[] = {1, 3, 16}, maps[][2] = {{7, 9}, {20, 32}, {1, 2}};
     for (int kk = 1; kk <= 3; kk += 2)
         for (int pool = 0; pool <= 1; pool++)
             for (int i = 0; i < 3; i++)
