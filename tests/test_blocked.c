@@ -241,8 +241,8 @@ TEST_EVERY_ISA(direct, one_by_one_matches_the_reference_for_every_channel_count_
 TEST_EVERY_ISA(direct, one_by_one_with_the_fused_pool_matches_the_reference_conv_then_max_pool, k1_pool)
 
 /* Few input channels on maps wide enough for interior tiles: the first VGG layer's flat-taps kernel, for 1, 2 and 4
- * channel blocks per group; rows of 31, 32 (five 6-pixel tiles and a 2-pixel one) and 50 (with the pool, a 48-column segment
- * and a 2-column one). */
+ * channel blocks per group; rows of 31, 32 (five 6-pixel tiles and a 2-pixel one) and 50 (with the pool, a
+ * 48-column segment and a 2-column one). */
 static void few_channels(const vggc_kernels *kern)
 {
     static const int cins[] = {3, 16}, couts[] = {16, 32, 64}, widths[] = {31, 32, 50};
