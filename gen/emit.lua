@@ -60,7 +60,7 @@ local function weights(net)
   local lines = {}
   each_tensor(net, function(t, u)
     if stored(t, u, net) then
-      lines[#lines + 1] = string.format("static float %s[%s]; /* %s */", c_name(t.name),
+      lines[#lines + 1] = string.format("_Alignas(64) static float %s[%s]; /* %s */", c_name(t.name),
                                         format.shape(t.shape, " * "), format.tuple(t.shape))
     else
       lines[#lines + 1] = string.format("/* %s %s: not stored; only its prepared copy %s */", t.name,
@@ -69,7 +69,7 @@ local function weights(net)
   end)
   for _, u in ipairs(net.units) do -- a layer without bias passes zeros (a BatchNorm fold writes its own there)
     if u.bias_zeroed then
-      lines[#lines + 1] = string.format("static float %s[%d]; /* (%d): no %s in the state_dict, zeros */",
+      lines[#lines + 1] = string.format("_Alignas(64) static float %s[%d]; /* (%d): no %s in the state_dict, zeros */",
                                         c_name(u.bias_name), u.bias_zeroed, u.bias_zeroed, u.bias_name)
     end
   end

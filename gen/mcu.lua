@@ -41,14 +41,23 @@ local function manifest(net)
   return tensors, folds, zeros
 end
 
+-- The alignment (bytes) of the blob and of each array in it: on the host the kernels read whole 64-byte lines (an
+-- FC weight off a line makes every AVX-512 load span two), so each array starts on one, zero-padded; a Cortex-M
+-- target packs them (flash is counted to the byte; its kernels read floats).
+local function blob_align(net)
+  return net.target and 16 or 64
+end
+
 -- read(host, net, path, by_order) -> {bytes, offsets = {name = float offset}}: the arrays the kernels read, in
 -- target.arrays order, from the safetensors file (checked and folded by the runtime's own loader).
 function M.read(host, net, path, by_order)
   local tensors, folds, zeros = manifest(net)
   local data, message = host.read_weights(path, net.model.name, tensors, folds, zeros, by_order)
   if not data then errors.raise("--weights", "%s", message) end
-  local parts, offsets, at = {}, {}, 0
+  local parts, offsets, at, step = {}, {}, 0, net.target and 1 or blob_align(net) // 4
   for _, a in ipairs(target_.arrays(net)) do
+    local pad = (step - at % step) % step
+    if pad > 0 then parts[#parts + 1], at = string.rep("\0", 4 * pad), at + pad end
     parts[#parts + 1], offsets[a.name] = data[a.name], at
     at = at + a.count
   end
@@ -220,7 +229,8 @@ function M.blob_files(host, net, dir, command, blob)
     { path = dir .. "/" .. name .. "_weights.bin", text = blob.bytes },
     { path = dir .. "/" .. name .. "_weights.S",
       text = template.fill(template.load(host, "templates/mcu/weights.S.in"),
-                           { name = name, version = host.version, command = command, bytes = #blob.bytes }) },
+                           { name = name, version = host.version, command = command, bytes = #blob.bytes,
+                             align = blob_align(net) }) },
   }
 end
 

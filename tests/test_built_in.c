@@ -6,35 +6,39 @@
 #include "vggc.h"
 
 #include <criterion/criterion.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define FASHION VGGC_SOURCE_DIR "/models/fashion_vgg"
 
-static void write_input(const char *path)
+/* A random float32 input of shape (1, c, hw, hw) at path. */
+static void write_input(const char *path, int c, int hw)
 {
-    float x[28 * 28];
-    fill_random(x, 28 * 28, 3, 2.0f);
+    float *x = malloc(sizeof *x * (size_t)(c * hw * hw));
+    cr_assert_not_null(x);
+    fill_random(x, (size_t)(c * hw * hw), 3, 2.0f);
     vggc_error err = {""};
-    cr_assert_eq(vggc_npy_write(path, x, 4, (const int64_t[]){1, 1, 28, 28}, &err), 0, "%s", err.msg);
+    cr_assert_eq(vggc_npy_write(path, x, 4, (const int64_t[]){1, c, hw, hw}, &err), 0, "%s", err.msg);
+    free(x);
 }
 
-/* The Fashion-MNIST net with --conv conv built twice, with its weights built in and loading them, then both run. */
-static void expect_same_as_loading(const char *conv)
+/* MODEL with --conv conv built twice in dir, with the weights W built in and loading them, then both run on one
+ * random (1, c, hw, hw) input: the same bits, classes outputs. */
+static void expect_same_as_loading_in(const char *dir, const char *model, const char *name, const char *weights,
+                                      const char *conv, int c, int hw, int classes)
 {
-    char *dir = make_temp_dir("built-in");
-    cmd_result r = run("cd '%s' && mkdir in load && '%s' build " FASHION ".lua --conv %s --weights " FASHION
-                       ".safetensors -o in && '%s' build " FASHION ".lua --conv %s -o load", dir, VGGC_EXE, conv,
-                       VGGC_EXE, conv);
+    cmd_result r = run("cd '%s' && mkdir in load && '%s' build '%s' --conv %s --weights '%s' -o in && "
+                       "'%s' build '%s' --conv %s -o load", dir, VGGC_EXE, model, conv, weights, VGGC_EXE, model, conv);
     cr_assert_eq(r.status, 0, "the builds failed: %s", r.err);
     cmd_free(&r);
     char x[4200];
     snprintf(x, sizeof x, "%s/x.npy", dir);
-    write_input(x);
+    write_input(x, c, hw);
     /* the built-in runner runs with its .bin deleted: the weights are in the executable */
-    r = run("cd '%s' && rm in/fashion_vgg_weights.bin && in/fashion_vgg --input x.npy --output y_in.npy && "
-            "load/fashion_vgg --weights " FASHION ".safetensors --input x.npy --output y_load.npy", dir);
+    r = run("cd '%s' && rm in/%s_weights.bin && in/%s --input x.npy --output y_in.npy && "
+            "load/%s --weights '%s' --input x.npy --output y_load.npy", dir, name, name, name, weights);
     cr_assert_eq(r.status, 0, "a runner failed: %s", r.err);
     cmd_free(&r);
     char a[4200], b[4200];
@@ -46,9 +50,16 @@ static void expect_same_as_loading(const char *conv)
     vggc_error err;
     cr_assert_eq(vggc_npy_read(a, &ya, sa, &ra, &err), 0, "%s", err.msg);
     cr_assert_eq(vggc_npy_read(b, &yb, sb, &rb, &err), 0, "%s", err.msg);
-    cr_assert(ra == 2 && rb == 2 && sa[1] == 10 && sb[1] == 10, "the outputs are not (1, 10)");
-    expect_same_bits(conv, ya, yb, 10);
+    cr_assert(ra == 2 && rb == 2 && sa[1] == classes && sb[1] == classes, "the outputs are not (1, %d)", classes);
+    expect_same_bits(conv, ya, yb, (size_t)classes);
     free(ya), free(yb);
+}
+
+/* The Fashion-MNIST net with --conv conv, built in and loading. */
+static void expect_same_as_loading(const char *conv)
+{
+    char *dir = make_temp_dir("built-in");
+    expect_same_as_loading_in(dir, FASHION ".lua", "fashion_vgg", FASHION ".safetensors", conv, 1, 28, 10);
     remove_tree(dir);
     free(dir);
 }
@@ -61,6 +72,68 @@ Test(built_in, weights_built_in_give_the_loading_runners_output_bit_for_bit_with
 Test(built_in, weights_built_in_give_the_loading_runners_output_bit_for_bit_with_im2col_convs)
 {
     expect_same_as_loading("im2col");
+}
+
+/* LeNet-5's state_dict as a safetensors file of random values (its arrays: 150, 6, 2400, 16, ... floats). */
+static void write_lenet5_weights(const char *path)
+{
+    static const struct {
+        const char *name;
+        int rank, shape[4];
+    } t[] = {{"layer1.conv1.weight", 4, {6, 1, 5, 5}}, {"layer1.conv1.bias", 1, {6}},
+             {"layer2.conv2.weight", 4, {16, 6, 5, 5}}, {"layer2.conv2.bias", 1, {16}},
+             {"layer3.fc1.weight", 2, {120, 400}},      {"layer3.fc1.bias", 1, {120}},
+             {"layer3.fc2.weight", 2, {84, 120}},       {"layer3.fc2.bias", 1, {84}},
+             {"layer3.fc3.weight", 2, {10, 84}},        {"layer3.fc3.bias", 1, {10}}};
+    enum { N = sizeof t / sizeof t[0] };
+    char header[2048];
+    size_t len = 0, at = 0, counts[N];
+    len += (size_t)snprintf(header + len, sizeof header - len, "{");
+    for (int i = 0; i < N; i++) {
+        counts[i] = 1;
+        len += (size_t)snprintf(header + len, sizeof header - len, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[",
+                                i ? "," : "", t[i].name);
+        for (int d = 0; d < t[i].rank; d++) {
+            counts[i] *= (size_t)t[i].shape[d];
+            len += (size_t)snprintf(header + len, sizeof header - len, "%s%d", d ? "," : "", t[i].shape[d]);
+        }
+        len += (size_t)snprintf(header + len, sizeof header - len, "],\"data_offsets\":[%zu,%zu]}", at,
+                                at + 4 * counts[i]);
+        at += 4 * counts[i];
+    }
+    len += (size_t)snprintf(header + len, sizeof header - len, "}");
+    while (len % 8) header[len++] = ' ';
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f, "cannot write %s", path);
+    uint64_t n = len;
+    fwrite(&n, 8, 1, f), fwrite(header, 1, len, f);
+    for (int i = 0; i < N; i++) {
+        float *v = malloc(sizeof *v * counts[i]);
+        cr_assert_not_null(v);
+        fill_random(v, counts[i], 20u + (unsigned)i, 0.3f);
+        fwrite(v, sizeof *v, counts[i], f);
+        free(v);
+    }
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* On the host every array of the built-in blob starts on a 64-byte line (the kernels read whole lines; an FC weight
+ * off a line makes every AVX-512 load span two): LeNet-5's 150-float conv1 weight is followed by 10 floats of
+ * padding. The offsets are right if the runner gives the loading runner's output. */
+Test(built_in, each_built_in_array_starts_on_a_64_byte_line_and_the_runner_gives_the_loading_runners_output)
+{
+    char *dir = make_temp_dir("built-in");
+    char weights[4200];
+    snprintf(weights, sizeof weights, "%s/lenet5.safetensors", dir);
+    write_lenet5_weights(weights);
+    expect_same_as_loading_in(dir, VGGC_SOURCE_DIR "/models/lenet5.lua", "lenet5", weights, "auto", 1, 32, 10);
+    cmd_result r = run("cd '%s/in' && grep -oE 'lenet5_weights \\+ [0-9]+' lenet5.c | awk '{print $3 %% 16}' | "
+                       "sort -u | tr '\\n' ' '; grep -c 'balign 64' lenet5_weights.S", dir);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect_str_eq(r.out, "0 1\n", "the arrays' offsets (floats mod 16) and .balign 64 lines: %s", r.out);
+    cmd_free(&r);
+    remove_tree(dir);
+    free(dir);
 }
 
 Test(built_in, the_generated_c_stores_no_weight_and_compiles_with_pedantic_warnings_as_errors)
