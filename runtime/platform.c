@@ -34,8 +34,8 @@ static int has_avx512(void)
  * at 14x14, batch 1, 2.7 -> 2.2-2.5 ms). direct_widest: the channel blocks of one direct-conv register tile
  * (AVX-512 holds 4 blocks x 6 pixels in its 32 registers; AVX2's 16 registers hold 1 block x 6 pixels). nchw: the
  * direct conv reads the network's NCHW input itself (AVX2); the other rows convert it to blocked first. any: its
- * direct conv runs strided, wider and epilogue jobs too (the AVX-512 kernel, which this project's current machine
- * cannot run to test, does the plain ones; the others fall back to the generic row's). */
+ * direct conv runs strided, wider and epilogue jobs too (the AVX-512 kernel does the plain ones; the others run on
+ * the best row that does them all, vggc_kernels_running_any_direct: AVX2). */
 static const vggc_kernels rows[] = {
 #ifdef VGGC_X86
     ROW(avx512, has_avx512, 32, 4, 0, 0),
@@ -54,6 +54,13 @@ const vggc_kernels *vggc_kernels_named(const char *name)
     for (int i = 0; i < ROWS; i++)
         if (strcmp(rows[i].name, name) == 0) return rows[i].supported() ? &rows[i] : NULL;
     return NULL;
+}
+
+const vggc_kernels *vggc_kernels_running_any_direct(void)
+{
+    for (int i = 0; i < ROWS; i++)
+        if (rows[i].direct_any && rows[i].supported()) return &rows[i];
+    return &rows[ROWS - 1];
 }
 
 static const vggc_kernels *best(void)

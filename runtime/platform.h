@@ -60,6 +60,9 @@ int vggc_kernels_count(void);
 const vggc_kernels *vggc_kernels_row(int i);
 /* The row named name, if this CPU runs it; NULL otherwise. */
 const vggc_kernels *vggc_kernels_named(const char *name);
+/* The best row this CPU runs whose direct conv runs every job (direct_any): where a row's own handles only plain
+ * jobs, the others run there. */
+const vggc_kernels *vggc_kernels_running_any_direct(void);
 
 /* The entry points one row's files define, named by suffix. */
 #define VGGC_DECLARE_KERNELS(isa)                                                                              \

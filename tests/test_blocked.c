@@ -432,3 +432,39 @@ static void ex_cases(const vggc_kernels *kern)
                 for (int r = 0; r <= 1; r++) expect_ex_matches(kern, ks[i], stride, relu, r, seed += 11);
 }
 TEST_EVERY_ISA(direct, strides_windows_up_to_7_residuals_no_relu_and_concatenations_match_the_reference, ex_cases)
+
+/* A row whose own pieces run only the plain jobs (AVX-512) runs the others on the best row that runs them all (AVX2
+ * where the CPU has it), not on the plain C one: a strided 7x7 job (resnet18's stem) and a 1x1 into a concatenation
+ * (googlenet's) give that row's bits exactly. On a row that runs every job itself this is itself. */
+static void others_on_the_best_row(const vggc_kernels *kern)
+{
+    const vggc_kernels *any = kern->direct_any ? kern : vggc_kernels_running_any_direct();
+    cr_assert(any->direct_any && any->supported(), "%s: the row for other jobs (%s) cannot run them", kern->name,
+              any->name);
+    if (!kern->direct_any)
+        for (int i = 0; i < vggc_kernels_count(); i++) {
+            const vggc_kernels *r = vggc_kernels_row(i);
+            if (r == any) break;
+            cr_expect(!(r->direct_any && r->supported()), "%s runs every job and comes before %s", r->name, any->name);
+        }
+    static const int jobs[][3] = {{7, 2, 0}, {1, 1, 1}}; /* k, stride, into a concatenation */
+    for (int t = 0; t < 2; t++) {
+        int k = jobs[t][0], stride = jobs[t][1], cat_job = jobs[t][2];
+        conv_case c = make_case(1, k == 7 ? 3 : 17, 15, 12, 20, k, 0, 500u + (unsigned)t);
+        int oh = (c.h - 1) / stride + 1, ow = (c.w - 1) / stride + 1, blocks = VGGC_CPAD(c.cout) / 16;
+        int all = cat_job ? blocks + 1 : blocks;
+        size_t count = (size_t)all * oh * ow * 16;
+        float *a = floats(count), *b = floats(count);
+        for (size_t i = 0; i < count; i++) a[i] = b[i] = 0.0f;
+        vggc_epilogue e = {1, NULL, all};
+        vggc_conv_direct_ex_on(kern, a, c.xb, c.wpack, c.bias, 1, c.cin, c.h, c.w, c.cout, k, stride, 0, &e);
+        vggc_conv_direct_ex_on(any, b, c.xb, c.wpack, c.bias, 1, c.cin, c.h, c.w, c.cout, k, stride, 0, &e);
+        char what[96];
+        snprintf(what, sizeof what, "%s vs %s, conv%dx%d stride %d%s", kern->name, any->name, k, k, stride,
+                 cat_job ? " into a concatenation" : "");
+        expect_identical(what, a, b, count);
+        free(a), free(b);
+        free_case(&c);
+    }
+}
+TEST_EVERY_ISA(direct, jobs_a_row_does_not_run_itself_run_on_the_best_row_that_runs_them_all, others_on_the_best_row)
