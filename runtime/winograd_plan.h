@@ -147,7 +147,8 @@ WINO_INLINE void wino_input_tile(const vggc_wino_plan *p, const float *in, int l
     float d[WINO_ALPHA_MAX][WINO_ALPHA_MAX][WINO_LANES], t[WINO_ALPHA_MAX][WINO_ALPHA_MAX][WINO_LANES];
     if (y0 >= 0 && x0 >= 0 && y0 + alpha <= p->h && x0 + alpha <= p->w) { /* inside: read in place */
         const float *patch = plane + ((size_t)y0 * p->w + x0) * WINO_LANES;
-        for (int j = 0; j < alpha; j++) wino_bt_1d(t[0][j], WINO_ALPHA_MAX * WINO_LANES, patch + j * WINO_LANES, row, m);
+        for (int j = 0; j < alpha; j++)
+            wino_bt_1d(t[0][j], WINO_ALPHA_MAX * WINO_LANES, patch + j * WINO_LANES, row, m);
     } else {
         wino_load_patch(d, plane, p->h, p->w, y0, x0, alpha);
         for (int j = 0; j < alpha; j++)
