@@ -143,6 +143,44 @@ void fill_random(float *x, size_t n, unsigned seed, float scale)
     }
 }
 
+static void put_u64(FILE *f, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) fputc((int)(v >> (8 * i)) & 0xFF, f);
+}
+
+void write_random_safetensors(const char *path, const random_tensor *t, int n, unsigned seed)
+{
+    char header[8192];
+    size_t len = (size_t)snprintf(header, sizeof header, "{"), offset = 0;
+    for (int i = 0; i < n; i++) {
+        size_t count = 1;
+        for (int d = 0; d < t[i].rank; d++) count *= (size_t)t[i].shape[d];
+        len += (size_t)snprintf(header + len, sizeof header - len, "%s\"%s\": {\"dtype\": \"F32\", \"shape\": [",
+                                i ? ", " : "", t[i].name);
+        for (int d = 0; d < t[i].rank; d++)
+            len += (size_t)snprintf(header + len, sizeof header - len, "%s%lld", d ? ", " : "", (long long)t[i].shape[d]);
+        len += (size_t)snprintf(header + len, sizeof header - len, "], \"data_offsets\": [%zu, %zu]}", offset,
+                                offset + 4 * count);
+        offset += 4 * count;
+    }
+    len += (size_t)snprintf(header + len, sizeof header - len, "}");
+    cr_assert_lt(len, sizeof header, "the header of %s does not fit", path);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f, "cannot write %s", path);
+    put_u64(f, len);
+    fwrite(header, 1, len, f);
+    for (int i = 0; i < n; i++) {
+        size_t count = 1;
+        for (int d = 0; d < t[i].rank; d++) count *= (size_t)t[i].shape[d];
+        float *x = malloc(count * sizeof *x);
+        cr_assert_not_null(x);
+        fill_random(x, count, seed + (unsigned)i, t[i].scale);
+        cr_assert_eq(fwrite(x, sizeof *x, count, f), count, "short write to %s", path);
+        free(x);
+    }
+    cr_assert_eq(fclose(f), 0, "cannot close %s", path);
+}
+
 void expect_same_bits(const char *what, const float *got, const float *want, size_t n)
 {
     size_t bad = 0;

@@ -3,6 +3,7 @@
 #define VGGC_TEST_HELPERS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Compare got against want elementwise: |got - want| <= atol + rtol * |want|. On failure the Criterion
  * assertion names what, the max abs and rel error, and the first mismatching indices. */
@@ -53,5 +54,17 @@ float *floats(size_t count);
 
 /* Deterministic pseudo-random floats in [-scale, scale). */
 void fill_random(float *x, size_t n, unsigned seed, float scale);
+
+/* One float32 tensor of a weights file the tests write: its name, shape and the scale of its random values. */
+typedef struct {
+    char name[32];
+    int rank;
+    int64_t shape[4];
+    float scale;
+} random_tensor;
+
+/* A safetensors file at path holding the n tensors in order, tensor i filled by fill_random(seed + i, its scale),
+ * or the calling test fails. */
+void write_random_safetensors(const char *path, const random_tensor *t, int n, unsigned seed);
 
 #endif

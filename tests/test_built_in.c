@@ -6,7 +6,6 @@
 #include "vggc.h"
 
 #include <criterion/criterion.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,44 +76,13 @@ Test(built_in, weights_built_in_give_the_loading_runners_output_bit_for_bit_with
 /* LeNet-5's state_dict as a safetensors file of random values (its arrays: 150, 6, 2400, 16, ... floats). */
 static void write_lenet5_weights(const char *path)
 {
-    static const struct {
-        const char *name;
-        int rank, shape[4];
-    } t[] = {{"layer1.conv1.weight", 4, {6, 1, 5, 5}}, {"layer1.conv1.bias", 1, {6}},
-             {"layer2.conv2.weight", 4, {16, 6, 5, 5}}, {"layer2.conv2.bias", 1, {16}},
-             {"layer3.fc1.weight", 2, {120, 400}},      {"layer3.fc1.bias", 1, {120}},
-             {"layer3.fc2.weight", 2, {84, 120}},       {"layer3.fc2.bias", 1, {84}},
-             {"layer3.fc3.weight", 2, {10, 84}},        {"layer3.fc3.bias", 1, {10}}};
-    enum { N = sizeof t / sizeof t[0] };
-    char header[2048];
-    size_t len = 0, at = 0, counts[N];
-    len += (size_t)snprintf(header + len, sizeof header - len, "{");
-    for (int i = 0; i < N; i++) {
-        counts[i] = 1;
-        len += (size_t)snprintf(header + len, sizeof header - len, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[",
-                                i ? "," : "", t[i].name);
-        for (int d = 0; d < t[i].rank; d++) {
-            counts[i] *= (size_t)t[i].shape[d];
-            len += (size_t)snprintf(header + len, sizeof header - len, "%s%d", d ? "," : "", t[i].shape[d]);
-        }
-        len += (size_t)snprintf(header + len, sizeof header - len, "],\"data_offsets\":[%zu,%zu]}", at,
-                                at + 4 * counts[i]);
-        at += 4 * counts[i];
-    }
-    len += (size_t)snprintf(header + len, sizeof header - len, "}");
-    while (len % 8) header[len++] = ' ';
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f, "cannot write %s", path);
-    uint64_t n = len;
-    fwrite(&n, 8, 1, f), fwrite(header, 1, len, f);
-    for (int i = 0; i < N; i++) {
-        float *v = malloc(sizeof *v * counts[i]);
-        cr_assert_not_null(v);
-        fill_random(v, counts[i], 20u + (unsigned)i, 0.3f);
-        fwrite(v, sizeof *v, counts[i], f);
-        free(v);
-    }
-    cr_assert_eq(fclose(f), 0);
+    static const random_tensor t[] = {
+        {"layer1.conv1.weight", 4, {6, 1, 5, 5}, 0.3f}, {"layer1.conv1.bias", 1, {6}, 0.3f},
+        {"layer2.conv2.weight", 4, {16, 6, 5, 5}, 0.3f}, {"layer2.conv2.bias", 1, {16}, 0.3f},
+        {"layer3.fc1.weight", 2, {120, 400}, 0.3f},      {"layer3.fc1.bias", 1, {120}, 0.3f},
+        {"layer3.fc2.weight", 2, {84, 120}, 0.3f},       {"layer3.fc2.bias", 1, {84}, 0.3f},
+        {"layer3.fc3.weight", 2, {10, 84}, 0.3f},        {"layer3.fc3.bias", 1, {10}, 0.3f}};
+    write_random_safetensors(path, t, (int)(sizeof t / sizeof t[0]), 20u);
 }
 
 /* On the host every array of the built-in blob starts on a 64-byte line (the kernels read whole lines; an FC weight

@@ -24,21 +24,14 @@
 
 /* ---- weights: vgg11's features (cfg A) and a 2048 -> 256 -> 10 head, He-uniform, seeded ----------------- */
 
-static void put_u64(FILE *f, uint64_t v)
+/* One tensor of the file, its scale He-uniform from the fan-in. */
+static random_tensor he(int rank, int64_t d0, int64_t d1, int fan_in)
 {
-    for (int i = 0; i < 8; i++) fputc((int)(v >> (8 * i)) & 0xFF, f);
+    random_tensor t = {"", rank, {d0, d1, 3, 3}, sqrtf(6.0f / (float)fan_in)};
+    return t;
 }
 
-/* One tensor of the file: name, shape, and the fan-in that sets its scale. */
-typedef struct {
-    char name[32];
-    int rank;
-    int64_t shape[4];
-    int64_t count;
-    int fan_in;
-} spec;
-
-static int vgg11_specs(spec *out)
+static int vgg11_specs(random_tensor *out)
 {
     static const int cfg[] = {64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0}; /* 0 is a max pool */
     int n = 0, index = 0, cin = IN_C;
@@ -47,17 +40,17 @@ static int vgg11_specs(spec *out)
             index++;
             continue;
         }
-        out[n] = (spec){"", 4, {cfg[i], cin, 3, 3}, (int64_t)cfg[i] * cin * 9, cin * 9};
+        out[n] = he(4, cfg[i], cin, cin * 9);
         snprintf(out[n++].name, 32, "features.%d.weight", index);
-        out[n] = (spec){"", 1, {cfg[i]}, cfg[i], cin * 9};
+        out[n] = he(1, cfg[i], 0, cin * 9);
         snprintf(out[n++].name, 32, "features.%d.bias", index);
         cin = cfg[i], index += 2;
     }
     const int widths[3] = {512 * 2 * 2, 256, CLASSES};
     for (int l = 0; l < 2; l++) {
-        out[n] = (spec){"", 2, {widths[l + 1], widths[l]}, (int64_t)widths[l + 1] * widths[l], widths[l]};
+        out[n] = he(2, widths[l + 1], widths[l], widths[l]);
         snprintf(out[n++].name, 32, "classifier.%d.weight", 3 * l);
-        out[n] = (spec){"", 1, {widths[l + 1]}, widths[l + 1], widths[l]};
+        out[n] = he(1, widths[l + 1], 0, widths[l]);
         snprintf(out[n++].name, 32, "classifier.%d.bias", 3 * l);
     }
     return n;
@@ -65,32 +58,8 @@ static int vgg11_specs(spec *out)
 
 static void write_weights(const char *path)
 {
-    spec s[32];
-    int n = vgg11_specs(s);
-    char header[8192];
-    size_t len = (size_t)snprintf(header, sizeof header, "{"), offset = 0;
-    for (int i = 0; i < n; i++) {
-        size_t bytes = (size_t)s[i].count * 4;
-        len += (size_t)snprintf(header + len, sizeof header - len, "%s\"%s\": {\"dtype\": \"F32\", \"shape\": [", i ? ", " : "",
-                                s[i].name);
-        for (int d = 0; d < s[i].rank; d++)
-            len += (size_t)snprintf(header + len, sizeof header - len, "%s%lld", d ? ", " : "", (long long)s[i].shape[d]);
-        len += (size_t)snprintf(header + len, sizeof header - len, "], \"data_offsets\": [%zu, %zu]}", offset, offset + bytes);
-        offset += bytes;
-    }
-    len += (size_t)snprintf(header + len, sizeof header - len, "}");
-    cr_assert_lt(len, sizeof header, "the header does not fit");
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f, "cannot write %s", path);
-    put_u64(f, len);
-    fwrite(header, 1, len, f);
-    for (int i = 0; i < n; i++) {
-        float *x = malloc((size_t)s[i].count * sizeof *x);
-        fill_random(x, (size_t)s[i].count, 1000u + (unsigned)i, sqrtf(6.0f / (float)s[i].fan_in));
-        cr_assert_eq(fwrite(x, sizeof *x, (size_t)s[i].count, f), (size_t)s[i].count, "short write to %s", path);
-        free(x);
-    }
-    cr_assert_eq(fclose(f), 0, "cannot close %s", path);
+    random_tensor s[32];
+    write_random_safetensors(path, s, vgg11_specs(s), 1000u);
 }
 
 #define IMAGE (IN_C * IN_HW * IN_HW)
