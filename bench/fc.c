@@ -1,18 +1,19 @@
 /* fc.c -- VGG11's three FC layers at batch 1 and 8: the old path (OpenBLAS sgemv / sgemm with T threads, then a
- * bias + ReLU pass) against vggc_linear (the runtime's kernel on T OpenMP threads).
+ * bias + ReLU pass) against vggc_dense (the runtime's kernel on T OpenMP threads, on the packed weight).
  *
  *   cmake -S . -B build-dense && cmake --build build-dense --target vggc_runtime
  *   cc -O3 -march=native -fopenmp -I runtime bench/fc.c build-dense/runtime/libvggc_runtime.a \
  *      $(pkg-config --cflags --libs openblas) -lm -o fc
- *   OPENBLAS_CORETYPE=Haswell OMP_NUM_THREADS=2 nice -n 10 ./fc [READ_GBPS] [REPEAT]
+ *   OPENBLAS_CORETYPE=Haswell OMP_NUM_THREADS=2 nice -n 10 ./fc [READ_GBPS] [REPEAT] [relu]
  *
- * READ_GBPS is the machine's read bandwidth from bench/peak.c (e.g. 61.3), the denominator of "new/peak"; REPEAT
- * (default 7) rounds per case after one warm-up round, medians reported. Memory bandwidth is shared with whatever
- * else runs on the host, so each round times old, new and a yardstick interleaved: "read" is one parallel pass
- * summing the same weights (what bench/peak.c does), and new/read is the fraction of the bandwidth available at that
- * moment. The last-level cache is flushed before every run (a 96 MiB read), so the weights come from memory as in a
- * real forward pass. Prints a Markdown table: median ms and GB/s of weights read (and the best run's GB/s for new), the speedup of the
- * medians, and max |new - old| as a sanity check.
+ * With `relu` the inputs are as after a ReLU (the negative half zero; vggc_dense skips the rows of inputs zero in every
+ * image, the "rows read" column), else all non-zero. READ_GBPS is the machine's read bandwidth from bench/peak.c (e.g.
+ * 61.3), the denominator of "new/peak"; REPEAT (default 7) rounds per case after one warm-up round, medians reported.
+ * Memory bandwidth is shared with whatever else runs on the host, so each round times old, new and a yardstick
+ * interleaved: "read" is one parallel pass summing the same weights (what bench/peak.c does), and new/read is the
+ * fraction of the bandwidth available at that moment. The last-level cache is flushed before every run (a 96 MiB read),
+ * so the weights come from memory as in a real forward pass. Prints a Markdown table: median ms and GB/s of weights
+ * read (and the best run's GB/s for new), the speedup of the medians, and max |new - old| as a sanity check.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "vggc.h"
@@ -22,6 +23,7 @@
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define FLUSH_FLOATS ((size_t)24 << 20) /* 96 MiB, three times the L3 */
@@ -115,15 +117,15 @@ static void read_all(const float *w, /* (count), count a multiple of 16 */
 enum { OLD, NEW, READ, KINDS };
 
 /* Seconds of one run of kind on a flushed cache. */
-static double time_one(int kind, int threads, float *out, const float *in, const float *weight, const float *bias,
-                       int n, const fc_layer *l, const float *scratch)
+static double time_one(int kind, int threads, float *out, const float *in, const float *weight, const float *packed,
+                       const float *bias, int n, const fc_layer *l, const float *scratch)
 {
     if (kind == OLD) openblas_set_num_threads(threads); /* the old runtime gave OpenBLAS all threads */
     else vggc_set_threads(threads);                     /* OpenBLAS back to 1 thread; OpenMP owns the cores */
     flush(scratch);
     double start = omp_get_wtime();
     if (kind == OLD) old_linear(out, in, weight, bias, n, l->in_f, l->out_f, l->relu);
-    else if (kind == NEW) vggc_linear(out, in, weight, bias, n, l->in_f, l->out_f, l->relu);
+    else if (kind == NEW) vggc_dense(out, in, packed, bias, n, l->in_f, l->out_f, l->relu);
     else read_all(weight, (size_t)l->out_f * l->in_f);
     return omp_get_wtime() - start;
 }
@@ -151,52 +153,71 @@ static double max_diff(const float *a, const float *b, size_t n)
  * host is shared). Phases, because OpenBLAS's worker threads spin for a while after each call, and so do OpenMP's:
  * interleaving both owners would time each against the other's spinning threads. Each phase has one warm-up round,
  * then `repeat` rounds; medians are reported. */
-static void bench_layer(const fc_layer *l, int n, int threads, double peak, const float *scratch, int repeat)
+/* The percentage of inputs non-zero in at least one of the n images: the rows vggc_dense reads. */
+static double rows_read(const float *x, int n, int in_f)
+{
+    int live = 0;
+    for (int i = 0; i < in_f; i++) {
+        int any = 0;
+        for (int b = 0; b < n; b++) any |= x[(size_t)b * in_f + i] != 0.0f;
+        live += any;
+    }
+    return 100.0 * live / in_f;
+}
+
+static void bench_layer(const fc_layer *l, int n, int threads, double peak, const float *scratch, int repeat,
+                        int relu_inputs)
 {
     size_t w_count = (size_t)l->out_f * l->in_f, out_count = (size_t)n * l->out_f;
-    float *w = floats(w_count), *x = floats((size_t)n * l->in_f), *bias = floats((size_t)l->out_f);
-    float *out[KINDS] = {floats(out_count), floats(out_count), NULL};
+    float *w = floats(w_count), *packed = floats(VGGC_DENSE_WEIGHT_FLOATS(l->in_f, l->out_f));
+    float *x = floats((size_t)n * l->in_f);
+    float *bias = floats((size_t)l->out_f), *out[KINDS] = {floats(out_count), floats(out_count), NULL};
     fill(w, w_count, 1u, 1.0f / sqrtf((float)l->in_f));
     fill(x, (size_t)n * l->in_f, 2u, 1.0f);
+    if (relu_inputs)
+        for (size_t i = 0; i < (size_t)n * l->in_f; i++) x[i] = x[i] < 0.0f ? 0.0f : x[i];
     fill(bias, (size_t)l->out_f, 3u, 0.1f);
+    vggc_dense_pack(packed, w, l->in_f, l->out_f);
     double t[KINDS][MAX_REPEAT];
     for (int r = -1; r < repeat; r++) {
-        double s = time_one(OLD, threads, out[OLD], x, w, bias, n, l, scratch);
+        double s = time_one(OLD, threads, out[OLD], x, w, packed, bias, n, l, scratch);
         if (r >= 0) t[OLD][r] = s;
     }
     settle();
     for (int r = -1; r < repeat; r++)
         for (int k = NEW; k < KINDS; k++) {
-            double s = time_one(k, threads, out[k], x, w, bias, n, l, scratch);
+            double s = time_one(k, threads, out[k], x, w, packed, bias, n, l, scratch);
             if (r >= 0) t[k][r] = s;
         }
     settle();
     double old = median(t[OLD], repeat), new = median(t[NEW], repeat), read = median(t[READ], repeat);
     double best = t[NEW][0]; /* sorted by median() */
-    printf("| %-16s | %2d | %8.3f | %6.2f | %8.3f | %6.2f | %6.2f | %5.2fx | %6.2f | %5.1f%% | %5.1f%% | %.1g |\n",
-           l->name, n, old * 1e3, gbps(l, old), new * 1e3, gbps(l, new), gbps(l, best), old / new, gbps(l, read),
-           100 * read / new, peak > 0 ? 100 * gbps(l, new) / peak : 0.0, max_diff(out[NEW], out[OLD], out_count));
-    free(w), free(x), free(bias), free(out[OLD]), free(out[NEW]);
+    printf("| %-16s | %2d | %5.1f%% | %8.3f | %6.2f | %8.3f | %6.2f | %6.2f | %5.2fx | %6.2f | %5.1f%% | %5.1f%% | "
+           "%.1g |\n", l->name, n, rows_read(x, n, l->in_f), old * 1e3, gbps(l, old), new * 1e3, gbps(l, new),
+           gbps(l, best), old / new, gbps(l, read), 100 * read / new, peak > 0 ? 100 * gbps(l, new) / peak : 0.0,
+           max_diff(out[NEW], out[OLD], out_count));
+    free(w), free(packed), free(x), free(bias), free(out[OLD]), free(out[NEW]);
 }
 
 int main(int argc, char **argv)
 {
     double peak = argc > 1 ? atof(argv[1]) : 0;
     int repeat = argc > 2 ? atoi(argv[2]) : 7, threads = omp_get_max_threads();
-    if (argc > 3 || peak < 0 || repeat < 1 || repeat > MAX_REPEAT) {
-        fprintf(stderr, "usage: fc [READ_GBPS] [REPEAT 1..%d]\n", MAX_REPEAT);
+    int relu_inputs = argc > 3 && strcmp(argv[3], "relu") == 0;
+    if (argc > 4 || (argc > 3 && !relu_inputs) || peak < 0 || repeat < 1 || repeat > MAX_REPEAT) {
+        fprintf(stderr, "usage: fc [READ_GBPS] [REPEAT 1..%d] [relu]\n", MAX_REPEAT);
         return 2;
     }
     printf("fc: %d threads, OpenBLAS core %s, median of %d, bench/peak.c read bandwidth %.2f GB/s\n\n", threads,
            openblas_get_corename(), repeat, peak);
-    printf("| layer            |  n |  old ms  | old GB/s |  new ms  | new GB/s | new best GB/s | speedup | read GB/s | "
-           "new/read | new/peak | max diff |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    printf("| layer            |  n | rows read |  old ms  | old GB/s |  new ms  | new GB/s | new best GB/s | speedup "
+           "| read GB/s | new/read | new/peak | max diff |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     float *scratch = floats(FLUSH_FLOATS);
     fill(scratch, FLUSH_FLOATS, 9u, 1.0f);
     static const int batches[] = {1, 8};
     for (int b = 0; b < 2; b++)
         for (size_t i = 0; i < sizeof LAYERS / sizeof *LAYERS; i++)
-            bench_layer(&LAYERS[i], batches[b], threads, peak, scratch, repeat);
+            bench_layer(&LAYERS[i], batches[b], threads, peak, scratch, repeat, relu_inputs);
     free(scratch);
     return 0;
 }

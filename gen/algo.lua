@@ -50,6 +50,21 @@ function M.direct_weights(cin, cout, k)
   return M.cpad(cout) * cin * k * k
 end
 
+-- A linear layer's packed weight (vggc_dense_pack, vggc.h): the transpose (fin, fout), fout rounded up to 16, in
+-- panels of DENSE_PANEL outputs, each (fin, its row stride) and contiguous; a stride is the panel's width rounded
+-- up to an odd number of 16-float lines.
+M.DENSE_PANEL = 1024
+
+function M.dense_ld(wp)
+  return 16 * (wp // 16 | 1)
+end
+
+function M.dense_weights(fin, fout)
+  local width, columns = (fout + 15) // 16 * 16, 0
+  for p0 = 0, width - 1, M.DENSE_PANEL do columns = columns + M.dense_ld(math.min(M.DENSE_PANEL, width - p0)) end
+  return fin * columns
+end
+
 -- The automatic choice, from bench/layers.c and bench/run on the project's machine (README: Speed). The direct conv
 -- wins for few input channels (VGG's first layer: 1.3 ms, against 5.3 for F(4x4) and 8.2 for im2col) and runs
 -- 1x1 convs, strided convs and kernels other than 3x3. F(4x4) beat F(2x2) and im2col on every 3x3 layer with 64 or
@@ -128,6 +143,18 @@ local function conv(u, mode, batch)
     u.prepared = { kind = "VGGC_PREPARE_WINOGRAD", suffix = "_winograd", floats = M.winograd_weights(cin, u.out, m),
                    m = m }
     u.work = M.winograd_work(batch, cin, h, w, u.out, m)
+  end
+end
+
+-- A linear layer runs on its weight transposed, (in, out) (vggc_dense): packed at load, or, built in, by the
+-- generator into the blob (mcu.read).
+local function linear(u, built_in)
+  local fin = 1
+  for _, d in ipairs(u.input) do fin = fin * d end
+  u.packed = true
+  if not built_in then
+    u.prepared = { kind = "VGGC_PREPARE_DENSE", suffix = "_dense", floats = M.dense_weights(fin, u.out), m = 0,
+                   cin = fin, k = 0 }
   end
 end
 
@@ -229,6 +256,8 @@ function M.choose(net, mode)
   for _, u in ipairs(net.units) do
     if u.kind == "conv" then
       conv(u, mode, net.model.batch)
+    elseif u.kind == "linear" then
+      linear(u, net.built_in)
     elseif u.kind == "maxpool" then
       fuse_pool(u)
     elseif u.kind == "add" then

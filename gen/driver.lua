@@ -162,6 +162,7 @@ function M.main(host, args)
   local net = net_.build(model)
   local target = require("target")
   net.target = target.resolve(cmd.options)
+  net.built_in = cmd.options.weights ~= nil -- weights built in at generate time: packed then, not at load
   if net.target then target.choose(net, cmd.options.conv) else require("algo").choose(net, cmd.options.conv) end
   local plan = plan_.plan(net)
   if net.target then net.memory = target.memory(net, plan) end

@@ -49,7 +49,8 @@ local function each_tensor(net, fn)
   end
 end
 
--- The raw weight of a conv that runs on a prepared copy is not stored: the loader makes the copy from the file.
+-- The raw weight of a conv or linear layer that runs on a prepared copy is not stored: the loader makes the copy
+-- from the file.
 -- Weights built in at generate time (net.blob, `--weights`) are not stored for a loader either: they are const.
 local function stored(t, u, net)
   return not net.blob and not (u.prepared and t.name == u.weight_name)
@@ -78,6 +79,9 @@ end
 
 -- The C size macro (runtime/vggc.h) each prepared array must match.
 local function prepared_macro(u)
+  if u.prepared.kind == "VGGC_PREPARE_DENSE" then
+    return string.format("VGGC_DENSE_WEIGHT_FLOATS(%d, %d)", u.prepared.cin, u.out)
+  end
   if u.prepared.kind == "VGGC_PREPARE_DIRECT" then
     return string.format("VGGC_DIRECT_WEIGHT_FLOATS(%d, %d, %d)", u.input[1], u.out, u.win.h.k)
   end
@@ -118,10 +122,10 @@ local function prepared(net)
     if u.prepared then
       local name = c_name(u.weight_name) .. u.prepared.suffix
       arrays[#arrays + 1] = string.format("_Alignas(64) static float %s[%d]; /* %s of %s */", name, u.prepared.floats,
-                                          u.algo, u.weight_name)
+                                          u.algo or "transposed", u.weight_name)
       rows[#rows + 1] = string.format("    {%s, %s, %d, %s, %d, %d, %d, %d},", u.prepared.kind, name, first[u],
                                       fold[u] and not net.blob and string.format("&folds[%d]", fold[u]) or "NULL",
-                                      u.input[1], u.out, u.win.h.k, u.prepared.m)
+                                      u.prepared.cin or u.input[1], u.out, u.prepared.k or u.win.h.k, u.prepared.m)
       raws[#raws + 1] = net.blob and string.format("%s_weights + %d", net.model.name, net.blob.offsets[u.weight_name])
       checks[#checks + 1] = string.format("_Static_assert(sizeof %s / sizeof(float) == %s, \"%s\");", name,
                                           prepared_macro(u), name)

@@ -102,7 +102,8 @@ static int host_exe_dir(lua_State *L)
 }
 
 /* host.transpose(bytes, first, rows, cols, size) -> the rows x cols matrix of size-byte elements that starts at
- * bytes[first] (1-based), transposed (vggc import: a MatMul's (in, out) weight becomes a Linear's (out, in)). */
+ * bytes[first] (1-based), transposed (vggc import: a MatMul's (in, out) weight becomes a Linear's (out, in); a host
+ * build with weights built in: a Linear's weight becomes the (in, out) that vggc_dense reads). */
 static int host_transpose(lua_State *L)
 {
     size_t len;

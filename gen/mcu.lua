@@ -2,6 +2,7 @@
 -- (runtime/freestanding/, written beside them as vggc_fs.h and vggc_fs_*.c), and the weights as const data:
 -- NAME_weights.bin (float32, BatchNorm folded in) placed in flash by NAME_weights.S with .incbin, so even large
 -- weights never become C text.
+local algo = require("algo")
 local errors = require("errors")
 local format = require("format")
 local kinds = require("layers")
@@ -48,6 +49,21 @@ local function blob_align(net)
   return net.target and 16 or 64
 end
 
+-- A linear layer's weight (fout, fin) as the host's vggc_dense reads it (vggc_dense_pack): transposed, the
+-- outputs zero-padded to a multiple of 16 and cut into panels of algo.DENSE_PANEL, each (fin, its row stride).
+local function dense_panels(host, bytes, shape)
+  local fout, fin = shape[1], shape[2]
+  local width = (fout + 15) // 16 * 16
+  local padded = bytes .. ("\0"):rep(4 * fin * (width - fout)) -- zero rows for the padding outputs
+  local parts = {}
+  for p0 = 0, width - 1, algo.DENSE_PANEL do
+    local wp = math.min(algo.DENSE_PANEL, width - p0)
+    local t, pad = host.transpose(padded, 4 * fin * p0 + 1, wp, fin, 4), ("\0"):rep(4 * (algo.dense_ld(wp) - wp))
+    for i = 0, fin - 1 do parts[#parts + 1] = t:sub(4 * wp * i + 1, 4 * wp * (i + 1)) .. pad end
+  end
+  return table.concat(parts)
+end
+
 -- read(host, net, path, by_order) -> {bytes, offsets = {name = float offset}}: the arrays the kernels read, in
 -- target.arrays order, from the safetensors file (checked and folded by the runtime's own loader).
 function M.read(host, net, path, by_order)
@@ -58,8 +74,10 @@ function M.read(host, net, path, by_order)
   for _, a in ipairs(target_.arrays(net)) do
     local pad = (step - at % step) % step
     if pad > 0 then parts[#parts + 1], at = string.rep("\0", 4 * pad), at + pad end
-    parts[#parts + 1], offsets[a.name] = data[a.name], at
-    at = at + a.count
+    local bytes = data[a.name]
+    if a.role == "weight" and a.unit.packed then bytes = dense_panels(host, bytes, a.unit.tensors[1].shape) end
+    parts[#parts + 1], offsets[a.name] = bytes, at
+    at = at + #bytes // 4
   end
   return { bytes = table.concat(parts), offsets = offsets, floats = at }
 end
@@ -183,6 +201,9 @@ local function pointers(net, blob)
   local lines, c_name = {}, require("emit").c_name
   for _, a in ipairs(target_.arrays(net)) do
     local shape = a.role == "weight" and a.unit.tensors[1].shape or { a.count }
+    if a.unit.packed and a.role == "weight" then -- a host linear layer's, transposed by mcu.read
+      shape = { shape[2], shape[1] }
+    end
     if a.unit.prepared and a.role == "weight" then -- a host conv on a prepared copy reads it only before main
       lines[#lines + 1] = string.format("/* %s %s at %s_weights + %d: made into %s before main */", a.name,
                                         format.tuple(shape), net.model.name, blob.offsets[a.name],

@@ -46,8 +46,8 @@ local function totals(net, plan)
     { "Activations (MB)", format.mb(net.activation_floats * 4) },
     { "Params size (MB)", format.mb(net.total_params * 4) },
     { "Static buffers (bytes)", plan_text(plan) },
-    { "Prepared weights (B)", format.thousands(net.prepared_floats * 4) .. " (conv weights rearranged at load; "
-      .. "convs: " .. net.conv_mode .. ")" },
+    { "Prepared weights (B)", format.thousands(net.prepared_floats * 4)
+      .. " (conv and linear weights rearranged at load; convs: " .. net.conv_mode .. ")" },
     { "Total params", format.thousands(net.total_params) },
   }
 end

@@ -1,8 +1,20 @@
-/* dense_job.h — internal: what every instruction set's fully connected rows share (platform.h). dense.c cuts the
- * output rows in pieces of DENSE_PIECE_ROWS whatever the thread count, and groups of up to VGGC_DENSE_GROUP images
- * that share one pass over the weights; each row's dense.c computes one piece, each output value one dot product
- * summed by one thread in a fixed order that does not depend on the other images. So the result is bitwise the
- * same for any number of threads, across runs, and for an image alone or in any batch. */
+/* dense_job.h — internal: what every instruction set's fully connected kernel shares (platform.h).
+ *
+ * The weight is packed as its transpose, (in_f, out_f), in panels of 1024 outputs (vggc_dense_pack, vggc.h): one
+ * input's weights for a panel are one contiguous row. Output o of image b is summed over the inputs in chunks of
+ * DENSE_CHUNK, in index order:
+ *
+ *     total = 0; for each chunk: partial = 0; for each input i of the chunk: partial = fma(x[b][i], w[i][o], partial);
+ *     total = total + partial; out = total + bias, then ReLU
+ *
+ * An input that is zero in every image of a group adds +0 (or -0) to partials that are never -0 (they start at +0,
+ * and x + (-0) = x), and the weights are finite (the loader rejects the others), so its row is skipped without
+ * changing a bit: after a ReLU about half the inputs are zero, and their rows are never read from memory. Each
+ * output's sum depends only on its own image's inputs and the fixed chunks, not on the pieces, the threads, the
+ * other images of the group or which rows were skipped: the result is bitwise the same for any number of threads,
+ * across runs, and for an image alone or in any batch. dense.c makes each panel a piece (or cuts it when there are
+ * too few) and finds each chunk's rows to read; a row's dense_chunk (runtime/{generic,x86/avx2,
+ * x86/avx512}/dense.c) adds one chunk's rows into the totals of a piece. */
 #ifndef VGGC_DENSE_JOB_H
 #define VGGC_DENSE_JOB_H
 
@@ -10,12 +22,15 @@
 
 #include <stddef.h>
 
-enum { DENSE_PIECE_ROWS = 48 }; /* output rows per piece: a multiple of every row's tile heights (8, 6, 4) */
+enum {
+    DENSE_CHUNK = 128, /* inputs summed into a partial before it is added to the total */
+    DENSE_AHEAD = 8    /* pointers after a chunk's next ones (the last repeated): one image prefetches 8 rows ahead */
+};
 
-/* sum + bias, then ReLU if relu. NaN stays NaN, as in torch.relu. */
-static inline float dense_finish(float sum, float bias, int relu)
+/* total + bias, then ReLU if relu. NaN stays NaN, as in torch.relu. */
+static inline float dense_finish(float total, float bias, int relu)
 {
-    float v = sum + bias;
+    float v = total + bias;
     return (relu && v < 0.0f) ? 0.0f : v;
 }
 

@@ -26,7 +26,7 @@ static int has_avx512(void)
 
 #define ROW(isa, supported, panel, widest, nchw, any)                                                       \
     {#isa, supported, panel, vggc_wino_input_##isa, vggc_wino_gemm_##isa, vggc_wino_output_##isa, widest, nchw, any,  \
-     vggc_direct_piece_##isa, vggc_dense_rows_##isa, vggc_to_blocked_row_##isa, vggc_from_blocked_row_##isa,  \
+     vggc_direct_piece_##isa, vggc_dense_chunk_##isa, vggc_to_blocked_row_##isa, vggc_from_blocked_row_##isa,  \
      vggc_maxpool_row_##isa}
 
 /* Best first. panel: the output channels of a Winograd weight panel, what one GEMM micro-kernel reads as one stream

@@ -37,12 +37,14 @@ typedef struct vggc_kernels {
                               others run on the generic row's pieces */
     void (*direct_piece)(const vggc_direct_job *j, int b, int ob0, int m, int y0);
 
-    /* fully connected (dense.c): output rows [r0, r1) of n <= VGGC_DENSE_GROUP images */
-    void (*dense_rows)(float *out,          /* (n, out_f) */
-                       const float *in,     /* (n, in_f) */
-                       const float *weight, /* (out_f, in_f) */
-                       const float *bias,   /* (out_f) */
-                       int n, int in_f, int out_f, int r0, int r1, int relu);
+    /* fully connected (dense.c, dense_job.h): one chunk of rows into the totals of a piece of outputs, for b < n,
+     * o < width: total[b * width + o] += (the partial from 0: fma(x[r * n + b], rows[r][o], partial) for r < count
+     * in order). rows[count .. count + ahead) are the next chunk's (to prefetch), then DENSE_AHEAD more pointers
+     * repeat the last. */
+    void (*dense_chunk)(float *total,             /* (n, width), width <= VGGC_DENSE_PANEL */
+                        const float *const *rows, /* count + ahead + DENSE_AHEAD pointers, each (width) */
+                        const float *x,           /* (count, n) */
+                        int count, int ahead, int n, int width);
 
     /* the blocked layout (blocked.c): one row of 16 channels each, see blocked_rows.h */
     void (*to_blocked_row)(float *out, const float *in, int live, size_t plane, int w);
@@ -70,8 +72,8 @@ const vggc_kernels *vggc_kernels_running_any_direct(void);
     void vggc_wino_gemm_##isa(const vggc_wino_plan *p, const float *u, int piece);                           \
     void vggc_wino_output_##isa(const vggc_wino_plan *p, float *out, const float *bias, int piece);          \
     void vggc_direct_piece_##isa(const vggc_direct_job *j, int b, int ob0, int m, int y0);                   \
-    void vggc_dense_rows_##isa(float *out, const float *in, const float *weight, const float *bias, int n,    \
-                               int in_f, int out_f, int r0, int r1, int relu);                               \
+    void vggc_dense_chunk_##isa(float *total, const float *const *rows, const float *x, int count, int ahead, \
+                                int n, int width);                                                            \
     void vggc_to_blocked_row_##isa(float *out, const float *in, int live, size_t plane, int w);               \
     void vggc_from_blocked_row_##isa(float *out, const float *in, int live, size_t plane, int w);             \
     void vggc_maxpool_row_##isa(float *out, const float *in, int live, int w, int ow);
@@ -96,8 +98,8 @@ void vggc_conv_winograd_ex_on(const vggc_kernels *k, float *out, const float *in
                               const vggc_epilogue *e);
 void vggc_conv_direct_nchw_on(const vggc_kernels *k, float *out, const float *in, float *scratch, const float *wpack,
                               const float *bias, int n, int cin, int h, int w, int cout, int kk, int pool);
-void vggc_linear_on(const vggc_kernels *k, float *out, const float *in, const float *weight, const float *bias,
-                    int n, int in_f, int out_f, int relu);
+void vggc_dense_on(const vggc_kernels *k, float *out, const float *in, const float *packed, const float *bias,
+                   int n, int in_f, int out_f, int relu);
 void vggc_to_blocked_on(const vggc_kernels *k, float *out, const float *in, int n, int c, int h, int w);
 void vggc_from_blocked_on(const vggc_kernels *k, float *out, const float *in, int n, int c, int h, int w);
 void vggc_maxpool2x2_blocked_on(const vggc_kernels *k, float *out, const float *in, int n, int c, int h, int w);

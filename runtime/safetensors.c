@@ -692,23 +692,32 @@ static int check_model_tensor(st_file *f, const vggc_model *m, const vggc_tensor
 
 static int valid_kind(const vggc_prepare *p)
 {
+    if (p->kind == VGGC_PREPARE_DENSE) return p->k == 0 && p->m == 0 && !p->fold;
     if (p->kind == VGGC_PREPARE_DIRECT) return p->k >= 1 && p->k <= 7 && p->k % 2 == 1; /* vggc_conv_direct_ex */
     return p->kind == VGGC_PREPARE_WINOGRAD && p->k == 3 && (p->m == 2 || p->m == 4 || p->m == 6);
 }
 
-/* A prepare names one weight (cout, cin, k, k) without storage, and at most one fold of that conv; a fold whose
- * conv weight is not stored is named by a prepare (else the weight would go unfolded). */
+/* The raw weight's shape a prepare expects: (cout, cin, k, k), or (cout, cin) for a linear layer's. */
+static int prepared_shape(const vggc_prepare *p, const vggc_tensor *t)
+{
+    if (p->kind == VGGC_PREPARE_DENSE) return t->rank == 2 && t->shape[0] == p->cout && t->shape[1] == p->cin;
+    return t->rank == 4 && t->shape[0] == p->cout && t->shape[1] == p->cin && t->shape[2] == p->k
+           && t->shape[3] == p->k;
+}
+
+/* A prepare names one weight without storage, and at most one fold of that conv; a fold whose conv weight is not
+ * stored is named by a prepare (else the weight would go unfolded). */
 static int check_prepares(st_file *f, const vggc_model *m)
 {
     for (int j = 0; j < m->n_prepares; j++) {
         const vggc_prepare *p = &m->prepares[j];
         const vggc_tensor *t = p->tensor >= 0 && p->tensor < m->n_tensors ? &m->tensors[p->tensor] : NULL;
         const vggc_bn_fold *b = p->fold;
-        if (!t || t->data || !p->dst || !valid_kind(p) || prepare_of(m, p->tensor) != p || t->rank != 4
-            || t->shape[0] != p->cout || t->shape[1] != p->cin || t->shape[2] != p->k || t->shape[3] != p->k
+        if (!t || t->data || !p->dst || !valid_kind(p) || prepare_of(m, p->tensor) != p || !prepared_shape(p, t)
             || (b && (b->conv_weight || b->channels != p->cout || b->per_channel != p->cin * p->k * p->k)))
             return vggc_fail(f->err, f->where, "prepared weight %d: model %s describes it inconsistently (expected a "
-                             "conv weight (cout, cin, k, k) without storage)", j, model_name(m));
+                             "conv weight (cout, cin, k, k) or a linear weight (cout, cin) without storage)", j,
+                             model_name(m));
     }
     for (int i = 0; i < m->n_folds; i++) {
         int named = 0;
@@ -800,6 +809,7 @@ typedef struct {
     const vggc_tensor *t;
     int match;
     float *out;
+    const vggc_prepare *prep; /* pack_chunk's linear weight */
 } pass;
 
 typedef int (*chunk_fn)(st_file *f, const entry *e, size_t first, size_t n, const pass *p);
@@ -857,6 +867,23 @@ static int copy_chunk(st_file *f, const entry *e, size_t first, size_t n, const 
     return 0;
 }
 
+/* Elements [first, first + n) of a linear weight (cout, cin), converted into p->out, written transposed into the
+ * prepared copy in vggc_dense_pack's panels (the columns past cout stay zero, as the static copy starts): input by
+ * input, the chunk's rows side by side. */
+static int pack_chunk(st_file *f, const entry *e, size_t first, size_t n, const pass *p)
+{
+    const vggc_prepare *q = p->prep;
+    size_t in_f = (size_t)q->cin, o0 = first / in_f, o1 = (first + n + in_f - 1) / in_f;
+    convert(p->out, f->data + e->begin + first * e->dsize, n, e->dtype);
+    for (size_t i = 0; i < in_f; i++)
+        for (size_t o = o0; o < o1; o++) {
+            size_t at = o * in_f + i;
+            if (at >= first && at < first + n)
+                q->dst[vggc_dense_at(q->cin, q->cout, (int)i, (int)o)] = p->out[at - first];
+        }
+    return 0;
+}
+
 /* ---- loading ------------------------------------------------------------------------------------------- */
 
 static void release(st_file *f)
@@ -876,18 +903,20 @@ static int match_model(st_file *f, const vggc_model *m, int match, entry **pick)
         if (check_pick(f, m, &m->tensors[i], pick[i], match)) return -1;
     if (check_prepares(f, m)) return -1;
     for (int i = 0; i < m->n_tensors; i++) {
-        pass p = {&m->tensors[i], match, NULL};
+        pass p = {&m->tensors[i], match, NULL, NULL};
         if (each_chunk(f, pick[i], finite_chunk, &p)) return -1;
     }
     return 0;
 }
 
-/* The temporary that each prepared conv weight is made from in turn: floats for the largest one. */
+/* The temporary that each prepared conv weight is made from in turn, and each chunk of a linear weight converted
+ * before it is packed: floats for the largest. */
 static int alloc_temp(st_file *f, const vggc_model *m, float **temp)
 {
     size_t most = 0;
     for (int j = 0; j < m->n_prepares; j++) {
-        size_t count = (size_t)m->tensors[m->prepares[j].tensor].count;
+        size_t count = m->prepares[j].kind == VGGC_PREPARE_DENSE ? CHUNK / 2 /* F16 */
+                                                                   : (size_t)m->tensors[m->prepares[j].tensor].count;
         most = count > most ? count : most;
     }
     *temp = most ? malloc(most * sizeof **temp) : NULL;
@@ -900,13 +929,17 @@ static int write_weights(st_file *f, const vggc_model *m, int match, entry **pic
 {
     f->writing = 1;
     for (int i = 0; i < m->n_tensors; i++) {
-        pass p = {&m->tensors[i], match, m->tensors[i].data};
+        pass p = {&m->tensors[i], match, m->tensors[i].data, NULL};
         if (p.out && each_chunk(f, pick[i], copy_chunk, &p)) return -1;
     }
     vggc_fold_batchnorm(m);
     for (int j = 0; j < m->n_prepares; j++) {
         const vggc_prepare *prep = &m->prepares[j];
-        pass p = {&m->tensors[prep->tensor], match, temp};
+        pass p = {&m->tensors[prep->tensor], match, temp, prep};
+        if (prep->kind == VGGC_PREPARE_DENSE) {
+            if (each_chunk(f, pick[prep->tensor], pack_chunk, &p)) return -1;
+            continue;
+        }
         if (each_chunk(f, pick[prep->tensor], copy_chunk, &p)) return -1;
         vggc_prepare_weight(prep, temp);
     }

@@ -41,14 +41,17 @@ typedef struct {
 } vggc_bn_fold;
 
 /* Weights rearranged once at load time, after BatchNorm folding, for a fast kernel: Winograd-transformed (kind
- * VGGC_PREPARE_WINOGRAD, tile m = 2, 4 or 6) or packed for the blocked direct convolution (VGGC_PREPARE_DIRECT).
+ * VGGC_PREPARE_WINOGRAD, tile m = 2, 4 or 6), packed for the blocked direct convolution (VGGC_PREPARE_DIRECT), or
+ * a linear layer's weight (cout, cin) = (out_f, in_f) transposed for vggc_dense (VGGC_PREPARE_DENSE, k = m = 0; the
+ * loader writes it straight from the file, chunk by chunk, with no temporary).
  * Only the prepared copy is kept: the raw weight, tensors[tensor], has no storage (data NULL). The loader makes
- * one prepare at a time from the file's tensor, through a temporary of the largest such weight. */
-enum { VGGC_PREPARE_WINOGRAD = 1, VGGC_PREPARE_DIRECT = 2 };
+ * one prepare at a time from the file's tensor, a conv's through a temporary of the largest such conv weight. */
+enum { VGGC_PREPARE_WINOGRAD = 1, VGGC_PREPARE_DIRECT = 2, VGGC_PREPARE_DENSE = 3 };
 typedef struct {
     int kind;
-    float *dst;                /* VGGC_WINOGRAD_WEIGHT_FLOATS(cin, cout, m) or VGGC_DIRECT_WEIGHT_FLOATS(cin, cout, k) */
-    int tensor;                /* index in the model's tensors of the raw weight (cout, cin, k, k) */
+    float *dst;                /* VGGC_WINOGRAD_WEIGHT_FLOATS(cin, cout, m), VGGC_DIRECT_WEIGHT_FLOATS(cin, cout, k)
+                                * or VGGC_DENSE_WEIGHT_FLOATS(cin, cout) */
+    int tensor;                /* index in the model's tensors of the raw weight (cout, cin, k, k) or (cout, cin) */
     const vggc_bn_fold *fold;  /* the BatchNorm folded into that weight first (its conv_weight NULL), or NULL */
     int cin, cout, k, m;
 } vggc_prepare;
@@ -81,7 +84,8 @@ enum { VGGC_MATCH_BY_NAME = 0, VGGC_MATCH_BY_ORDER = 1 };
  *
  * Memory: the file is mapped read-only, not read into memory, and used in chunks of 8 MiB whose pages are let go
  * (madvise MADV_DONTNEED) once used, both while every value is checked and while the weights are written; so the
- * loader adds about 8 MiB and one temporary (the largest prepared conv's raw weight) to what the model stores.
+ * loader adds about 8 MiB, one temporary (the largest prepared conv's raw weight) and, for a linear layer's packed
+ * weight, one chunk converted to floats (at most 16 MiB) to what the model stores.
  * A pipe or another file that cannot be mapped is read whole instead.
  *
  * The file must not change while it loads. Its size is checked against the header before anything is read, and
@@ -159,12 +163,40 @@ void vggc_adaptive_avgpool(float *out,      /* (n, c, oh, ow) */
                            const float *in, /* (n, c, h, w) */
                            int n, int c, int h, int w, int oh, int ow);
 
-/* Fully connected: out = in . weight^T + bias, then ReLU if relu. */
-void vggc_linear(float *out,          /* (n, out_f) */
-                 const float *in,     /* (n, in_f) */
-                 const float *weight, /* (out_f, in_f) */
-                 const float *bias,   /* (out_f) */
-                 int n, int in_f, int out_f, int relu);
+/* Fully connected: out = in . weight^T + bias, then ReLU if relu, on the weight packed by vggc_dense_pack (the
+ * generated code's loader packs it). Each input's weights are read only if the input is non-zero in some image of
+ * the batch (in a group of 16): after a ReLU about half are zero, and skipping them changes no bit
+ * (runtime/dense_job.h). Bitwise the same for any thread count and batch.
+ *
+ * The packed weight is the transpose (in_f, out_f) cut into panels of VGGC_DENSE_PANEL outputs (the last one
+ * narrower, its width rounded up to 16): panel p, outputs [1024 p, 1024 p + wp), is (in_f, ld) with ld = wp
+ * rounded up to an odd number of 16-float lines (1040 for 1024), contiguous, after the panels before it; the
+ * columns past the outputs are zero. So one input's weights for a panel are one contiguous row (4 KiB: a skipped
+ * row is a page the hardware prefetcher does not fetch), and the rows of consecutive inputs, an odd number of
+ * lines apart, fall in different cache sets. */
+#define VGGC_DENSE_PANEL 1024
+#define VGGC_DENSE_WIDTH(out_f) (((size_t)(out_f) + 15) / 16 * 16)
+#define VGGC_DENSE_LD(wp) ((size_t)16 * (((size_t)(wp) / 16) | 1)) /* a panel's row stride, wp a multiple of 16 */
+#define VGGC_DENSE_COLUMNS(out_f)                                                                                   \
+    (VGGC_DENSE_WIDTH(out_f) / VGGC_DENSE_PANEL * VGGC_DENSE_LD(VGGC_DENSE_PANEL) +                                 \
+     (VGGC_DENSE_WIDTH(out_f) % VGGC_DENSE_PANEL ? VGGC_DENSE_LD(VGGC_DENSE_WIDTH(out_f) % VGGC_DENSE_PANEL) : 0))
+#define VGGC_DENSE_WEIGHT_FLOATS(in_f, out_f) ((size_t)(in_f) * VGGC_DENSE_COLUMNS(out_f))
+/* Where weight[o][i] is in the packed weight. */
+static inline size_t vggc_dense_at(int in_f, int out_f, int i, int o)
+{
+    size_t panel = (size_t)o / VGGC_DENSE_PANEL, p0 = panel * VGGC_DENSE_PANEL, left = VGGC_DENSE_WIDTH(out_f) - p0;
+    size_t ld = VGGC_DENSE_LD(left < VGGC_DENSE_PANEL ? left : VGGC_DENSE_PANEL);
+    return (size_t)in_f * panel * VGGC_DENSE_LD(VGGC_DENSE_PANEL) + (size_t)i * ld + ((size_t)o - p0);
+}
+void vggc_dense_pack(float *packed,       /* VGGC_DENSE_WEIGHT_FLOATS(in_f, out_f), in panels */
+                     const float *weight, /* (out_f, in_f), torch.nn.Linear's */
+                     int in_f, int out_f);
+void vggc_dense(float *out,          /* (n, out_f) */
+                const float *in,     /* (n, in_f) */
+                const float *packed, /* VGGC_DENSE_WEIGHT_FLOATS(in_f, out_f), in panels */
+                const float *bias,   /* (out_f) */
+                int n, int in_f, int out_f, int relu);
+/* The naive reference, on the unpacked weight (out_f, in_f), summed in double. */
 void vggc_linear_ref(float *out, const float *in, const float *weight, const float *bias,
                      int n, int in_f, int out_f, int relu);
 

@@ -124,11 +124,12 @@ Test(consumer, builds_the_example_through_add_subdirectory_of_the_checkout)
     free(dir);
 }
 
-/* A program that uses the runtime's BLAS (vggc_linear) and OpenMP (vggc_set_threads) paths. */
+/* A program that uses the runtime's BLAS (vggc_set_threads sets OpenBLAS's threads) and OpenMP (vggc_dense) paths. */
 static const char *pkg_program =
     "#include <stdio.h>\n#include \"vggc.h\"\n"
-    "int main(void) { float in[2] = {1, 2}, w[4] = {1, 0, 0, 1}, b[2] = {0.5f, 0}, out[2];\n"
-    "  vggc_set_threads(1); vggc_linear(out, in, w, b, 1, 2, 2, 0);\n"
+    "int main(void) { float in[2] = {1, 2}, t[4] = {1, 0, 0, 1}, b[2] = {0.5f, 0}, out[2];\n"
+    "  float w[VGGC_DENSE_WEIGHT_FLOATS(2, 2)]; vggc_dense_pack(w, t, 2, 2);\n"
+    "  vggc_set_threads(1); vggc_dense(out, in, w, b, 1, 2, 2, 0);\n"
     "  printf(\"%g %g\\n\", out[0], out[1]); return 0; }\n";
 
 Test(consumer, pkg_config_gives_the_flags_to_compile_and_link_against_the_installed_runtime)

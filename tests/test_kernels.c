@@ -297,8 +297,11 @@ static void expect_linear_matches_ref(int n, int in_f, int out_f, int relu)
     fill_random(weight, w_count, 42u, 1.0f / sqrtf((float)in_f));
     fill_random(bias, (size_t)out_f, 43u, 0.1f);
 
-    vggc_linear(got, in, weight, bias, n, in_f, out_f, relu);
+    float *packed = floats(VGGC_DENSE_WEIGHT_FLOATS(in_f, out_f));
+    vggc_dense_pack(packed, weight, in_f, out_f);
+    vggc_dense(got, in, packed, bias, n, in_f, out_f, relu);
     vggc_linear_ref(want, in, weight, bias, n, in_f, out_f, relu);
+    free(packed);
 
     char what[96];
     snprintf(what, sizeof what, "linear n=%d %d->%d relu=%d", n, in_f, out_f, relu);
@@ -334,8 +337,10 @@ Test(linear, the_naive_kernel_matches_a_hand_computed_product)
     expect_close("linear_ref", got, want_plain, 4, 0, 0);
     vggc_linear_ref(got, in, weight, bias, 2, 3, 2, 1);
     expect_close("linear_ref relu", got, want_relu, 4, 0, 0);
-    vggc_linear(got, in, weight, bias, 2, 3, 2, 0);
-    expect_close("linear", got, want_plain, 4, 0, 0);
+    float packed[VGGC_DENSE_WEIGHT_FLOATS(3, 2)];
+    vggc_dense_pack(packed, weight, 3, 2);
+    vggc_dense(got, in, packed, bias, 2, 3, 2, 0);
+    expect_close("dense", got, want_plain, 4, 0, 0);
 }
 
 /* ---- BatchNorm folding --------------------------------------------------------------------------------- */

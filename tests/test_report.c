@@ -545,8 +545,10 @@ Test(report, json_names_each_layers_algorithm_and_the_prepared_bytes)
     char *doc = vggc_ok("report vgg11 --json");
     cr_expect(strstr(doc, "\"algorithm\": \"winograd4\"") != NULL, "no algorithm in the layers:\n%.2000s", doc);
     /* direct 64x3x3x3 (64 outputs, a multiple of 16); F(6x6) at 112 and 56: 64 x cin x cout; F(4x4) on the other
-     * four: 36 x cin x cout */
-    long long want = 4LL * (64 * 27 + 64LL * (64 * 128 + 128 * 256 + 256 * 256) + 36LL * (256 * 512 + 3 * 512 * 512));
+     * four: 36 x cin x cout; the linear layers in panels of 1024 outputs, rows 1040 floats apart (fc8's one panel of
+     * 1000 outputs: 1008) */
+    long long want = 4LL * (64 * 27 + 64LL * (64 * 128 + 128 * 256 + 256 * 256) + 36LL * (256 * 512 + 3 * 512 * 512)
+                            + 25088LL * 4160 + 4096LL * 4160 + 4096LL * 1008);
     cr_expect_eq(json_int(doc, "prepared_bytes"), want, "prepared_bytes %lld, want %lld", json_int(doc, "prepared_bytes"),
                  want);
     free(doc);

@@ -45,8 +45,10 @@ function K.describe(u, shape)
                        #shape > 1 and string.format(" (flattens %s)", format.tuple(shape)) or "")
 end
 
+-- The host's vggc_dense reads the weight packed (in, out): the prepared copy, or the blob's packed array.
 function K.args(u, shape, ctx)
-  return { weight = ctx.array(u.weight_name), bias = ctx.array(u.bias_name), in_f = format.product(shape),
+  local weight = ctx.array(u.weight_name) .. (u.prepared and u.prepared.suffix or "")
+  return { weight = weight, bias = ctx.array(u.bias_name), in_f = format.product(shape),
            out_f = u.out, relu = u.relu and 1 or 0 }
 end
 

@@ -1,132 +1,149 @@
-/* x86/avx2/dense.c — the AVX2 row's fully connected rows (platform.h), compiled with -mavx2 -mfma.
+/* x86/avx2/dense.c — the AVX2 row's fully connected chunk (platform.h, dense_job.h), compiled with -mavx2 -mfma.
  *
- * Register tiles of 8 weight rows x 1 image (8 memory streams at once), or 2 rows x up to 6 images for a batch (12
- * accumulators, 2 weight vectors, 1 image vector; 4 rows x 3 images needed 17 registers and spilled), over blocks
- * of K_BLOCK inputs that stay in L1/L2 while the image tiles reuse them; each weight row is prefetched PREFETCH floats ahead into L2, once per cache line. Lane l of an
- * 8-lane accumulator takes inputs i = l mod 8 in order (a masked last chunk), then the lanes are added pairwise
- * (4 apart, 2, 1): the same order for an image alone or in any tile. */
+ * One image: the rows 4 at a time into a partial of the whole piece in L1 (8 outputs at a time: the partial
+ * loaded, one FMA per row in order, stored), each row read from memory as one contiguous stream while the next
+ * rows are prefetched one line per line read. A batch: register tiles of 24 outputs x up to 4 images, one FMA per
+ * row in order into each, the chunk's rows read one line at a time from cache, where the previous chunk's tiles
+ * prefetched them row by row. The last width % 24 outputs are masked (the same fused multiply-adds on the lanes
+ * kept). */
 #include "../../dense_job.h"
 
 #include <immintrin.h>
 
 enum {
-    K_BLOCK = 2048, /* inputs per block */
-    TILE_ROWS_1 = 8, /* tile height for one image */
-    TILE_ROWS_N = 2, /* tile height x width for a batch */
-    TILE_IMAGES = 6,
-    LANES = 8,
-    PREFETCH = 1024 /* floats ahead (4 KiB) in each weight row, into L2 */
+    AT_ONCE = 4,     /* rows per sweep of one image's partial */
+    TILE_VECTORS = 3, /* a batch tile: 3 x 4 accumulators, 3 weight vectors and an input, 16 registers */
+    TILE_IMAGES = 4
 };
 
 #define INLINE static inline __attribute__((always_inline))
 
-/* The first n of 8 lanes, for a masked load of the last chunk. */
+/* The first n of 8 lanes (n >= 8: all). */
 INLINE __m256i first_lanes(int n)
 {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/* acc[r][b] += w[r][i] * x[b][i] lane by lane over i in [0, len), 8 at a time, the last chunk masked. rows and
- * images are constants at every call, so the tile lives in registers. */
-INLINE void tile(float *acc,     /* (rows, VGGC_DENSE_GROUP, LANES): row r, image b at (r * GROUP + b) * LANES */
-                 const float *w, /* (rows, ld) */
-                 const float *x, /* (images, ld) */
-                 size_t ld, int len, int rows, int images)
+/* p[o] = fma(x[r], w[r][o], p[o]) for r < rows in order, o < width; next[r]'s lines prefetched. */
+INLINE void sweep(float *p, const float *const *w, const float *x, const float *const *next, int rows, int width)
 {
-    __m256 a[TILE_ROWS_1][TILE_IMAGES], xv;
-    for (int r = 0; r < rows; r++)
-        for (int b = 0; b < images; b++) a[r][b] = _mm256_loadu_ps(acc + ((size_t)r * VGGC_DENSE_GROUP + b) * LANES);
-    int i = 0;
-    for (; i + 2 * LANES <= len; i += 2 * LANES) /* 16 floats: one cache line of each weight row per step */
-        for (int h = 0; h < 2 * LANES; h += LANES) {
-            __m256 wv[TILE_ROWS_1];
-            for (int r = 0; r < rows; r++) {
-                wv[r] = _mm256_loadu_ps(w + r * ld + i + h);
-                if (h == 0) _mm_prefetch((const char *)(w + r * ld + i + PREFETCH), _MM_HINT_T1);
-            }
-            for (int b = 0; b < images; b++) {
-                xv = _mm256_loadu_ps(x + b * ld + i + h);
-                for (int r = 0; r < rows; r++) a[r][b] = _mm256_fmadd_ps(wv[r], xv, a[r][b]);
-            }
-        }
-    for (; i < len; i += LANES) {
-        __m256i m = first_lanes(len - i);
-        __m256 wv[TILE_ROWS_1];
-        for (int r = 0; r < rows; r++) wv[r] = _mm256_maskload_ps(w + r * ld + i, m);
+    __m256 xv[AT_ONCE];
+    for (int r = 0; r < rows; r++) xv[r] = _mm256_set1_ps(x[r]);
+    int o = 0;
+    for (; o + 8 <= width; o += 8) {
+        if ((o & 15) == 0)
+            for (int r = 0; r < rows; r++) _mm_prefetch((const char *)(next[r] + o), _MM_HINT_T0);
+        __m256 a = _mm256_loadu_ps(p + o);
+        for (int r = 0; r < rows; r++) a = _mm256_fmadd_ps(xv[r], _mm256_loadu_ps(w[r] + o), a);
+        _mm256_storeu_ps(p + o, a);
+    }
+    if (o < width) {
+        __m256i m = first_lanes(width - o);
+        __m256 a = _mm256_maskload_ps(p + o, m);
+        for (int r = 0; r < rows; r++) a = _mm256_fmadd_ps(xv[r], _mm256_maskload_ps(w[r] + o, m), a);
+        _mm256_maskstore_ps(p + o, m, a);
+    }
+}
+
+static void one_image(float *total, const float *const *rows, const float *x, int count, int width)
+{
+    float partial[VGGC_DENSE_PANEL] __attribute__((aligned(32))); /* (width) */
+    for (int o = 0; o < width; o++) partial[o] = 0.0f;
+    int r = 0;
+    for (; r + AT_ONCE <= count; r += AT_ONCE) /* prefetching the rows two sweeps ahead */
+        sweep(partial, rows + r, x + r, rows + r + 2 * AT_ONCE, AT_ONCE, width);
+    switch (count - r) { /* the rest, prefetching the rows two sweeps ahead (after the next chunk's first) */
+    case 3: sweep(partial, rows + r, x + r, rows + count + AT_ONCE, 3, width); break;
+    case 2: sweep(partial, rows + r, x + r, rows + count + AT_ONCE, 2, width); break;
+    case 1: sweep(partial, rows + r, x + r, rows + count + AT_ONCE, 1, width); break;
+    default: break;
+    }
+    for (int o = 0; o < width; o++) total[o] += partial[o];
+}
+
+/* The next chunk's rows, line by line in row order (each row one contiguous stream from memory), one line per
+ * call: spread over this chunk's tiles, they are in cache when the next chunk starts. */
+typedef struct {
+    const float *const *rows;     /* the next chunk's */
+    int ahead, lines, rate, r, l; /* rows, lines per row, lines per call; the next to prefetch */
+} prefetcher;
+
+INLINE void prefetch_next(prefetcher *p)
+{
+    for (int k = 0; k < p->rate && p->r < p->ahead; k++) {
+        _mm_prefetch((const char *)(p->rows[p->r] + 16 * p->l), _MM_HINT_T0);
+        if (++p->l == p->lines) p->l = 0, p->r++;
+    }
+}
+
+/* Lines per row of the tiles: all of the next chunk's spread over this chunk's (oblocks x tiles x count) rows. */
+static prefetcher prefetch_plan(const float *const *rows, int count, int ahead, int width, int oblocks, int tiles)
+{
+    int lines = (width + 15) / 16, calls = oblocks * tiles * count;
+    prefetcher p = {rows + count, ahead, lines, (ahead * lines + calls - 1) / calls, 0, 0};
+    return p;
+}
+
+/* Outputs [o, o + 24) of images [b0, b0 + images) of n (3 vectors x images accumulators in registers): the
+ * chunk's rows into them in order, then into the totals. full: all 24 outputs are in the piece, else the lanes
+ * past width are masked. */
+INLINE void tile(float *total, const float *const *rows, const float *x, int count, int n, int width, int o, int b0,
+                 int images, int full, prefetcher *pf)
+{
+    __m256 acc[TILE_IMAGES][TILE_VECTORS], w[TILE_VECTORS];
+    __m256i m[TILE_VECTORS];
+    for (int v = 0; v < TILE_VECTORS; v++) m[v] = first_lanes(width - o - 8 * v);
+    for (int b = 0; b < images; b++)
+        for (int v = 0; v < TILE_VECTORS; v++) acc[b][v] = _mm256_setzero_ps();
+    for (int r = 0; r < count; r++) {
+        prefetch_next(pf);
+        const float *wr = rows[r] + o, *xr = x + r * n + b0;
+        for (int v = 0; v < TILE_VECTORS; v++)
+            w[v] = full ? _mm256_loadu_ps(wr + 8 * v) : _mm256_maskload_ps(wr + 8 * v, m[v]);
         for (int b = 0; b < images; b++) {
-            xv = _mm256_maskload_ps(x + b * ld + i, m);
-            for (int r = 0; r < rows; r++) a[r][b] = _mm256_fmadd_ps(wv[r], xv, a[r][b]);
+            __m256 xb = _mm256_broadcast_ss(xr + b);
+            for (int v = 0; v < TILE_VECTORS; v++) acc[b][v] = _mm256_fmadd_ps(xb, w[v], acc[b][v]);
         }
     }
-    for (int r = 0; r < rows; r++)
-        for (int b = 0; b < images; b++) _mm256_storeu_ps(acc + ((size_t)r * VGGC_DENSE_GROUP + b) * LANES, a[r][b]);
+    for (int b = 0; b < images; b++)
+        for (int v = 0; v < TILE_VECTORS; v++) {
+            float *t = total + (size_t)(b0 + b) * width + o + 8 * v;
+            if (full) _mm256_storeu_ps(t, _mm256_add_ps(_mm256_loadu_ps(t), acc[b][v]));
+            else _mm256_maskstore_ps(t, m[v], _mm256_add_ps(_mm256_maskload_ps(t, m[v]), acc[b][v]));
+        }
 }
 
-/* One block of inputs for `rows` rows (TILE_ROWS_1, TILE_ROWS_N or 1) and all n images. */
-static void block(float *acc,     /* (rows, GROUP, LANES) */
-                  const float *w, /* (rows, ld) */
-                  const float *x, /* (n, ld) */
-                  size_t ld, int len, int rows, int n)
+#define TILE_CASE(k) \
+    case k: tile(total, rows, x, count, n, width, o, b0, k, full, &pf); break;
+#define TILE_CASES \
+    switch (images) { /* a constant count: the tile in registers */ \
+        TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) default: TILE_CASE(4) \
+    }
+
+/* Tiles of 24 outputs x an even share of the images, at most TILE_IMAGES. */
+static void batch(float *total, const float *const *rows, const float *x, int count, int ahead, int n, int width)
 {
-    if (rows == TILE_ROWS_N) { /* tiles of 6 images, then one of the rest */
-        for (int b = 0; b < n; b += TILE_IMAGES) {
-            float *ab = acc + (size_t)b * LANES;
-            const float *xb = x + b * ld;
-            switch (n - b < TILE_IMAGES ? n - b : TILE_IMAGES) {
-            case 1: tile(ab, w, xb, ld, len, TILE_ROWS_N, 1); break;
-            case 2: tile(ab, w, xb, ld, len, TILE_ROWS_N, 2); break;
-            case 3: tile(ab, w, xb, ld, len, TILE_ROWS_N, 3); break;
-            case 4: tile(ab, w, xb, ld, len, TILE_ROWS_N, 4); break;
-            case 5: tile(ab, w, xb, ld, len, TILE_ROWS_N, 5); break;
-            default: tile(ab, w, xb, ld, len, TILE_ROWS_N, 6); break;
+    int tiles = (n + TILE_IMAGES - 1) / TILE_IMAGES, per = (n + tiles - 1) / tiles;
+    int oblocks = (width + 8 * TILE_VECTORS - 1) / (8 * TILE_VECTORS);
+    prefetcher pf = prefetch_plan(rows, count, ahead, width, oblocks, tiles);
+    for (int o = 0; o < width; o += 8 * TILE_VECTORS)
+        for (int b0 = 0; b0 < n; b0 += per) {
+            int images = n - b0 < per ? n - b0 : per;
+            if (width - o >= 8 * TILE_VECTORS) {
+                const int full = 1;
+                TILE_CASES
+            } else {
+                const int full = 0;
+                TILE_CASES
             }
         }
-        return;
-    }
-    for (int b = 0; b < n; b++) {
-        float *ab = acc + (size_t)b * LANES;
-        const float *xb = x + b * ld;
-        if (rows == TILE_ROWS_1) tile(ab, w, xb, ld, len, TILE_ROWS_1, 1);
-        else tile(ab, w, xb, ld, len, 1, 1);
-    }
 }
 
-/* The 8 lanes added pairwise: 4 apart, then 2, then 1. */
-static float lanes_sum(const float *l)
+void vggc_dense_chunk_avx2(float *total,             /* (n, width) */
+                           const float *const *rows, /* count + ahead + DENSE_AHEAD pointers, each (width) */
+                           const float *x,           /* (count, n) */
+                           int count, int ahead, int n, int width)
 {
-    float s4[4], s2[2];
-    for (int k = 0; k < 4; k++) s4[k] = l[k] + l[k + 4];
-    for (int k = 0; k < 2; k++) s2[k] = s4[k] + s4[k + 2];
-    return s2[0] + s2[1];
-}
-
-/* Rows [r0, r0 + rows) for n <= GROUP images, rows <= DENSE_PIECE_ROWS: for each block of inputs, every tile of
- * `height` rows (the last ones single rows), so that the block of the images (n x K_BLOCK floats) stays in L2 while
- * all the piece's rows stream past it once; then reduce, add bias, ReLU. */
-static void rows_of(float *out, const float *in, const float *weight, const float *bias, int n, int in_f, int out_f,
-                    int r0, int rows, int height, int relu)
-{
-    float acc[DENSE_PIECE_ROWS * VGGC_DENSE_GROUP * LANES];
-    for (int r = 0; r < rows; r++)
-        for (int j = 0; j < n * LANES; j++) acc[(size_t)r * VGGC_DENSE_GROUP * LANES + j] = 0.0f;
-    const float *w = weight + (size_t)r0 * in_f;
-    for (int k0 = 0; k0 < in_f; k0 += K_BLOCK) {
-        int len = in_f - k0 < K_BLOCK ? in_f - k0 : K_BLOCK, r = 0;
-        for (; r + height <= rows; r += height)
-            block(acc + (size_t)r * VGGC_DENSE_GROUP * LANES, w + (size_t)r * in_f + k0, in + k0, (size_t)in_f, len,
-                  height, n);
-        for (; r < rows; r++)
-            block(acc + (size_t)r * VGGC_DENSE_GROUP * LANES, w + (size_t)r * in_f + k0, in + k0, (size_t)in_f, len, 1,
-                  n);
-    }
-    for (int r = 0; r < rows; r++)
-        for (int b = 0; b < n; b++)
-            out[(size_t)b * out_f + r0 + r] =
-                dense_finish(lanes_sum(acc + ((size_t)r * VGGC_DENSE_GROUP + b) * LANES), bias[r0 + r], relu);
-}
-
-void vggc_dense_rows_avx2(float *out, const float *in, const float *weight, const float *bias, int n, int in_f,
-                          int out_f, int r0, int r1, int relu)
-{
-    rows_of(out, in, weight, bias, n, in_f, out_f, r0, r1 - r0, n == 1 ? TILE_ROWS_1 : TILE_ROWS_N, relu);
+    if (n == 1) one_image(total, rows, x, count, width);
+    else batch(total, rows, x, count, ahead, n, width);
 }

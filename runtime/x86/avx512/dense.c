@@ -1,101 +1,136 @@
-/* x86/avx512/dense.c — the AVX-512 row's fully connected rows (platform.h), compiled with -mavx512f -mfma: register
- * tiles of 8 weight rows x 1 image, or 6 rows x 4 images, over blocks of K_BLOCK inputs that stay in L1/L2 while the
- * image tiles reuse them; each weight row prefetched ahead into L2. Lane l of a 16-lane accumulator takes inputs
- * i = l mod 16 in order (a masked last chunk), then the lanes are added. */
+/* x86/avx512/dense.c — the AVX-512 row's fully connected chunk (platform.h, dense_job.h), compiled with -mavx512f
+ * -mfma.
+ *
+ * One image: the rows 4 at a time into a partial of the whole piece in L1 (16 outputs at a time: the partial
+ * loaded, one FMA per row in order, stored), each row read from memory as one contiguous stream while the next
+ * rows are prefetched one line per line read. A batch: register tiles of 48 outputs x up to 8 images, one FMA
+ * per row in order into each, the chunk's rows read three lines at a time from cache, where the previous chunk's
+ * tiles prefetched them row by row. The last width % 16 outputs are masked. */
 #include "../../dense_job.h"
 
 #include <immintrin.h>
 
 enum {
-    K_BLOCK = 2048,     /* inputs per block: a tile's weights and images stay in L1/L2 across the block */
-    TILE_ROWS_1 = 8,    /* tile height for one image: 8 weight streams at once */
-    TILE_ROWS_N = 6,    /* tile height x width for a batch: 6 rows x 4 images = 24 accumulators */
-    TILE_IMAGES = 4,
-    LANES = 16,
-    PREFETCH = 2048     /* floats ahead (8 KiB) in each weight row, into L2 (T0 measured slower) */
+    AT_ONCE = 4,     /* rows per sweep of one image's partial */
+    TILE_VECTORS = 3, /* a batch tile: 3 x 8 accumulators, 3 weight vectors and an input */
+    TILE_IMAGES = 8
 };
 
-/* acc[r][b] += w[r][i] * x[b][i] lane by lane over i in [0, len), 16 at a time, the last chunk masked. rows and
- * images are constants at every call, so the tile lives in registers. */
-static inline __attribute__((always_inline)) void
-tile(float *acc,      /* (rows, VGGC_DENSE_GROUP, LANES): row r, image b at (r * VGGC_DENSE_GROUP + b) * LANES */
-     const float *w,  /* (rows, ld) */
-     const float *x,  /* (images, ld) */
-     size_t ld, int len, int rows, int images)
+#define INLINE static inline __attribute__((always_inline))
+
+/* The first n of 16 lanes (n >= 16: all; n <= 0: none). */
+INLINE __mmask16 first_lanes(int n)
 {
-    __m512 a[TILE_ROWS_1][TILE_IMAGES], wv[TILE_ROWS_1];
-    for (int r = 0; r < rows; r++)
-        for (int b = 0; b < images; b++) a[r][b] = _mm512_load_ps(acc + ((size_t)r * VGGC_DENSE_GROUP + b) * LANES);
-    int i = 0;
-    for (; i + LANES <= len; i += LANES) {
-        for (int r = 0; r < rows; r++) {
-            wv[r] = _mm512_loadu_ps(w + r * ld + i);
-            _mm_prefetch((const char *)(w + r * ld + i + PREFETCH), _MM_HINT_T1);
-        }
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
+}
+
+/* p[o] = fma(x[r], w[r][o], p[o]) for r < rows in order, o < width; next[r]'s lines prefetched. */
+INLINE void sweep(float *p, const float *const *w, const float *x, const float *const *next, int rows, int width)
+{
+    __m512 xv[AT_ONCE];
+    for (int r = 0; r < rows; r++) xv[r] = _mm512_set1_ps(x[r]);
+    int o = 0;
+    for (; o + 16 <= width; o += 16) {
+        for (int r = 0; r < rows; r++) _mm_prefetch((const char *)(next[r] + o), _MM_HINT_T0);
+        __m512 a = _mm512_loadu_ps(p + o);
+        for (int r = 0; r < rows; r++) a = _mm512_fmadd_ps(xv[r], _mm512_loadu_ps(w[r] + o), a);
+        _mm512_storeu_ps(p + o, a);
+    }
+    if (o < width) {
+        __mmask16 m = first_lanes(width - o);
+        __m512 a = _mm512_maskz_loadu_ps(m, p + o);
+        for (int r = 0; r < rows; r++) a = _mm512_fmadd_ps(xv[r], _mm512_maskz_loadu_ps(m, w[r] + o), a);
+        _mm512_mask_storeu_ps(p + o, m, a);
+    }
+}
+
+static void one_image(float *total, const float *const *rows, const float *x, int count, int width)
+{
+    float partial[VGGC_DENSE_PANEL] __attribute__((aligned(64))); /* (width) */
+    for (int o = 0; o < width; o++) partial[o] = 0.0f;
+    int r = 0;
+    for (; r + AT_ONCE <= count; r += AT_ONCE) /* prefetching the rows two sweeps ahead */
+        sweep(partial, rows + r, x + r, rows + r + 2 * AT_ONCE, AT_ONCE, width);
+    switch (count - r) { /* the rest, prefetching the rows two sweeps ahead (after the next chunk's first) */
+    case 3: sweep(partial, rows + r, x + r, rows + count + AT_ONCE, 3, width); break;
+    case 2: sweep(partial, rows + r, x + r, rows + count + AT_ONCE, 2, width); break;
+    case 1: sweep(partial, rows + r, x + r, rows + count + AT_ONCE, 1, width); break;
+    default: break;
+    }
+    for (int o = 0; o < width; o++) total[o] += partial[o];
+}
+
+/* The next chunk's rows, line by line in row order (each row one contiguous stream from memory), one line per
+ * call: spread over this chunk's tiles, they are in cache when the next chunk starts. */
+typedef struct {
+    const float *const *rows;     /* the next chunk's */
+    int ahead, lines, rate, r, l; /* rows, lines per row, lines per call; the next to prefetch */
+} prefetcher;
+
+INLINE void prefetch_next(prefetcher *p)
+{
+    for (int k = 0; k < p->rate && p->r < p->ahead; k++) {
+        _mm_prefetch((const char *)(p->rows[p->r] + 16 * p->l), _MM_HINT_T0);
+        if (++p->l == p->lines) p->l = 0, p->r++;
+    }
+}
+
+/* Lines per row of the tiles: all of the next chunk's spread over this chunk's (oblocks x tiles x count) rows. */
+static prefetcher prefetch_plan(const float *const *rows, int count, int ahead, int width, int oblocks, int tiles)
+{
+    int lines = (width + 15) / 16, calls = oblocks * tiles * count;
+    prefetcher p = {rows + count, ahead, lines, (ahead * lines + calls - 1) / calls, 0, 0};
+    return p;
+}
+
+/* Outputs [o, o + 48) of images [b0, b0 + images) of n (3 vectors x images accumulators in registers): the
+ * chunk's rows into them in order, then into the totals; the lanes past width masked. */
+INLINE void tile(float *total, const float *const *rows, const float *x, int count, int n, int width, int o, int b0,
+                 int images, prefetcher *pf)
+{
+    __m512 acc[TILE_IMAGES][TILE_VECTORS], w[TILE_VECTORS];
+    __mmask16 m[TILE_VECTORS];
+    for (int v = 0; v < TILE_VECTORS; v++) m[v] = first_lanes(width - o - 16 * v);
+    for (int b = 0; b < images; b++)
+        for (int v = 0; v < TILE_VECTORS; v++) acc[b][v] = _mm512_setzero_ps();
+    for (int r = 0; r < count; r++) {
+        prefetch_next(pf);
+        const float *wr = rows[r] + o, *xr = x + r * n + b0;
+        for (int v = 0; v < TILE_VECTORS; v++) w[v] = _mm512_maskz_loadu_ps(m[v], wr + 16 * v);
         for (int b = 0; b < images; b++) {
-            __m512 xv = _mm512_loadu_ps(x + b * ld + i);
-            for (int r = 0; r < rows; r++) a[r][b] = _mm512_fmadd_ps(wv[r], xv, a[r][b]);
+            __m512 xb = _mm512_set1_ps(xr[b]);
+            for (int v = 0; v < TILE_VECTORS; v++) acc[b][v] = _mm512_fmadd_ps(xb, w[v], acc[b][v]);
         }
     }
-    if (i < len) {
-        __mmask16 m = (__mmask16)((1u << (len - i)) - 1u);
-        for (int r = 0; r < rows; r++) wv[r] = _mm512_maskz_loadu_ps(m, w + r * ld + i);
-        for (int b = 0; b < images; b++) {
-            __m512 xv = _mm512_maskz_loadu_ps(m, x + b * ld + i);
-            for (int r = 0; r < rows; r++) a[r][b] = _mm512_fmadd_ps(wv[r], xv, a[r][b]);
-        }
-    }
-    for (int r = 0; r < rows; r++)
-        for (int b = 0; b < images; b++) _mm512_store_ps(acc + ((size_t)r * VGGC_DENSE_GROUP + b) * LANES, a[r][b]);
-}
-
-/* One block of inputs for `rows` rows (TILE_ROWS_1, TILE_ROWS_N or 1) and all n images. */
-static void block_avx512(float *acc,     /* (rows, VGGC_DENSE_GROUP, LANES) */
-                                const float *w, /* (rows, ld) */
-                                const float *x, /* (n, ld) */
-                                size_t ld, int len, int rows, int n)
-{
-    int b = 0;
-    if (rows == TILE_ROWS_N)
-        for (; b + TILE_IMAGES <= n; b += TILE_IMAGES)
-            tile(acc + (size_t)b * LANES, w, x + b * ld, ld, len, TILE_ROWS_N, TILE_IMAGES);
-    for (; b < n; b++) {
-        float *ab = acc + (size_t)b * LANES;
-        const float *xb = x + b * ld;
-        if (rows == TILE_ROWS_1) tile(ab, w, xb, ld, len, TILE_ROWS_1, 1);
-        else if (rows == TILE_ROWS_N) tile(ab, w, xb, ld, len, TILE_ROWS_N, 1);
-        else tile(ab, w, xb, ld, len, 1, 1);
-    }
-}
-
-/* Rows [r0, r0 + rows) for n <= VGGC_DENSE_GROUP images: accumulate over all blocks, then reduce, add bias, ReLU. */
-static void rows_avx512(float *out,          /* (n, out_f) */
-                               const float *in,     /* (n, in_f) */
-                               const float *weight, /* (out_f, in_f) */
-                               const float *bias,   /* (out_f) */
-                               int n, int in_f, int out_f, int r0, int rows, int relu)
-{
-    float acc[TILE_ROWS_1 * VGGC_DENSE_GROUP * LANES] __attribute__((aligned(64)));
-    for (int r = 0; r < rows; r++)
-        for (int j = 0; j < n * LANES; j++) acc[(size_t)r * VGGC_DENSE_GROUP * LANES + j] = 0.0f;
-    const float *w = weight + (size_t)r0 * in_f;
-    for (int k0 = 0; k0 < in_f; k0 += K_BLOCK) {
-        int len = in_f - k0 < K_BLOCK ? in_f - k0 : K_BLOCK;
-        block_avx512(acc, w + k0, in + k0, (size_t)in_f, len, rows, n);
-    }
-    for (int r = 0; r < rows; r++)
-        for (int b = 0; b < n; b++) {
-            float sum = _mm512_reduce_add_ps(_mm512_load_ps(acc + ((size_t)r * VGGC_DENSE_GROUP + b) * LANES));
-            out[(size_t)b * out_f + r0 + r] = dense_finish(sum, bias[r0 + r], relu);
+    for (int b = 0; b < images; b++)
+        for (int v = 0; v < TILE_VECTORS; v++) {
+            float *t = total + (size_t)(b0 + b) * width + o + 16 * v;
+            _mm512_mask_storeu_ps(t, m[v], _mm512_add_ps(_mm512_maskz_loadu_ps(m[v], t), acc[b][v]));
         }
 }
 
-/* Rows [r0, r1) for n <= VGGC_DENSE_GROUP images, in tiles; only the last piece of a layer has a ragged end. */
-void vggc_dense_rows_avx512(float *out, const float *in, const float *weight, const float *bias, int n, int in_f,
-                            int out_f, int r0, int r1, int relu)
+#define TILE_CASE(k) \
+    case k: tile(total, rows, x, count, n, width, o, b0, k, &pf); break;
+
+/* Tiles of 48 outputs x an even share of the images, at most TILE_IMAGES. */
+static void batch(float *total, const float *const *rows, const float *x, int count, int ahead, int n, int width)
 {
-    int height = n == 1 ? TILE_ROWS_1 : TILE_ROWS_N, r = r0;
-    for (; r + height <= r1; r += height) rows_avx512(out, in, weight, bias, n, in_f, out_f, r, height, relu);
-    for (; r < r1; r++) rows_avx512(out, in, weight, bias, n, in_f, out_f, r, 1, relu);
+    int tiles = (n + TILE_IMAGES - 1) / TILE_IMAGES, per = (n + tiles - 1) / tiles;
+    int oblocks = (width + 16 * TILE_VECTORS - 1) / (16 * TILE_VECTORS);
+    prefetcher pf = prefetch_plan(rows, count, ahead, width, oblocks, tiles);
+    for (int o = 0; o < width; o += 16 * TILE_VECTORS)
+        for (int b0 = 0; b0 < n; b0 += per)
+            switch (n - b0 < per ? n - b0 : per) { /* a constant count: the tile in registers */
+                TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) TILE_CASE(4) TILE_CASE(5) TILE_CASE(6) TILE_CASE(7)
+                default: TILE_CASE(8)
+            }
 }
 
+void vggc_dense_chunk_avx512(float *total,             /* (n, width) */
+                             const float *const *rows, /* count + ahead + DENSE_AHEAD pointers, each (width) */
+                             const float *x,           /* (count, n) */
+                             int count, int ahead, int n, int width)
+{
+    if (n == 1) one_image(total, rows, x, count, width);
+    else batch(total, rows, x, count, ahead, n, width);
+}
