@@ -868,19 +868,25 @@ static int copy_chunk(st_file *f, const entry *e, size_t first, size_t n, const 
 }
 
 /* Elements [first, first + n) of a linear weight (cout, cin), converted into p->out, written transposed into the
- * prepared copy in vggc_dense_pack's panels (the columns past cout stay zero, as the static copy starts): input by
- * input, the chunk's rows side by side. */
+ * prepared copy in vggc_dense_pack's panels (the columns past cout stay zero, as the static copy starts): panel by
+ * panel, 16 inputs at a time, each output's 16 weights read together and written down its 16 rows. */
 static int pack_chunk(st_file *f, const entry *e, size_t first, size_t n, const pass *p)
 {
     const vggc_prepare *q = p->prep;
     size_t in_f = (size_t)q->cin, o0 = first / in_f, o1 = (first + n + in_f - 1) / in_f;
     convert(p->out, f->data + e->begin + first * e->dsize, n, e->dtype);
-    for (size_t i = 0; i < in_f; i++)
-        for (size_t o = o0; o < o1; o++) {
-            size_t at = o * in_f + i;
-            if (at >= first && at < first + n)
-                q->dst[vggc_dense_at(q->cin, q->cout, (int)i, (int)o)] = p->out[at - first];
-        }
+    for (size_t oa = o0; oa < o1;) {
+        size_t panel_end = (oa / VGGC_DENSE_PANEL + 1) * VGGC_DENSE_PANEL, ob = o1 < panel_end ? o1 : panel_end;
+        float *row0 = q->dst + vggc_dense_at(q->cin, q->cout, 0, (int)oa); /* input 0, output oa */
+        size_t ld = vggc_dense_at(q->cin, q->cout, 1, (int)oa) - vggc_dense_at(q->cin, q->cout, 0, (int)oa);
+        for (size_t i0 = 0; i0 < in_f; i0 += 16)
+            for (size_t o = oa; o < ob; o++)
+                for (size_t i = i0; i < i0 + 16 && i < in_f; i++) {
+                    size_t at = o * in_f + i;
+                    if (at >= first && at < first + n) row0[i * ld + (o - oa)] = p->out[at - first];
+                }
+        oa = ob;
+    }
     return 0;
 }
 

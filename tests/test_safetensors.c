@@ -1,5 +1,6 @@
 /* test_safetensors.c — loading weights from safetensors files built in memory: good files by name and by order,
- * F16/BF16 conversion, BatchNorm folding, prepared conv weights made from the file, files mapped and used in
+ * F16/BF16 conversion, BatchNorm folding, prepared conv weights made from the file, a linear weight packed from
+ * the file chunk by chunk, files mapped and used in
  * chunks (or read whole when they cannot be mapped), and every kind of damaged header, each with its own message. */
 #define _POSIX_C_SOURCE 200809L
 #include "fileio.h" /* vggc_map_file, vggc_map_changed: internal to the runtime */
@@ -613,6 +614,54 @@ Test(safetensors, a_prepare_over_a_stored_weight_is_an_inconsistent_model)
     int rc = vggc_load_safetensors_mem(&m, b.bytes, b.size, VGGC_MATCH_BY_NAME, &err);
     free(b.bytes);
     expect_error(rc, &err, "<memory>: prepared weight 0: model pc describes it inconsistently");
+}
+
+/* ---- a linear layer's packed weight: written from the file chunk by chunk ------------------------------ */
+
+/* fc (1100, 3001): 3,301,100 values, 13.2 MB in F32 (two of the loader's 8 MiB chunks, a row split between
+ * them), 6.6 MB in F16; 1100 outputs make a panel of 1024 and one of 76 (80 wide). */
+enum { LW_OUT = 1100, LW_IN = 3001, LW_COUNT = LW_OUT * LW_IN };
+static float lw_packed[VGGC_DENSE_WEIGHT_FLOATS(LW_IN, LW_OUT)], lw_bias[LW_OUT];
+
+static void expect_linear_packed_from(const char *dtype)
+{
+    size_t size = strcmp(dtype, "F32") ? 2 : 4;
+    unsigned char *data = malloc(LW_COUNT * size + LW_OUT * 4);
+    float *values = malloc(LW_COUNT * sizeof *values), *want = malloc(sizeof lw_packed);
+    for (size_t i = 0; i < LW_COUNT; i++) { /* values exact in both dtypes: k / 1024, |k| < 1024 */
+        float v = (float)((long)(i * 2654435761u % 2047) - 1023) / 1024.0f;
+        uint16_t half = v == 0.0f ? 0 : (uint16_t)((v < 0 ? 0x8000u : 0) | ((uint32_t)(15 + ilogbf(v)) << 10) |
+                                                   (uint32_t)((fabsf(v) / ldexpf(1.0f, ilogbf(v)) - 1.0f) * 1024.0f));
+        values[i] = v;
+        if (size == 4) memcpy(data + 4 * i, &v, 4);
+        else data[2 * i] = (unsigned char)half, data[2 * i + 1] = (unsigned char)(half >> 8);
+    }
+    memset(data + LW_COUNT * size, 0, LW_OUT * 4);
+    char shape[32];
+    snprintf(shape, sizeof shape, "[%d, %d]", LW_OUT, LW_IN);
+    long w = (long)(LW_COUNT * size);
+    blob b = make_blob(header(tensor("fc.weight", dtype, shape, 0, w), tensor("fc.bias", "F32", "[1100]", w, w + 4400),
+                              NULL),
+                       data, LW_COUNT * size + LW_OUT * 4);
+    const vggc_tensor t[] = {{"fc.weight", NULL, 2, {LW_OUT, LW_IN}, LW_COUNT, 1},
+                             {"fc.bias", lw_bias, 1, {LW_OUT}, LW_OUT, 1}};
+    const vggc_prepare p = {VGGC_PREPARE_DENSE, lw_packed, 0, NULL, LW_IN, LW_OUT, 0, 0};
+    const vggc_model m = {"lw", t, 2, NULL, 0, 1, LW_IN, 1, 1, LW_OUT, LW_COUNT + LW_OUT, &p, 1};
+    vggc_error err = {""};
+    memset(lw_packed, 0, sizeof lw_packed);
+    int rc = vggc_load_safetensors_mem(&m, b.bytes, b.size, VGGC_MATCH_BY_NAME, &err);
+    cr_assert_eq(rc, 0, "%s: load failed: %s", dtype, err.msg);
+    vggc_dense_pack(want, values, LW_IN, LW_OUT);
+    char what[64];
+    snprintf(what, sizeof what, "fc.weight from %s, packed", dtype);
+    expect_same_bits(what, lw_packed, want, VGGC_DENSE_WEIGHT_FLOATS(LW_IN, LW_OUT));
+    free(data), free(values), free(want), free(b.bytes);
+}
+
+Test(safetensors, a_linear_weight_is_packed_from_the_file_across_chunks_in_f32_and_f16)
+{
+    expect_linear_packed_from("F32");
+    expect_linear_packed_from("F16");
 }
 
 /* ---- files: mapped and used in chunks, or read whole ----------------------------------------------------- */
