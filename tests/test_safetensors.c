@@ -1,7 +1,7 @@
 /* test_safetensors.c — loading weights from safetensors files built in memory: good files by name and by order,
  * F16/BF16 conversion, BatchNorm folding, prepared conv weights made from the file, a linear weight packed from
- * the file chunk by chunk, files mapped and used in
- * chunks (or read whole when they cannot be mapped), and every kind of damaged header, each with its own message. */
+ * the file chunk by chunk, files mapped and used in chunks (or read whole when they cannot be mapped), and every
+ * kind of damaged header, each with its own message. */
 #define _POSIX_C_SOURCE 200809L
 #include "fileio.h" /* vggc_map_file, vggc_map_changed: internal to the runtime */
 #include "helpers.h"
