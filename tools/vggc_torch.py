@@ -453,6 +453,25 @@ def round_weights(model, out_dtype):
                 t.copy_(t.to(out_dtype).to(t.dtype))
 
 
+def linear_rows(model, x, group=16):
+    """For each nn.Linear in forward order: its in_features and the fraction of its rows of weights that the
+    runtime's vggc_dense reads for input x, i.e. of its inputs non-zero in some image of each group of 16."""
+    found = []
+
+    def hook(module, inputs, _output):
+        v = inputs[0].detach().flatten(1)
+        groups = range(0, v.shape[0], group)
+        live = sum(int((v[g:g + group] != 0).any(0).sum()) for g in groups)
+        found.append({"in_features": v.shape[1], "rows_read": live / (len(groups) * v.shape[1])})
+
+    hooks = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    with torch.no_grad():
+        model.eval()(torch.from_numpy(x))
+    for h in hooks:
+        h.remove()
+    return found
+
+
 def reference(model, x):
     model = model.double().eval()
     with torch.no_grad():
@@ -474,8 +493,8 @@ def check_export_args(args):
         raise ToolError("--classes: only with --torchvision (a JSON model carries its classes)")
     if args.by_order and not (args.state_dict and (args.torchvision or args.model_json)):
         raise ToolError("--by-order: only when loading --state-dict into --torchvision or --model-json")
-    if not (args.weights or args.input or args.reference or args.onnx):
-        raise ToolError("export: nothing to write (expected --weights, --input, --reference or --onnx)")
+    if not (args.weights or args.input or args.reference or args.onnx or args.linear_rows):
+        raise ToolError("export: nothing to write (expected --weights, --input, --reference, --onnx or --linear-rows)")
 
 
 def write_onnx(path, model, x):
@@ -496,16 +515,19 @@ def export(args):
     check_export_args(args)
     out_dtype = OUT_DTYPES[args.dtype]
     model, state, doc, desc = build_model(args)
-    if model is None and (args.input or args.reference or args.onnx):
+    if model is None and (args.input or args.reference or args.onnx or args.linear_rows):
         raise ToolError(f"{args.state_dict}: a state_dict alone cannot run (add --torchvision or --model-json)")
     if args.weights:
         meta = {"format": "pt", "producer": "vggc_torch", "source": desc, "torch": torch.__version__}
         write_safetensors(args.weights, state, out_dtype, meta)
-    if not (args.input or args.reference or args.onnx):
+    if not (args.input or args.reference or args.onnx or args.linear_rows):
         return
     x = make_input(args, doc)
     if args.input:
         write_npy(args.input, x)
+    if args.linear_rows:
+        with atomic_output(args.linear_rows) as f:
+            f.write(json.dumps(linear_rows(model, x)).encode())
     if out_dtype != torch.float32 and (args.reference or args.onnx):
         round_weights(model, out_dtype)
     if args.onnx:
@@ -557,6 +579,8 @@ def parser():
     e.add_argument("--input-from", metavar="X.npy", help="use this float32 input instead of a random one")
     e.add_argument("--reference", metavar="OUT.npy", help="write the float64 eval-mode output (N, classes)")
     e.add_argument("--onnx", metavar="OUT.onnx", help="write the model as ONNX (torch.onnx.export, fixed input shape)")
+    e.add_argument("--linear-rows", metavar="OUT.json", help="write, per Linear, the fraction of its weight rows the "
+                   "runtime reads for this input (inputs non-zero in some image of a group of 16)")
     c = sub.add_parser("check-names", help="do the JSON model's state_dict names and shapes equal torchvision's?")
     c.add_argument("--model-json", metavar="FILE", required=True)
     c.add_argument("--torchvision", metavar="NAME", required=True)
