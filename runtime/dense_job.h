@@ -34,4 +34,48 @@ static inline float dense_finish(float total, float bias, int relu)
     return (relu && v < 0.0f) ? 0.0f : v;
 }
 
+/* The next chunk's rows, line by line in row order (each row one contiguous stream from memory), rate lines per
+ * call: spread over this chunk's batch tiles, they are in cache when the next chunk starts. */
+typedef struct {
+    const float *const *rows;     /* the next chunk's */
+    int ahead, lines, rate, r, l; /* rows, lines per row, lines per call; the next line to prefetch */
+} dense_prefetcher;
+
+static inline __attribute__((always_inline)) void dense_prefetch_next(dense_prefetcher *p)
+{
+    for (int k = 0; k < p->rate && p->r < p->ahead; k++) {
+        __builtin_prefetch(p->rows[p->r] + 16 * p->l, 0, 3);
+        if (++p->l == p->lines) p->l = 0, p->r++;
+    }
+}
+
+/* All of the next chunk's lines (rows[count .. count + ahead), width floats each) spread over the calls of this
+ * chunk's tiles: oblocks x tiles x count. */
+static inline dense_prefetcher dense_prefetch_plan(const float *const *rows, int count, int ahead, int width,
+                                                   int oblocks, int tiles)
+{
+    int lines = (width + 15) / 16, calls = oblocks * tiles * count;
+    dense_prefetcher p = {rows + count, ahead, lines, (ahead * lines + calls - 1) / calls, 0, 0};
+    return p;
+}
+
+/* One image's chunk (dense_chunk with n = 1) on a row's SWEEP(p, w, x, next, rows, width) (p[o] = fma(x[r],
+ * w[r][o], p[o]) for r < rows in order, next[r]'s lines prefetched; rows a constant): the rows 4 at a time into a
+ * partial of the piece, prefetching the rows two sweeps ahead (the chunk's, then the next chunk's: rows holds
+ * count + ahead + DENSE_AHEAD pointers), then the partial into the total. */
+#define DENSE_ONE_IMAGE(SWEEP, total, rows, x, count, width)                                                        \
+    do {                                                                                                            \
+        float partial_[VGGC_DENSE_PANEL] __attribute__((aligned(64))); /* (width) */                               \
+        int r_ = 0;                                                                                                 \
+        for (int o_ = 0; o_ < (width); o_++) partial_[o_] = 0.0f;                                                   \
+        for (; r_ + 4 <= (count); r_ += 4) SWEEP(partial_, (rows) + r_, (x) + r_, (rows) + r_ + 8, 4, (width));     \
+        switch ((count) - r_) {                                                                                     \
+        case 3: SWEEP(partial_, (rows) + r_, (x) + r_, (rows) + (count) + 4, 3, (width)); break;                   \
+        case 2: SWEEP(partial_, (rows) + r_, (x) + r_, (rows) + (count) + 4, 2, (width)); break;                   \
+        case 1: SWEEP(partial_, (rows) + r_, (x) + r_, (rows) + (count) + 4, 1, (width)); break;                   \
+        default: break;                                                                                             \
+        }                                                                                                           \
+        for (int o_ = 0; o_ < (width); o_++) (total)[o_] += partial_[o_];                                           \
+    } while (0)
+
 #endif

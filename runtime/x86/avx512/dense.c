@@ -11,7 +11,6 @@
 #include <immintrin.h>
 
 enum {
-    AT_ONCE = 4,     /* rows per sweep of one image's partial */
     TILE_VECTORS = 3, /* a batch tile: 3 x 8 accumulators, 3 weight vectors and an input */
     TILE_IMAGES = 8
 };
@@ -27,7 +26,7 @@ INLINE __mmask16 first_lanes(int n)
 /* p[o] = fma(x[r], w[r][o], p[o]) for r < rows in order, o < width; next[r]'s lines prefetched. */
 INLINE void sweep(float *p, const float *const *w, const float *x, const float *const *next, int rows, int width)
 {
-    __m512 xv[AT_ONCE];
+    __m512 xv[4];
     for (int r = 0; r < rows; r++) xv[r] = _mm512_set1_ps(x[r]);
     int o = 0;
     for (; o + 16 <= width; o += 16) {
@@ -44,49 +43,10 @@ INLINE void sweep(float *p, const float *const *w, const float *x, const float *
     }
 }
 
-static void one_image(float *total, const float *const *rows, const float *x, int count, int width)
-{
-    float partial[VGGC_DENSE_PANEL] __attribute__((aligned(64))); /* (width) */
-    for (int o = 0; o < width; o++) partial[o] = 0.0f;
-    int r = 0;
-    for (; r + AT_ONCE <= count; r += AT_ONCE) /* prefetching the rows two sweeps ahead */
-        sweep(partial, rows + r, x + r, rows + r + 2 * AT_ONCE, AT_ONCE, width);
-    switch (count - r) { /* the rest, prefetching the rows two sweeps ahead (after the next chunk's first) */
-    case 3: sweep(partial, rows + r, x + r, rows + count + AT_ONCE, 3, width); break;
-    case 2: sweep(partial, rows + r, x + r, rows + count + AT_ONCE, 2, width); break;
-    case 1: sweep(partial, rows + r, x + r, rows + count + AT_ONCE, 1, width); break;
-    default: break;
-    }
-    for (int o = 0; o < width; o++) total[o] += partial[o];
-}
-
-/* The next chunk's rows, line by line in row order (each row one contiguous stream from memory), one line per
- * call: spread over this chunk's tiles, they are in cache when the next chunk starts. */
-typedef struct {
-    const float *const *rows;     /* the next chunk's */
-    int ahead, lines, rate, r, l; /* rows, lines per row, lines per call; the next to prefetch */
-} prefetcher;
-
-INLINE void prefetch_next(prefetcher *p)
-{
-    for (int k = 0; k < p->rate && p->r < p->ahead; k++) {
-        _mm_prefetch((const char *)(p->rows[p->r] + 16 * p->l), _MM_HINT_T0);
-        if (++p->l == p->lines) p->l = 0, p->r++;
-    }
-}
-
-/* Lines per row of the tiles: all of the next chunk's spread over this chunk's (oblocks x tiles x count) rows. */
-static prefetcher prefetch_plan(const float *const *rows, int count, int ahead, int width, int oblocks, int tiles)
-{
-    int lines = (width + 15) / 16, calls = oblocks * tiles * count;
-    prefetcher p = {rows + count, ahead, lines, (ahead * lines + calls - 1) / calls, 0, 0};
-    return p;
-}
-
 /* Outputs [o, o + 48) of images [b0, b0 + images) of n (3 vectors x images accumulators in registers): the
  * chunk's rows into them in order, then into the totals; the lanes past width masked. */
 INLINE void tile(float *total, const float *const *rows, const float *x, int count, int n, int width, int o, int b0,
-                 int images, prefetcher *pf)
+                 int images, dense_prefetcher *pf)
 {
     __m512 acc[TILE_IMAGES][TILE_VECTORS], w[TILE_VECTORS];
     __mmask16 m[TILE_VECTORS];
@@ -94,7 +54,7 @@ INLINE void tile(float *total, const float *const *rows, const float *x, int cou
     for (int b = 0; b < images; b++)
         for (int v = 0; v < TILE_VECTORS; v++) acc[b][v] = _mm512_setzero_ps();
     for (int r = 0; r < count; r++) {
-        prefetch_next(pf);
+        dense_prefetch_next(pf);
         const float *wr = rows[r] + o, *xr = x + r * n + b0;
         for (int v = 0; v < TILE_VECTORS; v++) w[v] = _mm512_maskz_loadu_ps(m[v], wr + 16 * v);
         for (int b = 0; b < images; b++) {
@@ -117,7 +77,7 @@ static void batch(float *total, const float *const *rows, const float *x, int co
 {
     int tiles = (n + TILE_IMAGES - 1) / TILE_IMAGES, per = (n + tiles - 1) / tiles;
     int oblocks = (width + 16 * TILE_VECTORS - 1) / (16 * TILE_VECTORS);
-    prefetcher pf = prefetch_plan(rows, count, ahead, width, oblocks, tiles);
+    dense_prefetcher pf = dense_prefetch_plan(rows, count, ahead, width, oblocks, tiles);
     for (int o = 0; o < width; o += 16 * TILE_VECTORS)
         for (int b0 = 0; b0 < n; b0 += per)
             switch (n - b0 < per ? n - b0 : per) { /* a constant count: the tile in registers */
@@ -131,6 +91,6 @@ void vggc_dense_chunk_avx512(float *total,             /* (n, width) */
                              const float *x,           /* (count, n) */
                              int count, int ahead, int n, int width)
 {
-    if (n == 1) one_image(total, rows, x, count, width);
+    if (n == 1) DENSE_ONE_IMAGE(sweep, total, rows, x, count, width);
     else batch(total, rows, x, count, ahead, n, width);
 }
