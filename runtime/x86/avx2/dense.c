@@ -1,6 +1,6 @@
 /* x86/avx2/dense.c — the AVX2 row's fully connected chunk (platform.h, dense_job.h), compiled with -mavx2 -mfma.
  *
- * One image: the rows 4 at a time into a partial of the whole piece in L1 (8 outputs at a time: the partial
+ * One image: the rows 8 at a time into a partial of the whole piece in L1 (8 outputs at a time: the partial
  * loaded, one FMA per row in order, stored), each row read from memory as one contiguous stream while the next
  * rows are prefetched one line per line read. A batch: register tiles of 24 outputs x up to 4 images, one FMA per
  * row in order into each, the chunk's rows read one line at a time from cache, where the previous chunk's tiles
@@ -26,7 +26,7 @@ INLINE __m256i first_lanes(int n)
 /* p[o] = fma(x[r], w[r][o], p[o]) for r < rows in order, o < width; next[r]'s lines prefetched. */
 INLINE void sweep(float *p, const float *const *w, const float *x, const float *const *next, int rows, int width)
 {
-    __m256 xv[4];
+    __m256 xv[8]; /* up to 8 rows a sweep */
     for (int r = 0; r < rows; r++) xv[r] = _mm256_set1_ps(x[r]);
     int o = 0;
     for (; o + 8 <= width; o += 8) {

@@ -1,7 +1,7 @@
 /* x86/avx512/dense.c — the AVX-512 row's fully connected chunk (platform.h, dense_job.h), compiled with -mavx512f
  * -mfma.
  *
- * One image: the rows 4 at a time into a partial of the whole piece in L1 (16 outputs at a time: the partial
+ * One image: the rows 8 at a time into a partial of the whole piece in L1 (16 outputs at a time: the partial
  * loaded, one FMA per row in order, stored), each row read from memory as one contiguous stream while the next
  * rows are prefetched one line per line read. A batch: register tiles of 48 outputs x up to 8 images, one FMA
  * per row in order into each, the chunk's rows read three lines at a time from cache, where the previous chunk's
@@ -26,7 +26,7 @@ INLINE __mmask16 first_lanes(int n)
 /* p[o] = fma(x[r], w[r][o], p[o]) for r < rows in order, o < width; next[r]'s lines prefetched. */
 INLINE void sweep(float *p, const float *const *w, const float *x, const float *const *next, int rows, int width)
 {
-    __m512 xv[4];
+    __m512 xv[8]; /* up to 8 rows a sweep */
     for (int r = 0; r < rows; r++) xv[r] = _mm512_set1_ps(x[r]);
     int o = 0;
     for (; o + 16 <= width; o += 16) {
