@@ -102,8 +102,7 @@ static int host_exe_dir(lua_State *L)
 }
 
 /* host.transpose(bytes, first, rows, cols, size) -> the rows x cols matrix of size-byte elements that starts at
- * bytes[first] (1-based), transposed (vggc import: a MatMul's (in, out) weight becomes a Linear's (out, in); a host
- * build with weights built in: a Linear's weight becomes the (in, out) that vggc_dense reads). */
+ * bytes[first] (1-based), transposed (vggc import: a MatMul's (in, out) weight becomes a Linear's (out, in)). */
 static int host_transpose(lua_State *L)
 {
     size_t len;
@@ -131,6 +130,7 @@ static int host_pid(lua_State *L)
 
 #ifdef VGGC_HOST_WEIGHTS
 int vggc_host_read_weights(lua_State *L); /* weights.c: the runtime's loader, in vggc itself only */
+int vggc_host_dense_pack(lua_State *L);   /* weights.c: the runtime's vggc_dense_pack */
 #endif
 
 void vggc_push_host(lua_State *L)
@@ -142,6 +142,8 @@ void vggc_push_host(lua_State *L)
 #ifdef VGGC_HOST_WEIGHTS
     lua_pushcfunction(L, vggc_host_read_weights);
     lua_setfield(L, -2, "read_weights");
+    lua_pushcfunction(L, vggc_host_dense_pack);
+    lua_setfield(L, -2, "dense_pack");
 #endif
     lua_pushstring(L, VGGC_VERSION);
     lua_setfield(L, -2, "version");

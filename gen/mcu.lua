@@ -2,7 +2,6 @@
 -- (runtime/freestanding/, written beside them as vggc_fs.h and vggc_fs_*.c), and the weights as const data:
 -- NAME_weights.bin (float32, BatchNorm folded in) placed in flash by NAME_weights.S with .incbin, so even large
 -- weights never become C text.
-local algo = require("algo")
 local errors = require("errors")
 local format = require("format")
 local kinds = require("layers")
@@ -49,21 +48,6 @@ local function blob_align(net)
   return net.target and 16 or 64
 end
 
--- A linear layer's weight (fout, fin) as the host's vggc_dense reads it (vggc_dense_pack): transposed, the
--- outputs zero-padded to a multiple of 16 and cut into panels of algo.DENSE_PANEL, each (fin, its row stride).
-local function dense_panels(host, bytes, shape)
-  local fout, fin = shape[1], shape[2]
-  local width = (fout + 15) // 16 * 16
-  local padded = bytes .. ("\0"):rep(4 * fin * (width - fout)) -- zero rows for the padding outputs
-  local parts = {}
-  for p0 = 0, width - 1, algo.DENSE_PANEL do
-    local wp = math.min(algo.DENSE_PANEL, width - p0)
-    local t, pad = host.transpose(padded, 4 * fin * p0 + 1, wp, fin, 4), ("\0"):rep(4 * (algo.dense_ld(wp) - wp))
-    for i = 0, fin - 1 do parts[#parts + 1] = t:sub(4 * wp * i + 1, 4 * wp * (i + 1)) .. pad end
-  end
-  return table.concat(parts)
-end
-
 -- read(host, net, path, by_order) -> {bytes, offsets = {name = float offset}}: the arrays the kernels read, in
 -- target.arrays order, from the safetensors file (checked and folded by the runtime's own loader).
 function M.read(host, net, path, by_order)
@@ -75,7 +59,10 @@ function M.read(host, net, path, by_order)
     local pad = (step - at % step) % step
     if pad > 0 then parts[#parts + 1], at = string.rep("\0", 4 * pad), at + pad end
     local bytes = data[a.name]
-    if a.role == "weight" and a.unit.packed then bytes = dense_panels(host, bytes, a.unit.tensors[1].shape) end
+    if a.role == "weight" and a.unit.packed then -- the host's vggc_dense reads it packed (vggc_dense_pack)
+      local shape = a.unit.tensors[1].shape
+      bytes = host.dense_pack(bytes, shape[2], shape[1])
+    end
     parts[#parts + 1], offsets[a.name] = bytes, at
     at = at + #bytes // 4
   end

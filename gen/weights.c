@@ -3,6 +3,7 @@
  * one-line messages as a runner's `--weights`, and the same BatchNorm folding, because it is the same code. */
 #include <lauxlib.h>
 #include <lua.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,5 +149,26 @@ int vggc_host_read_weights(lua_State *L)
     }
     push_arrays(L, &m);
     release(&m);
+    return 1;
+}
+
+/* host.dense_pack(bytes, fin, fout) -> a linear layer's float32 weight (fout, fin) packed by the runtime's own
+ * vggc_dense_pack, as the host's vggc_dense reads it (a blob built in for the host has no load step to pack it). */
+int vggc_host_dense_pack(lua_State *L)
+{
+    size_t len;
+    const char *bytes = luaL_checklstring(L, 1, &len);
+    lua_Integer fin = luaL_checkinteger(L, 2), fout = luaL_checkinteger(L, 3);
+    luaL_argcheck(L, fin >= 1 && fout >= 1 && fin <= INT32_MAX && fout <= INT32_MAX &&
+                         (size_t)fin * (size_t)fout * sizeof(float) == len, 1, "not a (fout, fin) float32 matrix");
+    float *weight = malloc(len), *packed = malloc(VGGC_DENSE_WEIGHT_FLOATS(fin, fout) * sizeof(float));
+    if (!weight || !packed) {
+        free(weight), free(packed);
+        return luaL_error(L, "out of memory packing a %d x %d linear weight", (int)fout, (int)fin);
+    }
+    memcpy(weight, bytes, len);
+    vggc_dense_pack(packed, weight, (int)fin, (int)fout);
+    lua_pushlstring(L, (const char *)packed, VGGC_DENSE_WEIGHT_FLOATS(fin, fout) * sizeof(float));
+    free(weight), free(packed);
     return 1;
 }
