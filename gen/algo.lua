@@ -51,17 +51,11 @@ function M.direct_weights(cin, cout, k)
 end
 
 -- A linear layer's packed weight (vggc_dense_pack, vggc.h): the transpose (fin, fout), fout rounded up to 16, in
--- panels of DENSE_PANEL outputs, each (fin, its row stride) and contiguous; a stride is the panel's width rounded
--- up to an odd number of 16-float lines.
-M.DENSE_PANEL = 1024
-
-function M.dense_ld(wp)
-  return 16 * (wp // 16 | 1)
-end
-
+-- panels of 1024 outputs, each (fin, its row stride) and contiguous; a stride is the panel's width rounded up to an
+-- odd number of 16-float lines.
 function M.dense_weights(fin, fout)
   local width, columns = (fout + 15) // 16 * 16, 0
-  for p0 = 0, width - 1, M.DENSE_PANEL do columns = columns + M.dense_ld(math.min(M.DENSE_PANEL, width - p0)) end
+  for p0 = 0, width - 1, 1024 do columns = columns + 16 * (math.min(1024, width - p0) // 16 | 1) end
   return fin * columns
 end
 
@@ -135,13 +129,13 @@ local function conv(u, mode, batch)
   local cin, h, w = shape[1], shape[2], shape[3]
   if algo == "direct" then
     u.prepared = { kind = "VGGC_PREPARE_DIRECT", suffix = "_direct", floats = M.direct_weights(cin, u.out, u.win.h.k),
-                   m = 0 }
+                   m = 0, cin = cin, k = u.win.h.k }
     u.work = 0
   else
     local m = TILE[algo]
     u.tile = m
     u.prepared = { kind = "VGGC_PREPARE_WINOGRAD", suffix = "_winograd", floats = M.winograd_weights(cin, u.out, m),
-                   m = m }
+                   m = m, cin = cin, k = u.win.h.k }
     u.work = M.winograd_work(batch, cin, h, w, u.out, m)
   end
 end
@@ -149,8 +143,7 @@ end
 -- A linear layer runs on its weight transposed, (in, out) (vggc_dense): packed at load, or, built in, by the
 -- generator into the blob (mcu.read).
 local function linear(u, built_in)
-  local fin = 1
-  for _, d in ipairs(u.input) do fin = fin * d end
+  local fin = format.product(u.input)
   u.packed = true
   if not built_in then
     u.prepared = { kind = "VGGC_PREPARE_DENSE", suffix = "_dense", floats = M.dense_weights(fin, u.out), m = 0,

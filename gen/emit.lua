@@ -79,13 +79,12 @@ end
 
 -- The C size macro (runtime/vggc.h) each prepared array must match.
 local function prepared_macro(u)
-  if u.prepared.kind == "VGGC_PREPARE_DENSE" then
-    return string.format("VGGC_DENSE_WEIGHT_FLOATS(%d, %d)", u.prepared.cin, u.out)
+  local p = u.prepared
+  if p.kind == "VGGC_PREPARE_DENSE" then return string.format("VGGC_DENSE_WEIGHT_FLOATS(%d, %d)", p.cin, u.out) end
+  if p.kind == "VGGC_PREPARE_DIRECT" then
+    return string.format("VGGC_DIRECT_WEIGHT_FLOATS(%d, %d, %d)", p.cin, u.out, p.k)
   end
-  if u.prepared.kind == "VGGC_PREPARE_DIRECT" then
-    return string.format("VGGC_DIRECT_WEIGHT_FLOATS(%d, %d, %d)", u.input[1], u.out, u.win.h.k)
-  end
-  return string.format("VGGC_WINOGRAD_WEIGHT_FLOATS(%d, %d, %d)", u.input[1], u.out, u.prepared.m)
+  return string.format("VGGC_WINOGRAD_WEIGHT_FLOATS(%d, %d, %d)", p.cin, u.out, p.m)
 end
 
 -- Where each unit's conv weight sits in the manifest, and each folding unit's row in folds[] (from 0).
@@ -125,7 +124,7 @@ local function prepared(net)
                                           u.algo or "transposed", u.weight_name)
       rows[#rows + 1] = string.format("    {%s, %s, %d, %s, %d, %d, %d, %d},", u.prepared.kind, name, first[u],
                                       fold[u] and not net.blob and string.format("&folds[%d]", fold[u]) or "NULL",
-                                      u.prepared.cin or u.input[1], u.out, u.prepared.k or u.win.h.k, u.prepared.m)
+                                      u.prepared.cin, u.out, u.prepared.k, u.prepared.m)
       raws[#raws + 1] = net.blob and string.format("%s_weights + %d", net.model.name, net.blob.offsets[u.weight_name])
       checks[#checks + 1] = string.format("_Static_assert(sizeof %s / sizeof(float) == %s, \"%s\");", name,
                                           prepared_macro(u), name)

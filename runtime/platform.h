@@ -34,7 +34,7 @@ typedef struct vggc_kernels {
     int direct_widest;     /* channel blocks a group takes at most: 4, 2 or 1 */
     int direct_reads_nchw; /* its pieces read an NCHW input of at most 16 channels (direct_job.h's in_nchw) */
     int direct_any;        /* its pieces run every job (stride 2, k up to 7, any epilogue); 0: plain jobs only, the
-                              others run on the generic row's pieces */
+                              others run on vggc_kernels_running_any_direct()'s pieces */
     void (*direct_piece)(const vggc_direct_job *j, int b, int ob0, int m, int y0);
 
     /* fully connected (dense.c, dense_job.h): one chunk of rows into the totals of a piece of outputs, for b < n,
