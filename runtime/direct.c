@@ -43,12 +43,8 @@ static void group_of(int nob, int widest, int g, int *ob0, int *m)
     else *ob0 = nob - 1, *m = 1;
 }
 
-/* The job on row kern, its input in either layout. A job beyond the plain ones (direct_job.h: stride 2, a window
- * over 3x3, no ReLU, a residual, an output inside a larger tensor) runs, where the row's own pieces handle only
- * plain jobs (direct_any 0: AVX-512), on the best row this CPU runs that handles every job (AVX2; the packed
- * weights and the blocked layout are the same on every row). On the generic row instead, resnet18's stem and
- * strided convs and googlenet's convs into a Concat made the AVX-512 row twice as slow as the AVX2 row on both
- * networks (26 against 13 ms at batch 1 on a Zen 5). */
+/* The job on row kern, its input in either layout: every row's pieces run every job (direct_job.h: strides 1 and
+ * 2, windows up to 7x7, with or without ReLU, a residual, an output inside a larger tensor). */
 static void run(const vggc_kernels *kern, float *out, const float *in, int in_nchw, const float *wpack,
                 const float *bias, int n, int cin, int h, int w, int cout, int k, int stride, int pool,
                 const vggc_epilogue *e)
@@ -58,10 +54,6 @@ static void run(const vggc_kernels *kern, float *out, const float *in, int in_nc
                          widest_group(kern, cin, k), in_nchw, stride, e->relu, e->residual,
                          e->out_blocks > 0 ? e->out_blocks : direct_blocks(cout)};
     void (*piece)(const vggc_direct_job *, int, int, int, int) = kern->direct_piece;
-    if (!kern->direct_any && !direct_plain(&j)) {
-        kern = vggc_kernels_running_any_direct();
-        piece = kern->direct_piece, j.widest = widest_group(kern, cin, k);
-    }
     int groups = group_count(direct_blocks(cout), j.widest), pieces = n * groups * j.oh;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int p = 0; p < pieces; p++) { /* image-major, then group, then output row */

@@ -47,12 +47,6 @@ DIRECT_INLINE const float *direct_residual_plane(const vggc_direct_job *j, int b
     return j->residual ? j->residual + ((size_t)b * (VGGC_CPAD(j->cout) / 16) + ob) * j->oh * j->ow * 16 : NULL;
 }
 
-/* A job only the plain kernels of every row run: k <= 3, stride 1, ReLU, no residual, an output of its own. */
-DIRECT_INLINE int direct_plain(const vggc_direct_job *j)
-{
-    return j->k <= 3 && j->stride == 1 && j->relu && !j->residual && j->out_blocks == VGGC_CPAD(j->cout) / 16;
-}
-
 /* Where the input's values are: channel c of pixel (y, x) of image b is at in + b * image + (c / 16) * block +
  * (c % 16) * channel + y * row + x * pixel, in either layout. */
 typedef struct {

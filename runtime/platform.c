@@ -24,8 +24,8 @@ static int has_avx512(void)
 }
 #endif
 
-#define ROW(isa, supported, panel, widest, nchw, any)                                                       \
-    {#isa, supported, panel, vggc_wino_input_##isa, vggc_wino_gemm_##isa, vggc_wino_output_##isa, widest, nchw, any,  \
+#define ROW(isa, supported, panel, widest, nchw)                                                            \
+    {#isa, supported, panel, vggc_wino_input_##isa, vggc_wino_gemm_##isa, vggc_wino_output_##isa, widest, nchw,      \
      vggc_direct_piece_##isa, vggc_dense_chunk_##isa, vggc_to_blocked_row_##isa, vggc_from_blocked_row_##isa,  \
      vggc_maxpool_row_##isa}
 
@@ -33,15 +33,14 @@ static int has_avx512(void)
  * (AVX-512: 2 zmm per row; AVX2 reads 16 columns at a time, and a 16-wide panel is one contiguous stream: 512 -> 512
  * at 14x14, batch 1, 2.7 -> 2.2-2.5 ms). direct_widest: the channel blocks of one direct-conv register tile
  * (AVX-512 holds 4 blocks x 6 pixels in its 32 registers; AVX2's 16 registers hold 1 block x 6 pixels). nchw: the
- * direct conv reads the network's NCHW input itself (AVX2); the other rows convert it to blocked first. any: its
- * direct conv runs strided, wider and epilogue jobs too (the AVX-512 kernel does the plain ones; the others run on
- * the best row that does them all, vggc_kernels_running_any_direct: AVX2). */
+ * direct conv reads the network's NCHW input itself (AVX2); the other rows convert it to blocked first. Every row's
+ * direct conv runs every job (strides, windows up to 7x7, residuals, outputs inside a Concat). */
 static const vggc_kernels rows[] = {
 #ifdef VGGC_X86
-    ROW(avx512, has_avx512, 32, 4, 0, 0),
-    ROW(avx2, has_avx2, 16, 1, 1, 1),
+    ROW(avx512, has_avx512, 32, 4, 0),
+    ROW(avx2, has_avx2, 16, 1, 1),
 #endif
-    ROW(generic, always, 16, 4, 0, 1),
+    ROW(generic, always, 16, 4, 0),
 };
 enum { ROWS = sizeof rows / sizeof rows[0] };
 
@@ -54,13 +53,6 @@ const vggc_kernels *vggc_kernels_named(const char *name)
     for (int i = 0; i < ROWS; i++)
         if (strcmp(rows[i].name, name) == 0) return rows[i].supported() ? &rows[i] : NULL;
     return NULL;
-}
-
-const vggc_kernels *vggc_kernels_running_any_direct(void)
-{
-    for (int i = 0; i < ROWS; i++)
-        if (rows[i].direct_any && rows[i].supported()) return &rows[i];
-    return &rows[ROWS - 1];
 }
 
 static const vggc_kernels *best(void)

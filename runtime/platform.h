@@ -33,8 +33,6 @@ typedef struct vggc_kernels {
     /* direct convolution (direct.c): one piece, a row of tiles of image b x channel blocks [ob0, ob0 + m) */
     int direct_widest;     /* channel blocks a group takes at most: 4, 2 or 1 */
     int direct_reads_nchw; /* its pieces read an NCHW input of at most 16 channels (direct_job.h's in_nchw) */
-    int direct_any;        /* its pieces run every job (stride 2, k up to 7, any epilogue); 0: plain jobs only, the
-                              others run on vggc_kernels_running_any_direct()'s pieces */
     void (*direct_piece)(const vggc_direct_job *j, int b, int ob0, int m, int y0);
 
     /* fully connected (dense.c, dense_job.h): one chunk of rows into the totals of a piece of outputs, for b < n,
@@ -62,9 +60,6 @@ int vggc_kernels_count(void);
 const vggc_kernels *vggc_kernels_row(int i);
 /* The row named name, if this CPU runs it; NULL otherwise. */
 const vggc_kernels *vggc_kernels_named(const char *name);
-/* The best row this CPU runs whose direct conv runs every job (direct_any): where a row's own handles only plain
- * jobs, the others run there. */
-const vggc_kernels *vggc_kernels_running_any_direct(void);
 
 /* The entry points one row's files define, named by suffix. */
 #define VGGC_DECLARE_KERNELS(isa)                                                                              \
