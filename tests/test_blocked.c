@@ -436,6 +436,37 @@ static void ex_cases(const vggc_kernels *kern)
 }
 TEST_EVERY_ISA(direct, strides_windows_up_to_7_residuals_no_relu_and_concatenations_match_the_reference, ex_cases)
 
+/* Windows wider than 3x3 with the fused 2x2 pool (the generator fuses a plain max pool into any blocked stride-1
+ * conv), with and without ReLU: on odd maps, and over 3 input channels on maps wide enough for the taps loop. */
+static void wide_windows_with_pool(const vggc_kernels *kern)
+{
+    static const int ks[] = {5, 7}, shapes[][4] = {{17, 13, 10, 20}, {3, 23, 61, 40}}; /* cin, h, w, cout */
+    unsigned seed = 900;
+    omp_set_num_threads(1);
+    for (int i = 0; i < 2; i++)
+        for (int s = 0; s < 2; s++)
+            for (int relu = 0; relu <= 1; relu++) {
+                const int *sh = shapes[s];
+                conv_case c = make_case(2, sh[0], sh[1], sh[2], sh[3], ks[i], 1, seed += 7);
+                size_t count = (size_t)c.n * c.cout * c.oh * c.ow;
+                float *full = reference_ex(&c, 1, c.h, c.w, NULL, relu), *want = floats(count), *got = floats(count);
+                vggc_maxpool2x2(want, full, c.n, c.cout, c.h, c.w);
+                float *blk = floats(out_blocked_floats(&c));
+                for (size_t j = 0; j < out_blocked_floats(&c); j++) blk[j] = NAN;
+                vggc_epilogue e = {relu, NULL, 0};
+                vggc_conv_direct_ex_on(kern, blk, c.xb, c.wpack, c.bias, c.n, c.cin, c.h, c.w, c.cout, c.k, 1, 1, &e);
+                vggc_from_blocked(got, blk, c.n, c.cout, c.oh, c.ow);
+                char what[128];
+                snprintf(what, sizeof what, "%s conv%dx%d %d->%d on %dx%d relu %d, pooled", kern->name, c.k, c.k, c.cin,
+                         c.cout, c.h, c.w, relu);
+                expect_close(what, got, want, count, RTOL, ATOL);
+                expect_padding_zero(what, blk, c.n, c.cout, c.oh, c.ow);
+                free(full), free(want), free(got), free(blk);
+                free_case(&c);
+            }
+}
+TEST_EVERY_ISA(direct, windows_up_to_7_with_the_fused_pool_match_the_reference_conv_then_max_pool, wide_windows_with_pool)
+
 /* A strided window over a few input channels, like resnet18's stem (3 -> 64, 7x7 / 2), on maps wide enough for
  * the rows' widest tiles away from the border (a row may run those as one flat loop of taps): 40 output channels
  * make channel groups of 2 and 1 blocks, 96 of 4 and 2. */
