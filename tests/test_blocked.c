@@ -465,7 +465,7 @@ static void wide_windows_with_pool(const vggc_kernels *kern)
                 free_case(&c);
             }
 }
-TEST_EVERY_ISA(direct, windows_up_to_7_with_the_fused_pool_match_the_reference_conv_then_max_pool, wide_windows_with_pool)
+TEST_EVERY_ISA(direct, windows_up_to_7_with_the_fused_pool_match_the_reference_then_the_pool, wide_windows_with_pool)
 
 /* A strided window over a few input channels, like resnet18's stem (3 -> 64, 7x7 / 2), on maps wide enough for
  * the rows' widest tiles away from the border (a row may run those as one flat loop of taps): 40 output channels
