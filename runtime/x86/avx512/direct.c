@@ -214,17 +214,17 @@ INLINE void taps_body(const vggc_direct_job *j, const int *off, int taps, int b,
 {
     __m512 acc[TILE_MAX];
     for (int i = 0; i < TR * TC * M; i++) acc[i] = _mm512_setzero_ps();
-    int pad = j->k / 2, s = S;
+    int pad = j->k / 2;
     size_t wstride = (size_t)j->k * j->k * j->cin * DIRECT_LANES, row = (size_t)j->w * DIRECT_LANES;
     const float *wg = j->wpack + ob0 * wstride;
-    const float *x = j->in + ((size_t)b * j->h * j->w + (size_t)(y0 * s - pad) * j->w + (x0 * s - pad)) * DIRECT_LANES;
+    const float *x = j->in + ((size_t)b * j->h * j->w + (size_t)(y0 * S - pad) * j->w + (x0 * S - pad)) * DIRECT_LANES;
     for (int i = 0; i < taps; i++) {
         __m512 wv[4];
         for (int q = 0; q < M; q++) wv[q] = _mm512_loadu_ps(wg + q * wstride + (size_t)i * DIRECT_LANES);
         const float *p = x + off[i];
         for (int r = 0; r < TR; r++)
             for (int t = 0; t < TC; t++) {
-                __m512 v = _mm512_set1_ps(p[r * row + (size_t)t * s * DIRECT_LANES]);
+                __m512 v = _mm512_set1_ps(p[r * row + (size_t)t * S * DIRECT_LANES]);
                 __m512 *a = &acc[(r * TC + t) * M];
                 for (int q = 0; q < M; q++) a[q] = _mm512_fmadd_ps(v, wv[q], a[q]);
             }
