@@ -1,4 +1,4 @@
-/* layers.c — time the 3x3 convolutions of VGG11 at 224: Winograd F(2x2), F(4x4) and F(6x6) on blocked tensors against
+/* layers.c — time the 3x3 convolutions of VGG11 at 224: Winograd F(2x2) .. F(6x6) on blocked tensors against
  * the im2col + OpenBLAS vggc_conv2d (NCHW), batch 1 and 8, each the median of RUNS runs after one warm-up.
  *
  *   cmake -S . -B build-wino && cmake --build build-wino --target vggc_runtime
@@ -11,8 +11,8 @@
  * the GEMM stage's GFLOP/s per busy core (2 alpha^2 tiles cinp coutp over its CPU seconds, the FLOPs it really
  * does): other processes on the machine do not inflate it; compare it with the FMA peak of one core. ReLU on, no
  * pool. WINO_PASS_KB, WINO_U_KB, WINO_A_KB in the environment override the Winograd cache budgets (see
- * winograd_internal.h). BATCH (1 or 8; 0 both) restricts to one batch size, ALGOS to some algorithms: digits of
- * 0 (im2col), 2, 4, 6 (Winograd F(m)), "0246" by default. Not part of the CMake build or ctest.
+ * winograd_internal.h). BATCH (1..64; 0: 1 and 8, the default) sets the batch size, ALGOS the algorithms: digits of
+ * 0 (im2col), 2, 4, 5, 6 (Winograd F(m)), "0246" by default. Not part of the CMake build or ctest.
  */
 #include "vggc.h"
 #include "winograd_internal.h"
@@ -81,7 +81,8 @@ static void time_layer(const shape *s, int n, int algo, int runs)
         t[r] = seconds, t_in[r] = st.input, t_gemm[r] = st.gemm, t_out[r] = st.output;
     }
     double sec = median(t, runs), direct = 2.0 * h * w * s->cin * s->cout * 9 * n;
-    const char *name = algo == 0 ? "im2col" : m == 2 ? "winograd2" : m == 4 ? "winograd4" : "winograd6";
+    static const char *const names[] = {"im2col", "", "winograd2", "", "winograd4", "winograd5", "winograd6"};
+    const char *name = names[algo];
     printf("%4d->%-4d@%-3d  n=%d  %-9s %9.2f ms %7.1f GF/s", s->cin, s->cout, h, n, name, sec * 1e3,
            direct / sec / 1e9);
     if (algo) {
@@ -104,13 +105,13 @@ int main(int argc, char **argv)
         return 1;
     }
     int only = argc > 2 ? atoi(argv[2]) : 0;
-    if (only != 0 && only != 1 && only != 8) {
-        fprintf(stderr, "layers: BATCH must be 0, 1 or 8, not '%s'\n", argv[2]);
+    if (only < 0 || only > 64) {
+        fprintf(stderr, "layers: BATCH must be 0 (1 and 8) or 1..64, not '%s'\n", argv[2]);
         return 1;
     }
     const char *algos = argc > 3 ? argv[3] : "0246";
-    if (!*algos || algos[strspn(algos, "0246")]) {
-        fprintf(stderr, "layers: ALGOS must be digits of 0, 2, 4, 6, not '%s'\n", algos);
+    if (!*algos || algos[strspn(algos, "02456")]) {
+        fprintf(stderr, "layers: ALGOS must be digits of 0, 2, 4, 5, 6, not '%s'\n", algos);
         return 1;
     }
     vggc_winograd_timing(1);
@@ -118,9 +119,8 @@ int main(int argc, char **argv)
     vggc_winograd_budgets(pass ? atol(pass) << 10 : 0, u_cached ? atol(u_cached) << 10 : 0,
                           a_chunk ? atol(a_chunk) << 10 : 0);
     printf("threads %d, median of %d runs after a warm-up\n", omp_get_max_threads(), runs);
-    int batches[] = {1, 8};
-    for (int b = 0; b < 2; b++) {
-        if (only != 0 && only != batches[b]) continue;
+    int batches[] = {only ? only : 1, 8};
+    for (int b = 0; b < (only ? 1 : 2); b++) {
         for (size_t l = 0; l < sizeof VGG11 / sizeof VGG11[0]; l++)
             for (const char *a = algos; *a; a++) time_layer(&VGG11[l], batches[b], *a - '0', runs);
     }

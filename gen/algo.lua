@@ -3,6 +3,7 @@
 --   direct     blocked: direct convolution, k odd up to 7, stride 1 or 2 (vggc_conv_direct, _ex)
 --   winograd2  blocked: Winograd F(2x2, 3x3) (vggc_conv_winograd, m = 2)
 --   winograd4  blocked: Winograd F(4x4, 3x3) (vggc_conv_winograd, m = 4)
+--   winograd5  blocked: Winograd F(5x5, 3x3) (vggc_conv_winograd, m = 5; its odd tiles do not take a fused pool)
 --   winograd6  blocked: Winograd F(6x6, 3x3) (vggc_conv_winograd, m = 6)
 --   general    NCHW: im2col + SGEMM for any window (vggc_conv2d_general): every conv the others do not fit
 -- "blocked" is the fast path's layout: channels in blocks of 16, (n, cpad / 16, h, w, 16). A blocked conv's
@@ -16,10 +17,10 @@ local kinds = require("layers")
 
 local M = {}
 
-M.names = { "auto", "im2col", "direct", "winograd2", "winograd4", "winograd6" }
+M.names = { "auto", "im2col", "direct", "winograd2", "winograd4", "winograd5", "winograd6" }
 M.default = "auto"
 
-local TILE = { winograd2 = 2, winograd4 = 4, winograd6 = 6 }
+local TILE = { winograd2 = 2, winograd4 = 4, winograd5 = 5, winograd6 = 6 }
 
 -- Transformed weights the runtime re-reads from L3 on every pass of tiles (runtime/winograd.c's U_CACHED_BYTES).
 local U_CACHED_BYTES = 12 << 20
@@ -88,12 +89,30 @@ local function sixes_win(u, shape, batch)
   return cached(6) or not cached(4) or M.winograd_work(batch, cin, h, w, u.out, 6) * 4 <= STAGED_L3_BYTES
 end
 
+-- F(5x5) does 49 products per 25 outputs, 0.87x F(4x4)'s per output, and covers maps of 5k - 1 .. 5k with less
+-- overhang: on 13..15 (VGG's and resnet18's 14x14) its GEMM is 0.77 of F(4x4)'s, on 9..10 0.6; on 28 or 56 it is
+-- the same. It takes the layer where its GEMM is at most 0.8 of F(4x4)'s (and smaller than F(6x6)'s when that one
+-- wins too) with 16 tiles or more: its weights are 1.36x F(4x4)'s, and at batch 1 a 14x14 map has 9 tiles, too few
+-- to share weights that stream from memory (512->512 at 14x14, batch 1, weights read cold: 1.87 ms against 1.92 for
+-- F(4x4) on the AVX2 row of a Zen 5, 1.70 against 1.20 on the AVX-512 row, both reading at the ~30 GB/s that
+-- streaming reaches there). With 18 tiles or more it ran in 0.74-0.88 of F(4x4)'s time (bench/layers.c, 2 threads,
+-- Zen 5: batch 2, 4 and 8: AVX2 2.9 / 5.5 / 10.5 ms against 3.8 / 7.2 / 13.9, AVX-512 1.7 / 3.0 / 6.4 against
+-- 1.9 / 3.9 / 8.6).
+local function fives_win(shape, batch)
+  local h, w = shape[2], shape[3]
+  local tiles = M.winograd_tiles(batch, h, w, 5)
+  return h >= 5 and w >= 5 and tiles >= 16 and 49 * tiles <= 0.8 * 36 * M.winograd_tiles(batch, h, w, 4)
+end
+
 local function auto(u, shape, batch)
   local cin, h, w = shape[1], shape[2], shape[3]
   if u.win.h.k ~= 3 or u.win.h.s ~= 1 or cin < 16 then return "direct" end
-  if h >= 6 and w >= 6 and M.winograd_tiles(batch, h, w, 6) >= 16 and sixes_win(u, shape, batch) then
-    return "winograd6"
+  local sixes = h >= 6 and w >= 6 and M.winograd_tiles(batch, h, w, 6) >= 16 and sixes_win(u, shape, batch)
+  if fives_win(shape, batch)
+     and not (sixes and 64 * M.winograd_tiles(batch, h, w, 6) < 49 * M.winograd_tiles(batch, h, w, 5)) then
+    return "winograd5"
   end
+  if sixes then return "winograd6" end
   if h >= 4 and w >= 4 and M.winograd_tiles(batch, h, w, 4) >= 16 then return "winograd4" end
   if h >= 4 and w >= 4 then return "winograd2" end
   return "direct"
@@ -161,11 +180,12 @@ local function open_epilogue(c)
   return c.kind == "conv" and c.layout == "blocked" and not c.pool and not c.residual and not c.relu
 end
 
--- A plain 2x2 max pool after a blocked stride-1 conv that only it reads runs in the conv's epilogue.
+-- A plain 2x2 max pool after a blocked stride-1 conv that only it reads runs in the conv's epilogue (not after
+-- F(5x5), whose 5x5 tiles would cut the pool's windows).
 local function fuse_pool(u)
   local c = u.inputs[1]
   if kinds.maxpool.plain(u, u.input) and c.kind == "conv" and c.layout == "blocked" and c.win.h.s == 1
-     and not c.pool and not c.residual and read_only_by(c, u) then
+     and not c.pool and not c.residual and read_only_by(c, u) and (c.tile or 0) % 2 == 0 then
     c.pool, c.written = true, u.output
     u.computes, u.algo, u.fused = false, "fused", c
   end

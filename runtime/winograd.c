@@ -1,6 +1,6 @@
 /* winograd.c — 3x3 convolution (stride 1, pad 1) + bias + ReLU (+ 2x2/2 max pool) by Winograd F(m x m, 3 x 3),
- * m = 2, 4 or 6, on blocked tensors (see vggc.h): the weight transform, the cache passes and the threads, written once
- * for every instruction set. The stages' pieces (the transforms of winograd_plan.h and a GEMM micro-kernel) come
+ * m = 2, 4, 5 or 6, on blocked tensors (see vggc.h): the weight transform, the cache passes and the threads, written
+ * once for every instruction set. The stages' pieces (the transforms of winograd_plan.h and a GEMM micro-kernel) come
  * from the kernel row of platform.h: runtime/{generic,x86/avx2,x86/avx512}/winograd.c.
  *
  * Passes: when U is small enough to stay in L3 (the big early maps), the tiles are cut in passes whose V + M fit one
@@ -72,6 +72,13 @@ static const double G4[6][3] = {{1.0 / 4, 0, 0},
                                 {1.0 / 24, 1.0 / 12, 1.0 / 6},
                                 {1.0 / 24, -1.0 / 12, 1.0 / 6},
                                 {0, 0, 1}};
+static const double G5[7][3] = {{-1.0 / 2, 0, 0},
+                                {-1.0 / 3, -1.0 / 3, -1.0 / 3},
+                                {1.0 / 9, -1.0 / 9, 1.0 / 9},
+                                {1.0 / 36, 1.0 / 18, 1.0 / 9},
+                                {-1.0 / 60, 1.0 / 30, -1.0 / 15},
+                                {32.0 / 45, 16.0 / 45, 8.0 / 45},
+                                {0, 0, 1}};
 static const double G6[8][3] = {{1, 0, 0},
                                 {-2.0 / 9, -2.0 / 9, -2.0 / 9},
                                 {-2.0 / 9, 2.0 / 9, -2.0 / 9},
@@ -82,7 +89,7 @@ static const double G6[8][3] = {{1, 0, 0},
                                 {0, 0, 1}};
 
 /* Row i of G for tile m. */
-static const double *g_row(int m, int i) { return m == 2 ? G2[i] : m == 4 ? G4[i] : G6[i]; }
+static const double *g_row(int m, int i) { return m == 2 ? G2[i] : m == 4 ? G4[i] : m == 5 ? G5[i] : G6[i]; }
 
 /* u[i][j] = (G g G^T)[i][j] for one 3x3 kernel g, in double. */
 static void transform_kernel(double u[WINO_ALPHA_MAX][WINO_ALPHA_MAX], const float *g /* (3, 3) */, int m)

@@ -8,7 +8,7 @@
  *   GEMM    M[xi][tile][cout] = V[xi] . U[xi], for each of the alpha^2 transform points xi;
  *   output  out = A^T M A + bias, ReLU, and the 2x2 max pool when asked, written straight to the blocked output.
  * Matrices B, G, A are Lavin & Gray's (points 0, +-1, +-2, inf for m = 4; 0, +-1, +-2, +-1/2, inf for m = 6, the
- * matrices of NNPACK and wincnn).
+ * matrices of NNPACK and wincnn; for m = 5 the same construction on 0, +-1, +-2, 1/2, inf).
  *
  * Layouts, chosen for the GEMM micro-kernels (blocks of ROWS tiles x PANEL output channels):
  *   U (weights): [xi][panel][cinp][width], panel p holds output channels [P p, P p + width), width P or 16 (the
@@ -105,6 +105,21 @@ WINO_INLINE void wino_bt_1d(float *o, size_t os, const float *d, size_t ds, int 
             WINO_STORE(o, r0), WINO_STORE(o + os, r1), WINO_STORE(o + 2 * os, r2), WINO_STORE(o + 3 * os, r3);
             WINO_STORE(o + 4 * os, r4), WINO_STORE(o + 5 * os, r5), WINO_STORE(o + 6 * os, r6);
             WINO_STORE(o + 7 * os, r7);
+            continue;
+        }
+        if (m == 5) {
+            wino_piece d0, d1, d2, d3, d4, d5, d6;
+            WINO_LOAD(d0, d), WINO_LOAD(d1, d + ds), WINO_LOAD(d2, d + 2 * ds), WINO_LOAD(d3, d + 3 * ds);
+            WINO_LOAD(d4, d + 4 * ds), WINO_LOAD(d5, d + 5 * ds), WINO_LOAD(d6, d + 6 * ds);
+            wino_piece r0 = d5 - 2.0f * d0 + 4.0f * d1 + 2.5f * d2 - 5.0f * d3 - 0.5f * d4;   /* point 0 */
+            wino_piece r1 = d5 + 2.0f * (d1 - d2) - 4.5f * d3 + 0.5f * d4;                     /* 1 */
+            wino_piece r2 = d5 - 2.0f * d1 + 6.0f * d2 - 3.5f * d3 - 1.5f * d4;                /* -1 */
+            wino_piece r3 = d5 + d1 - 1.5f * d2 - 2.0f * d3 + 1.5f * d4;                       /* 2 */
+            wino_piece r4 = d5 - d1 + 2.5f * (d2 - d4);                                        /* -2 */
+            wino_piece r5 = d5 + 4.0f * d1 - 5.0f * d3;                                        /* 1/2 */
+            wino_piece r6 = d6 - 2.0f * d1 + 4.0f * d2 + 2.5f * d3 - 5.0f * d4 - 0.5f * d5;   /* infinity */
+            WINO_STORE(o, r0), WINO_STORE(o + os, r1), WINO_STORE(o + 2 * os, r2), WINO_STORE(o + 3 * os, r3);
+            WINO_STORE(o + 4 * os, r4), WINO_STORE(o + 5 * os, r5), WINO_STORE(o + 6 * os, r6);
             continue;
         }
         wino_piece d0, d1, d2, d3, d4, d5;
@@ -204,6 +219,17 @@ WINO_INLINE void wino_at_1d(float *o, size_t os, const float *s, size_t ss, int 
             WINO_STORE(o + 4 * os, r4), WINO_STORE(o + 5 * os, r5);
             continue;
         }
+        if (m == 5) {
+            wino_piece s0, s1, s2, s3, s4, s5, s6;
+            WINO_LOAD(s0, s), WINO_LOAD(s1, s + ss), WINO_LOAD(s2, s + 2 * ss), WINO_LOAD(s3, s + 3 * ss);
+            WINO_LOAD(s4, s + 4 * ss), WINO_LOAD(s5, s + 5 * ss), WINO_LOAD(s6, s + 6 * ss);
+            wino_piece a = s1 + s2, b = s1 - s2, c = s3 + s4, e = s3 - s4;
+            wino_piece r0 = s0 + a + c + s5, r1 = b + 2.0f * e + 0.5f * s5, r2 = a + 4.0f * c + 0.25f * s5;
+            wino_piece r3 = b + 8.0f * e + 0.125f * s5, r4 = a + 16.0f * c + 0.0625f * s5 + s6;
+            WINO_STORE(o, r0), WINO_STORE(o + os, r1), WINO_STORE(o + 2 * os, r2), WINO_STORE(o + 3 * os, r3);
+            WINO_STORE(o + 4 * os, r4);
+            continue;
+        }
         wino_piece s0, s1, s2, s3, s4, s5;
         WINO_LOAD(s0, s), WINO_LOAD(s1, s + ss), WINO_LOAD(s2, s + 2 * ss), WINO_LOAD(s3, s + 3 * ss);
         WINO_LOAD(s4, s + 4 * ss), WINO_LOAD(s5, s + 5 * ss);
@@ -226,7 +252,8 @@ WINO_INLINE void wino_max_nan(float *dst, const float *pa, const float *pv)
 }
 
 /* Write an m x m tile of finished values (already biased, ReLU'd, padded lanes 0) at tile (ty, tx): pixel by
- * pixel inside the map, or pooled 2x2 (m is even, so tiles hold whole windows; floor mode drops a ragged edge). */
+ * pixel inside the map, or pooled 2x2 (only asked with m even, so tiles hold whole windows; floor mode drops a
+ * ragged edge). */
 WINO_INLINE void wino_store_tile(const vggc_wino_plan *p, float *plane /* (oh, ow, 16) */,
                                  float o[WINO_ALPHA_MAX][WINO_ALPHA_MAX][WINO_LANES], int ty, int tx, int m)
 {
@@ -307,6 +334,7 @@ WINO_INLINE void wino_input_piece(const vggc_wino_plan *p, const float *in, int 
     int lt1 = lt0 + WINO_TILE_GROUP < p->count ? lt0 + WINO_TILE_GROUP : p->count;
     if (p->m == 2) wino_input_group(p, in, lt0, lt1, cb, 2);
     else if (p->m == 6) wino_input_group(p, in, lt0, lt1, cb, 6);
+    else if (p->m == 5) wino_input_group(p, in, lt0, lt1, cb, 5);
     else wino_input_group(p, in, lt0, lt1, cb, 4);
 }
 
@@ -317,6 +345,7 @@ WINO_INLINE void wino_output_piece(const vggc_wino_plan *p, float *out, const fl
     int lt1 = lt0 + WINO_TILE_GROUP < p->count ? lt0 + WINO_TILE_GROUP : p->count;
     if (p->m == 2) wino_output_group(p, out, bias, lt0, lt1, cb, 2);
     else if (p->m == 6) wino_output_group(p, out, bias, lt0, lt1, cb, 6);
+    else if (p->m == 5) wino_output_group(p, out, bias, lt0, lt1, cb, 5);
     else wino_output_group(p, out, bias, lt0, lt1, cb, 4);
 }
 

@@ -556,11 +556,27 @@ Test(report, json_names_each_layers_algorithm_and_the_prepared_bytes)
 
 Test(report, a_batch_with_enough_tiles_moves_the_small_maps_to_winograd_f4)
 {
-    char *text = vggc_ok("report vgg11 --batch 8");
-    const char *row = strstr(text, "  11  conv3x3+relu ");
-    cr_assert(row != NULL, "no row 11:\n%s", text);
-    cr_expect(strstr(row, "winograd4") != NULL && strstr(row, "winograd4") < strchr(row, '\n'),
-              "at batch 8 the 14x14 layers have 128 tiles per transform point and take F(4x4):\n%s", text);
+    char *text = vggc_ok("report vgg11 --input 3x112x112 --batch 8"); /* 7x7 maps: 32 tiles of 4x4 */
+    const char *want[] = {"  11  conv3x3+relu ", "winograd4", "  12  conv3x3+relu ", "winograd4"};
+    expect_rows_say(text, want, 2);
+    free(text);
+}
+
+/* F(5x5) where its GEMM is at most 0.8 of F(4x4)'s with 16 tiles or more (gen/algo.lua): VGG's 14x14 maps from
+ * batch 2 on (9 tiles of 5x5 per image against 16 of 4x4: 0.77), not at batch 1; a 2x2 pool after it runs on its
+ * own (5x5 tiles would cut its windows). */
+Test(report, a_batch_on_14x14_maps_takes_winograd5_and_its_pool_runs_on_its_own)
+{
+    char *text = vggc_ok("report vgg11 --batch 2");
+    const char *want[] = {"  11  conv3x3+relu ", "winograd5", "  12  conv3x3+relu ", "winograd5"};
+    expect_rows_say(text, want, 2);
+    const char *pool = strstr(text, "  13  maxpool2x2 ");
+    cr_assert(pool != NULL, "the pool after F(5x5) is not a row of its own:\n%s", text);
+    cr_expect(strstr(pool, "fused") == NULL || strstr(pool, "fused") > strchr(pool, '\n'),
+              "the pool after F(5x5) is fused:\n%s", text);
+    free(text);
+    text = vggc_ok("report vgg11");
+    cr_expect_eq(count(text, "winograd5"), 0, "at batch 1 (9 tiles of 5x5) the 14x14 layers take F(4x4):\n%s", text);
     free(text);
 }
 
