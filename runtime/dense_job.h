@@ -24,7 +24,9 @@
 
 enum {
     DENSE_CHUNK = 128, /* inputs summed into a partial before it is added to the total */
-    DENSE_AHEAD = 8    /* pointers after a chunk's next ones (the last repeated): one image prefetches 8 rows ahead */
+    DENSE_AHEAD = 8,   /* pointers after a chunk's next ones (the last repeated): one image prefetches 8 rows ahead */
+    DENSE_WALK = 32    /* a batch's tiles go down a chunk's rows 32 at a time, prefetching the next 32 (see batch()
+                          in the rows' dense.c) */
 };
 
 /* total + bias, then ReLU if relu. NaN stays NaN, as in torch.relu. */
@@ -34,8 +36,9 @@ static inline float dense_finish(float total, float bias, int relu)
     return (relu && v < 0.0f) ? 0.0f : v;
 }
 
-/* The next chunk's rows, line by line in row order (each row one contiguous stream from memory), rate lines per
- * call: spread over this chunk's batch tiles, they are in cache when the next chunk starts. */
+/* The next rows (a chunk's, or a batch walk's), line by line in row order (each row one contiguous stream from
+ * memory), rate lines per call: spread over the calls of these rows' batch tiles, they are in cache when the tiles
+ * reach them. */
 typedef struct {
     const float *const *rows;     /* the next chunk's */
     int ahead, lines, rate, r, l; /* rows, lines per row, lines per call; the next line to prefetch */
@@ -49,8 +52,8 @@ static inline __attribute__((always_inline)) void dense_prefetch_next(dense_pref
     }
 }
 
-/* All of the next chunk's lines (rows[count .. count + ahead), width floats each) spread over the calls of this
- * chunk's tiles: oblocks x tiles x count. */
+/* All of the next rows' lines (rows[count .. count + ahead), width floats each) spread over the calls of the tiles
+ * that go down rows[0 .. count): oblocks x tiles x count. */
 static inline dense_prefetcher dense_prefetch_plan(const float *const *rows, int count, int ahead, int width,
                                                    int oblocks, int tiles)
 {
