@@ -62,6 +62,17 @@ static inline dense_prefetcher dense_prefetch_plan(const float *const *rows, int
     return p;
 }
 
+/* One walk of a batch's tiles down a chunk's rows from r0: sets *r1 to its end (DENSE_WALK rows on, or the chunk's
+ * last) and plans the prefetch of the DENSE_WALK rows after it (this chunk's, or the next chunk's from
+ * rows[count]) over the walk's oblocks x tiles x (*r1 - r0) calls. */
+static inline dense_prefetcher dense_walk(const float *const *rows, int r0, int *r1, int count, int ahead, int width,
+                                          int oblocks, int tiles)
+{
+    *r1 = count - r0 < DENSE_WALK ? count : r0 + DENSE_WALK;
+    int next = count + ahead - *r1 < DENSE_WALK ? count + ahead - *r1 : DENSE_WALK;
+    return dense_prefetch_plan(rows + r0, *r1 - r0, next, width, oblocks, tiles);
+}
+
 /* One image's chunk (dense_chunk with n = 1) on a row's SWEEP(p, w, x, next, rows, width) (p[o] = fma(x[r],
  * w[r][o], p[o]) for r < rows in order, next[r]'s lines prefetched; rows a constant): the rows 8 at a time (8
  * streams from memory; 4 at a time read fc6 at 80 % of the read bandwidth on the AVX2 row, 8 at 89 %) into a

@@ -98,10 +98,7 @@ static void batch(float *total, const float *const *rows, const float *x, int co
     int tiles = (n + TILE_IMAGES - 1) / TILE_IMAGES, per = (n + tiles - 1) / tiles;
     int oblocks = (width + 8 * TILE_VECTORS - 1) / (8 * TILE_VECTORS);
     for (int r0 = 0, r1; r0 < count; r0 = r1) {
-        r1 = count - r0 < DENSE_WALK ? count : r0 + DENSE_WALK;
-        int next = count + ahead - r1 < DENSE_WALK ? count + ahead - r1 : DENSE_WALK; /* the rows after, maybe the
-                                                                                          next chunk's */
-        dense_prefetcher pf = dense_prefetch_plan(rows + r0, r1 - r0, next, width, oblocks, tiles);
+        dense_prefetcher pf = dense_walk(rows, r0, &r1, count, ahead, width, oblocks, tiles);
         for (int o = 0; o < width; o += 8 * TILE_VECTORS)
             for (int b0 = 0; b0 < n; b0 += per) {
                 int images = n - b0 < per ? n - b0 : per;
