@@ -81,8 +81,8 @@ static void time_layer(const shape *s, int n, int algo, int runs)
         t[r] = seconds, t_in[r] = st.input, t_gemm[r] = st.gemm, t_out[r] = st.output;
     }
     double sec = median(t, runs), direct = 2.0 * h * w * s->cin * s->cout * 9 * n;
-    static const char *const names[] = {"im2col", "", "winograd2", "", "winograd4", "winograd5", "winograd6"};
-    const char *name = names[algo];
+    char name[16];
+    snprintf(name, sizeof name, algo ? "winograd%d" : "im2col", algo);
     printf("%4d->%-4d@%-3d  n=%d  %-9s %9.2f ms %7.1f GF/s", s->cin, s->cout, h, n, name, sec * 1e3,
            direct / sec / 1e9);
     if (algo) {

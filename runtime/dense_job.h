@@ -40,7 +40,7 @@ static inline float dense_finish(float total, float bias, int relu)
  * memory), rate lines per call: spread over the calls of these rows' batch tiles, they are in cache when the tiles
  * reach them. */
 typedef struct {
-    const float *const *rows;     /* the next chunk's */
+    const float *const *rows;     /* the next rows */
     int ahead, lines, rate, r, l; /* rows, lines per row, lines per call; the next line to prefetch */
 } dense_prefetcher;
 

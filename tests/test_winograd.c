@@ -232,7 +232,7 @@ static void agrees_with_generic(const vggc_kernels *k)
     const vggc_kernels *generic = require_isa("generic");
     conv_case cases[] = {{3, 40, 13, 9, 17, 2, 1}, {2, 33, 28, 28, 64, 4, 0}, {2, 33, 29, 27, 64, 6, 1},
                          {2, 33, 14, 15, 64, 5, 0}};
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
         operands o = make_operands(&cases[i], 70u + i);
         float *fast = run_winograd(k, &cases[i], &o), *plain = run_winograd(generic, &cases[i], &o);
         size_t count = out_count(&cases[i]);
@@ -255,7 +255,7 @@ static void staged_streams(const vggc_kernels *k)
     conv_case cases[] = {{1, 40, 14, 14, 80, 4, 1}, {2, 33, 13, 9, 48, 2, 0}, /* 16 tiles, 3 panels; 42 tiles */
                          {1, 40, 28, 28, 80, 6, 0}, {2, 40, 14, 13, 80, 5, 0}}; /* 25 tiles; 18 */
     const long pass_budgets[] = {0, 1}; /* V within L2 (written tile by tile); V "over L2" (gathered) */
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
         operands o = make_operands(&cases[i], 60u + i);
         float *fused = run_winograd(k, &cases[i], &o);
         for (int b = 0; b < 2; b++) {
@@ -287,7 +287,7 @@ static void thread_counts(const vggc_kernels *k)
 {
     conv_case cases[] = {{2, 40, 28, 27, 48, 2, 1}, {2, 40, 28, 27, 48, 4, 0}, {1, 256, 14, 14, 256, 4, 0},
                          {2, 40, 28, 27, 48, 6, 1}, {2, 40, 28, 27, 48, 5, 0}};
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
         operands o = make_operands(&cases[i], 90u + i);
         vggc_set_threads(1);
         float *one = run_winograd(k, &cases[i], &o);
@@ -312,7 +312,7 @@ static void padded_zero(const vggc_kernels *k)
      * and from_blocked fails on any padded lane that is not exactly 0. */
     conv_case cases[] = {{1, 5, 6, 6, 5, 4, 0}, {2, 5, 7, 5, 21, 2, 1}, {1, 21, 13, 7, 5, 6, 1},
                          {2, 5, 11, 7, 21, 5, 0}};
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
         operands o = make_operands(&cases[i], 123u + i);
         float *got = run_winograd(k, &cases[i], &o);
         for (size_t j = 0; j < out_count(&cases[i]); j++)
@@ -327,8 +327,9 @@ TEST_EVERY_ISA(winograd, padded_output_channels_are_written_as_zero_over_a_buffe
  * concatenation whose other blocks keep their canary; against the naive conv + residual (+ ReLU). */
 static void epilogues(const vggc_kernels *k)
 {
-    for (int m = 2; m <= 6; m += m == 2 ? 2 : 1) /* 2, 4, 5, 6 */
-        for (int relu = 0; relu <= 1; relu++)
+    static const int tiles[] = {2, 4, 5, 6};
+    for (size_t t = 0; t < sizeof tiles / sizeof tiles[0]; t++)
+        for (int relu = 0, m = tiles[t]; relu <= 1; relu++)
             for (int with_residual = 0; with_residual <= 1; with_residual++) {
                 conv_case c = {2, 17, 13, 11, 20, m, 0};
                 operands o = make_operands(&c, 400u + (unsigned)(4 * m + 2 * relu + with_residual));
