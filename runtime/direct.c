@@ -55,7 +55,7 @@ static void run(const vggc_kernels *kern, float *out, const float *in, int in_nc
                          e->out_blocks > 0 ? e->out_blocks : direct_blocks(cout)};
     void (*piece)(const vggc_direct_job *, int, int, int, int) = kern->direct_piece;
     int groups = group_count(direct_blocks(cout), j.widest), pieces = n * groups * j.oh;
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(guided, 1)
     for (int p = 0; p < pieces; p++) { /* image-major, then group, then output row */
         int ob0, m;
         group_of(direct_blocks(cout), j.widest, p / j.oh % groups, &ob0, &m);
