@@ -43,8 +43,9 @@ function M.winograd_weights(cin, cout, m)
   return (m + 2) * (m + 2) * M.cpad(cin) * M.cpad(cout)
 end
 
+-- V and M of every tile, each transform point's followed by VGGC_WINOGRAD_SKEW (16) floats (runtime/winograd.c).
 function M.winograd_work(n, cin, h, w, cout, m)
-  return (m + 2) * (m + 2) * M.cpad(M.winograd_tiles(n, h, w, m)) * (M.cpad(cin) + M.cpad(cout))
+  return (m + 2) * (m + 2) * (M.cpad(M.winograd_tiles(n, h, w, m)) * (M.cpad(cin) + M.cpad(cout)) + 2 * 16)
 end
 
 function M.direct_weights(cin, cout, k)

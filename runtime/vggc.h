@@ -262,8 +262,10 @@ void vggc_conv_direct_ex(float *out, const float *in, const float *wpack, const 
  * VGGC_WINOGRAD_WORK_FLOATS(n, cin, h, w, cout, m) floats. The transform-domain products are GEMMs. */
 #define VGGC_WINOGRAD_TILES(n, h, w, m) ((size_t)(n) * (((h) + (m) - 1) / (m)) * (((w) + (m) - 1) / (m)))
 #define VGGC_WINOGRAD_WEIGHT_FLOATS(cin, cout, m) ((size_t)((m) + 2) * ((m) + 2) * VGGC_CPAD(cin) * VGGC_CPAD(cout))
-#define VGGC_WINOGRAD_WORK_FLOATS(n, cin, h, w, cout, m) \
-    ((size_t)((m) + 2) * ((m) + 2) * VGGC_CPAD(VGGC_WINOGRAD_TILES(n, h, w, m)) * (VGGC_CPAD(cin) + VGGC_CPAD(cout)))
+#define VGGC_WINOGRAD_SKEW 16 /* floats after each transform point's V and M (runtime/winograd.c) */
+#define VGGC_WINOGRAD_WORK_FLOATS(n, cin, h, w, cout, m)                                                      \
+    ((size_t)((m) + 2) * ((m) + 2) *                                                                          \
+     (VGGC_CPAD(VGGC_WINOGRAD_TILES(n, h, w, m)) * (VGGC_CPAD(cin) + VGGC_CPAD(cout)) + 2 * VGGC_WINOGRAD_SKEW))
 void vggc_winograd_pack(float *u,            /* VGGC_WINOGRAD_WEIGHT_FLOATS(cin, cout, m) */
                         const float *weight, /* (cout, cin, 3, 3) */
                         int cin, int cout, int m);

@@ -23,10 +23,10 @@
 #include <string.h>
 #include <time.h>
 
-enum {
-    SKEW = 16, /* floats between the transform points' V (M) of a fused pass, so that the alpha^2 vectors of one
-                  tile do not all fall in the same L1 cache sets */
-};
+/* Floats between the transform points' V (M), so that the alpha^2 vectors of one tile do not fall in the same few
+ * L1 and L2 cache sets: without it a pass of 16 tiles x 512 channels put the points 32 KB apart (all 36 in one L1
+ * set). Fused passes always had it, staged ones (one pass of all the tiles) since 2026-12-02: runtime/KERNELS.md. */
+enum { SKEW = VGGC_WINOGRAD_SKEW };
 
 /* Cache budgets (bytes) that size the passes and the GEMM pieces from the shape alone (vggc_winograd_budgets). */
 #define PASS_BYTES (768L << 10)    /* V + M of one pass: they stay in one core's L2 between the stages */
@@ -156,9 +156,8 @@ static vggc_wino_plan make_plan(const vggc_kernels *k, int n, int cin, int h, in
     long blocks = a_chunk_bytes / ((long)WINO_ROWS * p.cinp * 4);
     p.gemm_blocks = blocks < 1 ? 1 : (int)blocks;
     p.streams = (p.pass_tiles + WINO_ROWS - 1) / WINO_ROWS <= p.gemm_blocks;
-    int fused = p.pass_tiles < p.tiles;
-    p.v_xi = (size_t)p.pass_tiles * p.cinp + (fused ? SKEW : 0);
-    p.m_xi = (size_t)p.pass_tiles * p.coutp + (fused ? SKEW : 0);
+    p.v_xi = (size_t)p.pass_tiles * p.cinp + SKEW;
+    p.m_xi = (size_t)p.pass_tiles * p.coutp + SKEW;
     p.v_spills = (long)p.alpha * p.alpha * (long)p.v_xi * 4 > pass_bytes;
     return p;
 }
@@ -175,14 +174,17 @@ static void start_pass(vggc_wino_plan *p, float *work, int t0, int slot)
     p->mm = p->v + (size_t)p->alpha * p->alpha * p->v_xi;
 }
 
-/* One pass over all tiles (transformed weights too big to re-read per pass): each stage in parallel. */
+/* One pass over all tiles (transformed weights too big to re-read per pass): each stage in parallel. The transforms'
+ * pieces go to the threads in runs (guided), not one by one: neighbouring pieces read and write neighbouring memory,
+ * and two threads taking turns on them lost time to each other's lines (512 -> 512 at 14x14, batch 1, AVX2 row:
+ * input transform 106-117 us against 119-133 one by one, output transform 87-98 against 128-137). */
 static void run_staged(const vggc_kernels *f, vggc_wino_plan *p, float *out, const float *in, const float *u, const float *bias,
                        float *work)
 {
     start_pass(p, work, 0, 0);
     int n_in = wino_transform_pieces(p, p->cinb), n_gemm = wino_gemm_pieces(p), n_out = wino_transform_pieces(p, p->coutb);
     double c_in = cpu_now(CLOCK_PROCESS_CPUTIME_ID);
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(guided, 1)
     for (int k = 0; k < n_in; k++) f->wino_input(p, in, k);
     double c_gemm = cpu_now(CLOCK_PROCESS_CPUTIME_ID);
     /* Runs of consecutive pieces (the next piece a piece prefetches is then the same thread's when they stream their
@@ -194,7 +196,7 @@ static void run_staged(const vggc_kernels *f, vggc_wino_plan *p, float *out, con
 #pragma omp parallel for schedule(guided, least > 1 ? least : 1)
     for (int k = 0; k < n_gemm; k++) f->wino_gemm(p, u, k);
     double c_out = cpu_now(CLOCK_PROCESS_CPUTIME_ID);
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(guided, 1)
     for (int k = 0; k < n_out; k++) f->wino_output(p, out, bias, k);
     if (!timing_on) return;
     times.input += c_gemm - c_in;
