@@ -260,38 +260,36 @@ WINO_INLINE void wino_max_nan(float *dst, const float *pa, const float *pv)
     }
 }
 
-/* Write an m x m tile of finished values (already biased, ReLU'd, padded lanes 0) at tile (ty, tx): pixel by
- * pixel inside the map, or pooled 2x2 (only asked with m even, so tiles hold whole windows; floor mode drops a
- * ragged edge). */
-WINO_INLINE void wino_store_tile(const vggc_wino_plan *p, float *plane /* (oh, ow, 16) */,
-                                 float o[WINO_ALPHA_MAX][WINO_ALPHA_MAX][WINO_LANES], int ty, int tx, int m)
+/* The finished values of one pixel's 16 channels into dst: v + bias, + the residual pixel res (unless NULL), ReLU if
+ * relu (it keeps NaN, as torch.relu: x & ~(x < 0) clears only the negative lanes), the lanes past cout cleared. */
+WINO_INLINE void wino_finish(float *dst, const float *v, const float *res, const float *bias_l, const int *keep_l,
+                             int relu)
 {
-    int oh = p->oh, ow = p->ow;
-    if (!p->pool) {
-        for (int i = 0; i < m && ty * m + i < oh; i++) {
-            int n = ow - tx * m < m ? ow - tx * m : m; /* a row of the tile's pixels is contiguous in the output */
-            memcpy(plane + ((size_t)(ty * m + i) * ow + tx * m) * WINO_LANES, o[i][0], sizeof o[i][0] * (size_t)n);
+    for (int l = 0; l < WINO_LANES; l += WINO_PIECE) {
+        wino_piece x, bias_v;
+        wino_mask keep;
+        WINO_LOAD(x, v + l), WINO_LOAD(bias_v, bias_l + l), WINO_LOAD(keep, keep_l + l);
+        x += bias_v;
+        if (res) {
+            wino_piece r;
+            WINO_LOAD(r, res + l);
+            x += r;
         }
-        return;
+        wino_mask y = relu ? (wino_mask)x & ~(x < 0.0f) & keep : (wino_mask)x & keep;
+        WINO_STORE(dst + l, y);
     }
-    int half = m / 2;
-    for (int i = 0; i < half && ty * half + i < oh; i++)
-        for (int j = 0; j < half && tx * half + j < ow; j++) {
-            float top[WINO_LANES], bottom[WINO_LANES];
-            wino_max_nan(top, o[2 * i][2 * j], o[2 * i][2 * j + 1]);
-            wino_max_nan(bottom, o[2 * i + 1][2 * j], o[2 * i + 1][2 * j + 1]);
-            wino_max_nan(plane + ((size_t)(ty * half + i) * ow + tx * half + j) * WINO_LANES, top, bottom);
-        }
 }
 
-/* Output tiles for local tiles [lt0, lt1) of the pass and output channel block cb: bias, the residual, ReLU if
- * asked. ReLU keeps NaN, as torch.relu: x & ~(x < 0) clears only the negative lanes; keep clears the lanes past
- * cout. The residual has the output's (oh, ow) pixels; the pool is never asked with it. */
+/* Output tiles for local tiles [lt0, lt1) of the pass and output channel block cb, finished (wino_finish). Without
+ * the pool each pixel inside the map is finished straight into the output (finishing into the tile and copying
+ * its rows out with memcpy, a libc call per row, took 6 % of F(6x6) at 64 channels); with it (asked with m even
+ * only, so tiles hold whole windows, and never with a residual) the tile is finished whole and its 2x2 maxima are
+ * stored (floor mode drops a ragged edge). */
 WINO_INLINE void wino_output_group(const vggc_wino_plan *p, float *out, const float *bias, int lt0, int lt1, int cb,
                                    int m)
 {
-    int alpha = m + 2, per_image = p->tiles_y * p->tiles_x;
-    size_t xi_stride = p->m_xi, plane_floats = (size_t)p->oh * p->ow * WINO_LANES;
+    int alpha = m + 2, per_image = p->tiles_y * p->tiles_x, oh = p->oh, ow = p->ow;
+    size_t xi_stride = p->m_xi, plane_floats = (size_t)oh * ow * WINO_LANES;
     float t[WINO_ALPHA_MAX][WINO_ALPHA_MAX][WINO_LANES], o[WINO_ALPHA_MAX][WINO_ALPHA_MAX][WINO_LANES];
     float bias_l[WINO_LANES];
     int keep_l[WINO_LANES];
@@ -303,28 +301,30 @@ WINO_INLINE void wino_output_group(const vggc_wino_plan *p, float *out, const fl
     for (int lt = lt0; lt < lt1; lt++) {
         int tile = p->t0 + lt, b = tile / per_image, ty = tile % per_image / p->tiles_x, tx = tile % p->tiles_x;
         const float *src = p->mm + (size_t)lt * p->coutp + (size_t)cb * WINO_LANES;
-        const float *res = p->residual ? p->residual + (size_t)(b * p->coutb + cb) * plane_floats : NULL;
+        float *plane = out + (size_t)(b * p->out_blocks + cb) * plane_floats; /* (oh, ow, 16) */
         for (int j = 0; j < alpha; j++)
             wino_at_1d(t[0][j], WINO_ALPHA_MAX * WINO_LANES, src + j * xi_stride, alpha * xi_stride, m);
         for (int i = 0; i < m; i++) wino_at_1d(o[i][0], WINO_LANES, t[i][0], WINO_LANES, m);
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < m; j++) {
-                int y = ty * m + i, x = tx * m + j, inside = y < p->oh && x < p->ow;
-                for (int l = 0; l < WINO_LANES; l += WINO_PIECE) {
-                    wino_piece v, bias_v;
-                    wino_mask keep;
-                    WINO_LOAD(v, o[i][j] + l), WINO_LOAD(bias_v, bias_l + l), WINO_LOAD(keep, keep_l + l);
-                    v += bias_v;
-                    if (res && inside) {
-                        wino_piece r;
-                        WINO_LOAD(r, res + ((size_t)y * p->ow + x) * WINO_LANES + l);
-                        v += r;
-                    }
-                    wino_mask r = p->relu ? (wino_mask)v & ~(v < 0.0f) & keep : (wino_mask)v & keep;
-                    WINO_STORE(o[i][j] + l, r);
+        if (!p->pool) {
+            const float *res = p->residual ? p->residual + (size_t)(b * p->coutb + cb) * plane_floats : NULL;
+            int rows = oh - ty * m < m ? oh - ty * m : m, cols = ow - tx * m < m ? ow - tx * m : m;
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < cols; j++) {
+                    size_t at = ((size_t)(ty * m + i) * ow + tx * m + j) * WINO_LANES;
+                    wino_finish(plane + at, o[i][j], res ? res + at : NULL, bias_l, keep_l, p->relu);
                 }
+            continue;
+        }
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < m; j++) wino_finish(o[i][j], o[i][j], NULL, bias_l, keep_l, p->relu);
+        int half = m / 2;
+        for (int i = 0; i < half && ty * half + i < oh; i++)
+            for (int j = 0; j < half && tx * half + j < ow; j++) {
+                float top[WINO_LANES], bottom[WINO_LANES];
+                wino_max_nan(top, o[2 * i][2 * j], o[2 * i][2 * j + 1]);
+                wino_max_nan(bottom, o[2 * i + 1][2 * j], o[2 * i + 1][2 * j + 1]);
+                wino_max_nan(plane + ((size_t)(ty * half + i) * ow + tx * half + j) * WINO_LANES, top, bottom);
             }
-        wino_store_tile(p, out + (size_t)(b * p->out_blocks + cb) * plane_floats, o, ty, tx, m);
     }
 }
 
