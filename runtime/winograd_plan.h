@@ -198,8 +198,13 @@ WINO_INLINE void wino_input_group(const vggc_wino_plan *p, const float *in, int 
         s1 = (s0 / WINO_ROWS + 1) * WINO_ROWS < lt1 ? (s0 / WINO_ROWS + 1) * WINO_ROWS : lt1;
         for (int lt = s0; lt < s1; lt++) wino_input_tile(p, in, lt, cb, buf[0][lt - s0], WINO_ROWS * WINO_LANES, m);
         float *dst = p->v + wino_v_offset(p, s0, cb);
+        size_t count = (size_t)(s1 - s0) * WINO_LANES; /* floats; a memcpy of this was a libc call per point */
         for (int xi = 0; xi < alpha * alpha; xi++)
-            memcpy(dst + xi * p->v_xi, buf[xi], sizeof buf[xi][0] * (size_t)(s1 - s0));
+            for (size_t f = 0; f < count; f += WINO_PIECE) {
+                wino_piece v;
+                WINO_LOAD(v, buf[xi][0] + f);
+                WINO_STORE(dst + xi * p->v_xi + f, v);
+            }
     }
 }
 
