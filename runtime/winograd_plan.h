@@ -147,15 +147,16 @@ WINO_INLINE void wino_load_patch(float d[WINO_ALPHA_MAX][WINO_ALPHA_MAX][WINO_LA
     int i0 = y0 < 0 ? -y0 : 0, i1 = h - y0 < alpha ? h - y0 : alpha;
     int j0 = x0 < 0 ? -x0 : 0, j1 = w - x0 < alpha ? w - x0 : alpha;
     const wino_piece zero = {0};
-    for (int i = 0; i < alpha; i++) {
-        const float *row = plane + ((size_t)(y0 + i) * w + x0) * WINO_LANES; /* read only inside the map */
-        for (int j = 0; j < alpha; j++)
+    for (int i = 0; i < alpha; i++)
+        for (int j = 0; j < alpha; j++) {
+            int inside = i >= i0 && i < i1 && j >= j0 && j < j1; /* only then is the pixel's address formed */
+            const float *px = inside ? plane + ((size_t)(y0 + i) * w + (size_t)(x0 + j)) * WINO_LANES : NULL;
             for (int l = 0; l < WINO_LANES; l += WINO_PIECE) {
                 wino_piece v = zero;
-                if (i >= i0 && i < i1 && j >= j0 && j < j1) WINO_LOAD(v, row + j * WINO_LANES + l);
+                if (px) WINO_LOAD(v, px + l);
                 WINO_STORE(d[i][j] + l, v);
             }
-    }
+        }
 }
 
 /* The input transform of local tile lt of the pass and channel block cb, each transform point xi written at
