@@ -5,6 +5,9 @@
 #ifndef VGGC_BLOCKED_ROWS_H
 #define VGGC_BLOCKED_ROWS_H
 
+#include "pieces.h"
+#include "vggc.h"
+
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -51,7 +54,36 @@ static inline void blocked_maxpool_row(float *out,      /* (ow, 16) */
     }
 }
 
-/* A row's three entry points (platform.h), compiled in the row's file. */
+/* Row i of a max pool with any window (vggc_maxpool2d_blocked) over one blocked plane: each output pixel's window
+ * clipped to the map (a padded cell never wins), its taps in the order of vggc_maxpool2d's, so that every lane gets
+ * the bits the NCHW pool gives its channel; 16 lanes as pieces of the row's vector width. */
+static inline void blocked_maxpool_window_row(float *out,      /* (ow, 16) */
+                                              const float *in, /* (h, w, 16) */
+                                              int h, int w, int ow, const vggc_window *win, int i)
+{
+    int y0 = i * win->sh - win->pt, ty0 = 0, ty1 = win->kh;
+    while (ty0 < ty1 && y0 + ty0 * win->dh < 0) ty0++;
+    while (ty1 > ty0 && y0 + (ty1 - 1) * win->dh >= h) ty1--;
+    for (int j = 0; j < ow; j++) {
+        int x0 = j * win->sw - win->pl, tx0 = 0, tx1 = win->kw;
+        while (tx0 < tx1 && x0 + tx0 * win->dw < 0) tx0++;
+        while (tx1 > tx0 && x0 + (tx1 - 1) * win->dw >= w) tx1--;
+        vggc_piece m[BLOCKED_LANES / VGGC_PIECE];
+        for (int q = 0; q < BLOCKED_LANES / VGGC_PIECE; q++) m[q] = (vggc_piece){0} - INFINITY;
+        for (int ty = ty0; ty < ty1; ty++)
+            for (int tx = tx0; tx < tx1; tx++) {
+                const float *px = in + ((size_t)(y0 + ty * win->dh) * w + x0 + tx * win->dw) * BLOCKED_LANES;
+                for (int q = 0; q < BLOCKED_LANES / VGGC_PIECE; q++) {
+                    vggc_piece v;
+                    VGGC_PIECE_LOAD(v, px + q * VGGC_PIECE);
+                    m[q] = vggc_piece_max_nan(m[q], v);
+                }
+            }
+        memcpy(out + (size_t)j * BLOCKED_LANES, m, sizeof m);
+    }
+}
+
+/* A row's four entry points (platform.h), compiled in the row's file. */
 #define BLOCKED_DEFINE_ROWS(isa)                                                                              \
     void vggc_to_blocked_row_##isa(float *out, const float *in, int live, size_t plane, int w)               \
     {                                                                                                         \
@@ -64,6 +96,11 @@ static inline void blocked_maxpool_row(float *out,      /* (ow, 16) */
     void vggc_maxpool_row_##isa(float *out, const float *in, int live, int w, int ow)                        \
     {                                                                                                         \
         blocked_maxpool_row(out, in, live, w, ow);                                                            \
+    }                                                                                                         \
+    void vggc_maxpool_window_row_##isa(float *out, const float *in, int h, int w, int ow, const vggc_window *win, \
+                                       int i)                                                                 \
+    {                                                                                                         \
+        blocked_maxpool_window_row(out, in, h, w, ow, win, i);                                                \
     }
 
 #endif

@@ -21,6 +21,7 @@
 #ifndef VGGC_WINOGRAD_PLAN_H
 #define VGGC_WINOGRAD_PLAN_H
 
+#include "pieces.h"
 #include "platform.h"
 #include "vggc.h"
 
@@ -56,21 +57,12 @@ struct vggc_wino_plan {
     float *v, *mm;                /* this pass's V and M (see the top comment) */
 };
 
-/* The transforms work on 16 channels (one blocked pixel) as pieces of the register width of the file they are
- * compiled in: GCC/Clang generic vectors of 16, 8 or 4 floats, which the compiler maps to zmm, ymm or xmm registers
- * (a 16-float generic vector on AVX2 or SSE lives in memory, and its comparisons are lowered lane by lane). Loads
- * and stores go through memcpy (any alignment). A comparison gives all-ones or zero lanes of the mask type. */
-#if defined(__AVX512F__)
-#define WINO_PIECE 16
-#elif defined(__AVX__)
-#define WINO_PIECE 8
-#else
-#define WINO_PIECE 4
-#endif
-typedef float wino_piece __attribute__((vector_size(WINO_PIECE * 4)));
-typedef int wino_mask __attribute__((vector_size(WINO_PIECE * 4)));
-#define WINO_LOAD(v, p) memcpy(&(v), (p), sizeof(wino_piece))
-#define WINO_STORE(p, v) memcpy((p), &(v), sizeof(wino_piece))
+/* The transforms work on 16 channels (one blocked pixel) as pieces of the register width (pieces.h). */
+#define WINO_PIECE VGGC_PIECE
+typedef vggc_piece wino_piece;
+typedef vggc_piece_mask wino_mask;
+#define WINO_LOAD(v, p) VGGC_PIECE_LOAD(v, p)
+#define WINO_STORE(p, v) VGGC_PIECE_STORE(p, v)
 
 /* ---- input transform: V = B^T d B ---------------------------------------------------------------------- */
 
@@ -260,8 +252,7 @@ WINO_INLINE void wino_max_nan(float *dst, const float *pa, const float *pv)
     for (int l = 0; l < WINO_LANES; l += WINO_PIECE) {
         wino_piece a, v;
         WINO_LOAD(a, pa + l), WINO_LOAD(v, pv + l);
-        wino_mask take = (v > a) | (v != v);
-        wino_mask r = ((wino_mask)v & take) | ((wino_mask)a & ~take);
+        wino_piece r = vggc_piece_max_nan(a, v);
         WINO_STORE(dst + l, r);
     }
 }
