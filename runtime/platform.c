@@ -27,7 +27,7 @@ static int has_avx512(void)
 #define ROW(isa, supported, panel, widest, nchw)                                                            \
     {#isa, supported, panel, vggc_wino_input_##isa, vggc_wino_gemm_##isa, vggc_wino_output_##isa, widest, nchw,      \
      vggc_direct_piece_##isa, vggc_dense_chunk_##isa, vggc_to_blocked_row_##isa, vggc_from_blocked_row_##isa,  \
-     vggc_maxpool_row_##isa}
+     vggc_maxpool_row_##isa, vggc_maxpool_window_row_##isa}
 
 /* Best first. panel: the output channels of a Winograd weight panel, what one GEMM micro-kernel reads as one stream
  * (AVX-512: 2 zmm per row; AVX2 reads 16 columns at a time, and a 16-wide panel is one contiguous stream: 512 -> 512

@@ -48,6 +48,7 @@ typedef struct vggc_kernels {
     void (*to_blocked_row)(float *out, const float *in, int live, size_t plane, int w);
     void (*from_blocked_row)(float *out, const float *in, int live, size_t plane, int w);
     void (*maxpool_row)(float *out, const float *in, int live, int w, int ow);
+    void (*maxpool_window_row)(float *out, const float *in, int h, int w, int ow, const vggc_window *win, int i);
 } vggc_kernels;
 
 enum { VGGC_DENSE_GROUP = 16 }; /* images that share one pass over a linear layer's weights */
@@ -71,7 +72,9 @@ const vggc_kernels *vggc_kernels_named(const char *name);
                                 int n, int width);                                                            \
     void vggc_to_blocked_row_##isa(float *out, const float *in, int live, size_t plane, int w);               \
     void vggc_from_blocked_row_##isa(float *out, const float *in, int live, size_t plane, int w);             \
-    void vggc_maxpool_row_##isa(float *out, const float *in, int live, int w, int ow);
+    void vggc_maxpool_row_##isa(float *out, const float *in, int live, int w, int ow);                         \
+    void vggc_maxpool_window_row_##isa(float *out, const float *in, int h, int w, int ow, const vggc_window *win, \
+                                       int i);
 
 VGGC_DECLARE_KERNELS(generic)
 VGGC_DECLARE_KERNELS(avx2)
@@ -98,5 +101,7 @@ void vggc_dense_on(const vggc_kernels *k, float *out, const float *in, const flo
 void vggc_to_blocked_on(const vggc_kernels *k, float *out, const float *in, int n, int c, int h, int w);
 void vggc_from_blocked_on(const vggc_kernels *k, float *out, const float *in, int n, int c, int h, int w);
 void vggc_maxpool2x2_blocked_on(const vggc_kernels *k, float *out, const float *in, int n, int c, int h, int w);
+void vggc_maxpool2d_blocked_on(const vggc_kernels *k, float *out, const float *in, int n, int c, int h, int w, int oh,
+                               int ow, const vggc_window *win);
 
 #endif

@@ -1,15 +1,16 @@
 /* pool_general.c — MaxPool2d and AvgPool2d with any window (kernel, stride, padding per side, dilation for max)
  * and the output size the generator computed (floor or ceil mode, gen/sizes.lua), each with its naive reference.
  *
- * The kernels split the (image, channel) planes over the runtime's OpenMP threads and clip each window to the map
- * once per output row and column; the references test every tap. Both follow PyTorch: a padded cell never wins a
+ * The kernels split the (image, channel) planes over the runtime's OpenMP threads (the blocked max pool its output
+ * rows, on the kernel row of platform.h) and clip each window to the map once per output row and column; the
+ * references test every tap. Both follow PyTorch: a padded cell never wins a
  * max and a NaN always does; an average's divisor counts the padding the window covers when count_pad
  * (count_include_pad, PyTorch's default), but never the cells past the padding that ceil mode adds.
  */
+#include "platform.h"
 #include "vggc.h"
 
 #include <math.h>
-#include <string.h>
 
 /* The larger of two values; a NaN wins, as in torch.nn.MaxPool2d. */
 static float max_nan(float m, float v)
@@ -77,32 +78,6 @@ static void max_at(float *o, const float *x, int h, int w, int lanes, const taps
         }
 }
 
-/* The same for 16 lanes, 4 at a time: the generic vectors GCC and Clang map to the xmm registers every x86-64 CPU
- * has (this file is compiled for no wider instruction set). A comparison gives all-ones or zero lanes of the mask
- * type; each lane keeps max_nan's bits (the larger value, or a NaN). */
-enum { PIECE = 4 };
-typedef float piece __attribute__((vector_size(PIECE * 4)));
-typedef int piece_mask __attribute__((vector_size(PIECE * 4)));
-
-static void max16_at(float *o, const float *x, int h, int w, int lanes, const taps *t, const vggc_window *win,
-                     int count_pad)
-{
-    (void)h, (void)lanes, (void)count_pad;
-    piece m[LANES_MAX / PIECE];
-    for (int q = 0; q < LANES_MAX / PIECE; q++) m[q] = (piece){-INFINITY, -INFINITY, -INFINITY, -INFINITY};
-    for (int ty = t->ty0; ty < t->ty1; ty++)
-        for (int tx = t->tx0; tx < t->tx1; tx++) {
-            const float *px = x + ((size_t)(t->y0 + ty * win->dh) * w + t->x0 + tx * win->dw) * LANES_MAX;
-            for (int q = 0; q < LANES_MAX / PIECE; q++) {
-                piece v;
-                memcpy(&v, px + q * PIECE, sizeof v);
-                piece_mask take = (v > m[q]) | (v != v);
-                m[q] = (piece)(((piece_mask)v & take) | ((piece_mask)m[q] & ~take));
-            }
-        }
-    memcpy(o, m, sizeof m);
-}
-
 void vggc_maxpool2d(float *out,      /* (n, c, oh, ow) */
                     const float *in, /* (n, c, h, w) */
                     int n, int c, int h, int w, int oh, int ow, const vggc_window *win)
@@ -110,12 +85,25 @@ void vggc_maxpool2d(float *out,      /* (n, c, oh, ow) */
     pool_planes(out, in, n * c, h, w, oh, ow, 1, win, 0, max_at);
 }
 
-/* Blocked (16 lanes of a pixel at once, 4 at a time), padded channels 0 in and out. */
+/* Blocked: the kernel row's window row (blocked_rows.h: 16 lanes of a pixel as pieces of its vector width, the
+ * taps in max_at's order), the threads taking output rows of every plane; padded channels 0 in and out. With 4
+ * lanes at a time behind a call per pixel and the threads taking whole planes, resnet18's 3x3/2 pool (64 channels,
+ * 112 -> 56) took 0.22 ms; by rows 0.11 on the AVX2 and AVX-512 rows (the pool alone, 2 threads, Zen 5). */
+void vggc_maxpool2d_blocked_on(const vggc_kernels *k, float *out, const float *in, int n, int c, int h, int w, int oh,
+                               int ow, const vggc_window *win)
+{
+    int rows = n * (VGGC_CPAD(c) / LANES_MAX) * oh;
+#pragma omp parallel for schedule(static)
+    for (int row = 0; row < rows; row++)
+        k->maxpool_window_row(out + (size_t)row * ow * LANES_MAX, in + (size_t)(row / oh) * h * w * LANES_MAX, h, w,
+                              ow, win, row % oh);
+}
+
 void vggc_maxpool2d_blocked(float *out,      /* blocked (n, c, oh, ow) */
                             const float *in, /* blocked (n, c, h, w) */
                             int n, int c, int h, int w, int oh, int ow, const vggc_window *win)
 {
-    pool_planes(out, in, n * (VGGC_CPAD(c) / LANES_MAX), h, w, oh, ow, LANES_MAX, win, 0, max16_at);
+    vggc_maxpool2d_blocked_on(vggc_kernels_active(), out, in, n, c, h, w, oh, ow, win);
 }
 
 void vggc_maxpool2d_ref(float *out,      /* (n, c, oh, ow) */

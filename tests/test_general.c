@@ -3,6 +3,7 @@
  * mode's clipped windows), the references against values worked by hand with PyTorch's formulas, and results that
  * are bitwise the same on 1 and 2 threads. */
 #include "helpers.h"
+#include "platform.h"
 #include "vggc.h"
 
 #include <criterion/criterion.h>
@@ -184,6 +185,38 @@ Test(pools_general, a_dilated_max_pool_matches_the_naive_kernel)
 {
     expect_pools_match_ref((pool_case){1, 2, 12, 11, 4, 5, {3, 2, 3, 2, 1, 0, 1, 1, 2, 3}}, 1);
 }
+
+/* Every kernel row's blocked max pool against the NCHW pool, bitwise: odd maps, channels that fill a block only in
+ * part, padding, ceil-mode windows past the map, dilation, a non-square window, and NaNs among the values. */
+static void blocked_max_pool_gives_the_nchw_bits(const vggc_kernels *k)
+{
+    const pool_case cases[] = {
+        {1, 64, 112, 112, 56, 56, {3, 3, 2, 2, 1, 1, 1, 1, 1, 1}}, /* resnet18's, after the stem */
+        {2, 19, 13, 11, 7, 6, {3, 3, 2, 2, 1, 1, 1, 1, 1, 1}},
+        {1, 3, 8, 9, 4, 4, {3, 3, 2, 2, 0, 0, 0, 0, 1, 1}},     /* ceil mode: the last window holds 2 columns */
+        {1, 5, 12, 11, 4, 5, {3, 2, 3, 2, 1, 0, 1, 1, 2, 3}},   /* dilated */
+        {2, 33, 9, 10, 9, 5, {2, 3, 1, 2, 1, 0, 0, 1, 1, 1}},   /* asymmetric padding, non-square */
+        {1, 17, 14, 14, 14, 14, {3, 3, 1, 1, 1, 1, 1, 1, 1, 1}}, /* googlenet's 3x3/1 in the Inception branches */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        pool_case p = cases[i];
+        size_t in_count = (size_t)p.n * p.c * p.h * p.w, out_count = (size_t)p.n * p.c * p.oh * p.ow;
+        float *in = floats(in_count), *want = floats(out_count), *got = floats(out_count);
+        float *inb = floats(VGGC_BLOCKED_FLOATS(p.n, p.c, p.h, p.w));
+        float *outb = floats(VGGC_BLOCKED_FLOATS(p.n, p.c, p.oh, p.ow));
+        fill_random(in, in_count, 31u + (unsigned)i, 1.0f);
+        in[in_count / 3] = NAN, in[in_count / 2] = -NAN;
+        vggc_maxpool2d(want, in, p.n, p.c, p.h, p.w, p.oh, p.ow, &p.win);
+        vggc_to_blocked(inb, in, p.n, p.c, p.h, p.w);
+        vggc_maxpool2d_blocked_on(k, outb, inb, p.n, p.c, p.h, p.w, p.oh, p.ow, &p.win);
+        vggc_from_blocked(got, outb, p.n, p.c, p.oh, p.ow);
+        char what[96];
+        snprintf(what, sizeof what, "%s, case %zu: blocked max pool vs NCHW", k->name, i);
+        expect_same_bits(what, got, want, out_count);
+        free(in), free(want), free(got), free(inb), free(outb);
+    }
+}
+TEST_EVERY_ISA(pools_general, each_rows_blocked_max_pool_gives_the_nchw_pools_bits, blocked_max_pool_gives_the_nchw_bits)
 
 /* By hand: a padded cell never wins a max, even over negative values. */
 Test(pools_general, padding_never_wins_a_max_over_negative_values)
