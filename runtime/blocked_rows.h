@@ -54,6 +54,17 @@ static inline void blocked_maxpool_row(float *out,      /* (ow, 16) */
     }
 }
 
+/* The taps [*t0, *t1) of a window starting at `start` (stride `step` between taps, k taps) inside [0, n): the
+ * window clipped to the map (pool_general.c's kernels use it too). */
+static inline void window_taps(int start, int k, int step, int n, int *t0, int *t1)
+{
+    int a = 0, b = k;
+    while (a < b && start + a * step < 0) a++;
+    while (b > a && start + (b - 1) * step >= n) b--;
+    *t0 = a;
+    *t1 = b;
+}
+
 /* Row i of a max pool with any window (vggc_maxpool2d_blocked) over one blocked plane: each output pixel's window
  * clipped to the map (a padded cell never wins), its taps in the order of vggc_maxpool2d's, so that every lane gets
  * the bits the NCHW pool gives its channel; 16 lanes as pieces of the row's vector width. */
@@ -61,13 +72,11 @@ static inline void blocked_maxpool_window_row(float *out,      /* (ow, 16) */
                                               const float *in, /* (h, w, 16) */
                                               int h, int w, int ow, const vggc_window *win, int i)
 {
-    int y0 = i * win->sh - win->pt, ty0 = 0, ty1 = win->kh;
-    while (ty0 < ty1 && y0 + ty0 * win->dh < 0) ty0++;
-    while (ty1 > ty0 && y0 + (ty1 - 1) * win->dh >= h) ty1--;
+    int y0 = i * win->sh - win->pt, ty0, ty1;
+    window_taps(y0, win->kh, win->dh, h, &ty0, &ty1);
     for (int j = 0; j < ow; j++) {
-        int x0 = j * win->sw - win->pl, tx0 = 0, tx1 = win->kw;
-        while (tx0 < tx1 && x0 + tx0 * win->dw < 0) tx0++;
-        while (tx1 > tx0 && x0 + (tx1 - 1) * win->dw >= w) tx1--;
+        int x0 = j * win->sw - win->pl, tx0, tx1;
+        window_taps(x0, win->kw, win->dw, w, &tx0, &tx1);
         vggc_piece m[BLOCKED_LANES / VGGC_PIECE];
         for (int q = 0; q < BLOCKED_LANES / VGGC_PIECE; q++) m[q] = (vggc_piece){0} - INFINITY;
         for (int ty = ty0; ty < ty1; ty++)

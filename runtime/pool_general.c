@@ -7,26 +7,11 @@
  * max and a NaN always does; an average's divisor counts the padding the window covers when count_pad
  * (count_include_pad, PyTorch's default), but never the cells past the padding that ceil mode adds.
  */
+#include "blocked_rows.h"
 #include "platform.h"
 #include "vggc.h"
 
 #include <math.h>
-
-/* The larger of two values; a NaN wins, as in torch.nn.MaxPool2d. */
-static float max_nan(float m, float v)
-{
-    return (v > m || isnan(v)) ? v : m;
-}
-
-/* The taps [*t0, *t1) of a window starting at `start` (stride `step` between taps, k taps) inside [0, n). */
-static void clip(int start, int k, int step, int n, int *t0, int *t1)
-{
-    int a = 0, b = k;
-    while (a < b && start + a * step < 0) a++;
-    while (b > a && start + (b - 1) * step >= n) b--;
-    *t0 = a;
-    *t1 = b;
-}
 
 /* The taps of one output's window that fall inside the map: rows [ty0, ty1) and columns [tx0, tx1) of the window
  * that starts at (y0, x0). */
@@ -56,10 +41,10 @@ static void pool_planes(float *out,      /* (planes, oh, ow, lanes) */
         taps t;
         for (int i = 0; i < oh; i++) {
             t.y0 = i * win->sh - win->pt;
-            clip(t.y0, win->kh, win->dh, h, &t.ty0, &t.ty1);
+            window_taps(t.y0, win->kh, win->dh, h, &t.ty0, &t.ty1);
             for (int j = 0; j < ow; j++) {
                 t.x0 = j * win->sw - win->pl;
-                clip(t.x0, win->kw, win->dw, w, &t.tx0, &t.tx1);
+                window_taps(t.x0, win->kw, win->dw, w, &t.tx0, &t.tx1);
                 at(y + ((size_t)i * ow + j) * lanes, x, h, w, lanes, &t, win, count_pad);
             }
         }
@@ -74,7 +59,7 @@ static void max_at(float *o, const float *x, int h, int w, int lanes, const taps
     for (int ty = t->ty0; ty < t->ty1; ty++)
         for (int tx = t->tx0; tx < t->tx1; tx++) {
             const float *px = x + ((size_t)(t->y0 + ty * win->dh) * w + t->x0 + tx * win->dw) * lanes;
-            for (int l = 0; l < lanes; l++) o[l] = max_nan(o[l], px[l]);
+            for (int l = 0; l < lanes; l++) o[l] = blocked_max_nan(o[l], px[l]);
         }
 }
 
@@ -117,7 +102,8 @@ void vggc_maxpool2d_ref(float *out,      /* (n, c, oh, ow) */
                 for (int ky = 0; ky < win->kh; ky++)
                     for (int kx = 0; kx < win->kw; kx++) {
                         int sy = i * win->sh - win->pt + ky * win->dh, sx = j * win->sw - win->pl + kx * win->dw;
-                        if (sy >= 0 && sy < h && sx >= 0 && sx < w) m = max_nan(m, in[((size_t)pl * h + sy) * w + sx]);
+                        if (sy >= 0 && sy < h && sx >= 0 && sx < w)
+                            m = blocked_max_nan(m, in[((size_t)pl * h + sy) * w + sx]);
                     }
                 out[((size_t)pl * oh + i) * ow + j] = m;
             }

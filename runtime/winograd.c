@@ -23,10 +23,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Floats between the transform points' V (M), so that the alpha^2 vectors of one tile do not fall in the same few
- * L1 and L2 cache sets: without it a pass of 16 tiles x 512 channels put the points 32 KB apart (all 36 in one L1
- * set). Fused passes always had it, staged ones (one pass of all the tiles) since 2026-12-02: runtime/KERNELS.md. */
-enum { SKEW = VGGC_WINOGRAD_SKEW };
 
 /* Cache budgets (bytes) that size the passes and the GEMM pieces from the shape alone (vggc_winograd_budgets). */
 #define PASS_BYTES (768L << 10)    /* V + M of one pass: they stay in one core's L2 between the stages */
@@ -156,8 +152,12 @@ static vggc_wino_plan make_plan(const vggc_kernels *k, int n, int cin, int h, in
     long blocks = a_chunk_bytes / ((long)WINO_ROWS * p.cinp * 4);
     p.gemm_blocks = blocks < 1 ? 1 : (int)blocks;
     p.streams = (p.pass_tiles + WINO_ROWS - 1) / WINO_ROWS <= p.gemm_blocks;
-    p.v_xi = (size_t)p.pass_tiles * p.cinp + SKEW;
-    p.m_xi = (size_t)p.pass_tiles * p.coutp + SKEW;
+    /* VGGC_WINOGRAD_SKEW floats after each transform point's V (M), so that the alpha^2 vectors of one tile do not
+     * fall in the same few L1 and L2 cache sets: without it a pass of 16 tiles x 512 channels put the points 32 KB
+     * apart (all 36 in one L1 set). Fused passes always had it, staged ones (one pass of all the tiles) since
+     * 2026-12-02: runtime/KERNELS.md. */
+    p.v_xi = (size_t)p.pass_tiles * p.cinp + VGGC_WINOGRAD_SKEW;
+    p.m_xi = (size_t)p.pass_tiles * p.coutp + VGGC_WINOGRAD_SKEW;
     p.v_spills = (long)p.alpha * p.alpha * (long)p.v_xi * 4 > pass_bytes;
     return p;
 }
