@@ -319,6 +319,8 @@ WINO_INLINE void wino_output_group(const vggc_wino_plan *p, float *out, const fl
     for (int lt = lt0; lt < lt1; lt++) {
         int tile = p->t0 + lt, b = tile / per_image, ty = tile % per_image / p->tiles_x, tx = tile % p->tiles_x;
         const float *src = p->mm + (size_t)lt * p->coutp + (size_t)cb * WINO_LANES;
+        if (lt + 1 < lt1) /* the next tile's M, a line in each point's M: from L3 when M outgrows L2 (staged) */
+            for (int xi = 0; xi < alpha * alpha; xi++) __builtin_prefetch(src + p->coutp + xi * xi_stride, 0, 3);
         float *plane = out + (size_t)(b * p->out_blocks + cb) * plane_floats; /* (oh, ow, 16) */
         for (int j = 0; j < alpha; j++)
             wino_at_1d(t[0][j], WINO_ALPHA_MAX * WINO_LANES, src + j * xi_stride, alpha * xi_stride, m);
