@@ -24,23 +24,27 @@ static int has_avx512(void)
 }
 #endif
 
-#define ROW(isa, supported, panel, widest, nchw)                                                            \
-    {#isa, supported, panel, vggc_wino_input_##isa, vggc_wino_gemm_##isa, vggc_wino_output_##isa, widest, nchw,      \
+#define ROW(isa, supported, panel, pass_kb, widest, nchw)                                                   \
+    {#isa, supported, panel, (pass_kb) * 1024L, vggc_wino_input_##isa, vggc_wino_gemm_##isa, vggc_wino_output_##isa, \
+     widest, nchw,                                                                                           \
      vggc_direct_piece_##isa, vggc_dense_chunk_##isa, vggc_to_blocked_row_##isa, vggc_from_blocked_row_##isa,  \
      vggc_maxpool_row_##isa, vggc_maxpool_window_row_##isa}
 
 /* Best first. panel: the output channels of a Winograd weight panel, what one GEMM micro-kernel reads as one stream
  * (AVX-512: 2 zmm per row; AVX2 reads 16 columns at a time, and a 16-wide panel is one contiguous stream: 512 -> 512
- * at 14x14, batch 1, 2.7 -> 2.2-2.5 ms). direct_widest: the channel blocks of one direct-conv register tile
+ * at 14x14, batch 1, 2.7 -> 2.2-2.5 ms). pass_kb: V + M of one fused Winograd pass (runtime/KERNELS.md, "Cache
+ * passes"): each pass reads all of U again from L3, and the AVX-512 GEMM eats it twice as fast, so its passes hold
+ * more tiles (2 MB: VGG16 batch 1 -2.5 %, VGG11 batch 8 -3.5 % on a Zen 5; on the AVX2 row the same change measured
+ * -0.7 % and +0.2 %, so it keeps 768 KB). direct_widest: the channel blocks of one direct-conv register tile
  * (AVX-512 holds 4 blocks x 6 pixels in its 32 registers; AVX2's 16 registers hold 1 block x 6 pixels). nchw: the
  * direct conv reads the network's NCHW input itself (AVX2); the other rows convert it to blocked first. Every row's
  * direct conv runs every job (strides, windows up to 7x7, residuals, outputs inside a Concat). */
 static const vggc_kernels rows[] = {
 #ifdef VGGC_X86
-    ROW(avx512, has_avx512, 32, 4, 0),
-    ROW(avx2, has_avx2, 16, 1, 1),
+    ROW(avx512, has_avx512, 32, 2048, 4, 0),
+    ROW(avx2, has_avx2, 16, 768, 1, 1),
 #endif
-    ROW(generic, always, 16, 4, 0),
+    ROW(generic, always, 16, 768, 4, 0),
 };
 enum { ROWS = sizeof rows / sizeof rows[0] };
 

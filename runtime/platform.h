@@ -24,8 +24,9 @@ typedef struct vggc_kernels {
     int (*supported)(void); /* 1 when this CPU runs it */
 
     /* Winograd F(m x m, 3 x 3) (winograd.c): the output channels per panel of the transformed weights (their layout,
-     * winograd_plan.h), and one piece of each stage of a pass */
+     * winograd_plan.h), the bytes of V + M of one fused pass of tiles, and one piece of each stage of a pass */
     int wino_panel;
+    long wino_pass_bytes;
     void (*wino_input)(const vggc_wino_plan *p, const float *in, int piece);
     void (*wino_gemm)(const vggc_wino_plan *p, const float *u, int piece);
     void (*wino_output)(const vggc_wino_plan *p, float *out, const float *bias, int piece);

@@ -24,15 +24,15 @@
 #include <time.h>
 
 
-/* Cache budgets (bytes) that size the passes and the GEMM pieces from the shape alone (vggc_winograd_budgets). */
-#define PASS_BYTES (768L << 10)    /* V + M of one pass: they stay in one core's L2 between the stages */
+/* Cache budgets (bytes) that size the passes and the GEMM pieces from the shape and the kernel row alone
+ * (vggc_winograd_budgets). V + M of one fused pass: the row's wino_pass_bytes (platform.c), unless set here. */
 #define U_CACHED_BYTES (12L << 20) /* transformed weights small enough to be re-read from L3 every pass */
 #define A_CHUNK_BYTES (256L << 10) /* the rows of V a GEMM piece reads; the next pieces (other panels) reuse them */
-static long pass_bytes = PASS_BYTES, u_cached_bytes = U_CACHED_BYTES, a_chunk_bytes = A_CHUNK_BYTES;
+static long pass_set, u_cached_bytes = U_CACHED_BYTES, a_chunk_bytes = A_CHUNK_BYTES;
 
 void vggc_winograd_budgets(long pass, long u_cached, long a_chunk)
 {
-    pass_bytes = pass > 0 ? pass : PASS_BYTES;
+    pass_set = pass > 0 ? pass : 0;
     u_cached_bytes = u_cached > 0 ? u_cached : U_CACHED_BYTES;
     a_chunk_bytes = a_chunk > 0 ? a_chunk : A_CHUNK_BYTES;
 }
@@ -147,6 +147,7 @@ static vggc_wino_plan make_plan(const vggc_kernels *k, int n, int cin, int h, in
     p.ow = pool ? w / 2 : w;
     long per_tile = (long)p.alpha * p.alpha * (p.cinp + p.coutp) * 4; /* its V and M */
     long u_bytes = (long)p.alpha * p.alpha * p.cinp * p.coutp * 4;
+    long pass_bytes = pass_set ? pass_set : k->wino_pass_bytes;
     long tiles = one_pass || u_bytes > u_cached_bytes ? p.tiles : pass_bytes / per_tile;
     p.pass_tiles = tiles < WINO_ROWS ? WINO_ROWS : tiles >= p.tiles ? p.tiles : (int)(tiles / WINO_ROWS * WINO_ROWS);
     long blocks = a_chunk_bytes / ((long)WINO_ROWS * p.cinp * 4);
