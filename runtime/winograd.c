@@ -9,9 +9,10 @@
  * and each stage is a parallel loop ("staged"), so U is read
  * about once; when a GEMM piece then covers every tile (batch 1), U streams from memory, so each piece prefetches
  * the next piece's weights while it computes and the threads take runs of consecutive pieces. Every piece of work
- * (a pass, a group of tiles x 16 channels, a GEMM block) has boundaries that depend on the shape alone, and every
- * output value is computed by one thread in a fixed order: the result is bitwise the same for any number of
- * threads on one row. U = G g G^T is computed in double at load time.
+ * (a pass, a group of tiles x 16 channels, a GEMM block) has boundaries that depend on the shape and the kernel row
+ * alone, and every output value is computed by one thread in a fixed order: the result is bitwise the same for any
+ * number of threads on one row (and the passes never change a bit: tests/test_winograd.c). U = G g G^T is computed
+ * in double at load time.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "platform.h"
