@@ -9,7 +9,11 @@
  * samples of several rounds) and their medians, and the instruction set the kernels ran on ("isa": vggc_isa(),
  * which VGGC_ISA can force; a VGGC_ISA this CPU lacks is an error here). A layer's time is what the generated code's
  * TIC/TOC measured around its calls (layout conversions included); "other" in bench/run is the whole minus the
- * layers. */
+ * layers. WINO_PASS_KB, WINO_U_KB, WINO_A_KB in the environment override the Winograd cache budgets (as in
+ * bench/layers.c): one binary run with and without them compares budgets free of the AVX-512 placement effect
+ * (runtime/KERNELS.md), which moves whole layers by 10 % between copies of a binary. */
+#include "winograd_internal.h"
+
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +53,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: THREADS and REPEAT must be at least 1\n", argv[0]);
         return 2;
     }
+    const char *pass = getenv("WINO_PASS_KB"), *u_cached = getenv("WINO_U_KB"), *a_chunk = getenv("WINO_A_KB");
+    vggc_winograd_budgets(pass ? atol(pass) << 10 : 0, u_cached ? atol(u_cached) << 10 : 0,
+                          a_chunk ? atol(a_chunk) << 10 : 0);
     vggc_error err;
     float *x = NULL;
     int64_t shape[4];
