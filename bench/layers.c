@@ -115,9 +115,7 @@ int main(int argc, char **argv)
         return 1;
     }
     vggc_winograd_timing(1);
-    const char *pass = getenv("WINO_PASS_KB"), *u_cached = getenv("WINO_U_KB"), *a_chunk = getenv("WINO_A_KB");
-    vggc_winograd_budgets(pass ? atol(pass) << 10 : 0, u_cached ? atol(u_cached) << 10 : 0,
-                          a_chunk ? atol(a_chunk) << 10 : 0);
+    vggc_winograd_budgets_from_env();
     printf("threads %d, median of %d runs after a warm-up\n", omp_get_max_threads(), runs);
     int batches[] = {only ? only : 1, 8};
     for (int b = 0; b < (only ? 1 : 2); b++) {

@@ -53,9 +53,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: THREADS and REPEAT must be at least 1\n", argv[0]);
         return 2;
     }
-    const char *pass = getenv("WINO_PASS_KB"), *u_cached = getenv("WINO_U_KB"), *a_chunk = getenv("WINO_A_KB");
-    vggc_winograd_budgets(pass ? atol(pass) << 10 : 0, u_cached ? atol(u_cached) << 10 : 0,
-                          a_chunk ? atol(a_chunk) << 10 : 0);
+    vggc_winograd_budgets_from_env();
     vggc_error err;
     float *x = NULL;
     int64_t shape[4];

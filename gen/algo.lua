@@ -24,6 +24,8 @@ local TILE = { winograd2 = 2, winograd4 = 4, winograd5 = 5, winograd6 = 6 }
 
 -- Transformed weights the runtime re-reads from L3 on every pass of tiles (runtime/winograd.c's U_CACHED_BYTES).
 local U_CACHED_BYTES = 12 << 20
+-- Floats after each transform point's V and M in the Winograd work (vggc.h's VGGC_WINOGRAD_SKEW).
+local WINOGRAD_SKEW = 16
 
 function M.cpad(c)
   return (c + 15) // 16 * 16
@@ -43,9 +45,9 @@ function M.winograd_weights(cin, cout, m)
   return (m + 2) * (m + 2) * M.cpad(cin) * M.cpad(cout)
 end
 
--- V and M of every tile, each transform point's followed by VGGC_WINOGRAD_SKEW (16) floats (runtime/winograd.c).
+-- V and M of every tile, each transform point's followed by WINOGRAD_SKEW floats (runtime/winograd.c).
 function M.winograd_work(n, cin, h, w, cout, m)
-  return (m + 2) * (m + 2) * (M.cpad(M.winograd_tiles(n, h, w, m)) * (M.cpad(cin) + M.cpad(cout)) + 2 * 16)
+  return (m + 2) * (m + 2) * (M.cpad(M.winograd_tiles(n, h, w, m)) * (M.cpad(cin) + M.cpad(cout)) + 2 * WINOGRAD_SKEW)
 end
 
 function M.direct_weights(cin, cout, k)

@@ -3,9 +3,9 @@
  *
  * The kernels split the (image, channel) planes over the runtime's OpenMP threads (the blocked max pool its output
  * rows, on the kernel row of platform.h) and clip each window to the map once per output row and column; the
- * references test every tap. Both follow PyTorch: a padded cell never wins a
- * max and a NaN always does; an average's divisor counts the padding the window covers when count_pad
- * (count_include_pad, PyTorch's default), but never the cells past the padding that ceil mode adds.
+ * references test every tap. Both follow PyTorch: a padded cell never wins a max and a NaN always does; an average's
+ * divisor counts the padding the window covers when count_pad (count_include_pad, PyTorch's default), but never the
+ * cells past the padding that ceil mode adds.
  */
 #include "blocked_rows.h"
 #include "platform.h"

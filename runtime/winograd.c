@@ -24,7 +24,6 @@
 #include <string.h>
 #include <time.h>
 
-
 /* Cache budgets (bytes) that size the passes and the GEMM pieces from the shape and the kernel row alone
  * (vggc_winograd_budgets). V + M of one fused pass: the row's wino_pass_bytes (platform.c), unless set here. */
 #define U_CACHED_BYTES (12L << 20) /* transformed weights small enough to be re-read from L3 every pass */
