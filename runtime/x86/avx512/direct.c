@@ -152,6 +152,10 @@ INLINE void store_avx512(const vggc_direct_job *j, __m512 *acc, int b, int ob0, 
 INLINE void tile_body(const vggc_direct_job *j, int b, int ob0, int y0, int x0, int K, int TR, int TC, int M)
 {
     __m512 acc[TILE_MAX];
+    /* Unrolled, or GCC turns a 24-vector tile's zeroing into a rep stos of a stack copy it never reads: 20 % of the
+     * time of VGG16's first conv (3 -> 64 at 224, no pool: 0.92-1.03 -> 0.75-0.97 ms alone, 1.25-1.45 -> 1.02-1.10 in
+     * the model, Zen 5, binary copies alternated). */
+#pragma GCC unroll 24
     for (int i = 0; i < TR * TC * M; i++) acc[i] = _mm512_setzero_ps();
     int k = K ? K : j->k, s = K ? 1 : j->stride;
     size_t plane = (size_t)j->h * j->w * DIRECT_LANES, wstride = (size_t)k * k * j->cin * DIRECT_LANES;
@@ -213,6 +217,7 @@ INLINE void taps_body(const vggc_direct_job *j, const int *off, int taps, int b,
                              int TC, int M, int S)
 {
     __m512 acc[TILE_MAX];
+#pragma GCC unroll 24 /* as in tile_body: no rep stos */
     for (int i = 0; i < TR * TC * M; i++) acc[i] = _mm512_setzero_ps();
     int pad = j->k / 2;
     size_t wstride = (size_t)j->k * j->k * j->cin * DIRECT_LANES, row = (size_t)j->w * DIRECT_LANES;
