@@ -21,9 +21,10 @@ void vggc_direct_pack(float *wpack,        /* (cpad(cout) / 16, k, k, cin, 16) *
 
 /* How many channel blocks a group takes at most: the row's register tile (platform.c), but at most 2 for 1x1
  * layers with many input channels, whose weights for 2 blocks stay in L1 (measured 10-20 % faster on AVX-512), and
- * 4 for layers of at most 16 input channels whatever the tile: a piece's few input rows, read from memory once,
- * then serve 4 blocks from L1. On the AVX2 row (a tile of one block) VGG's first conv, 3 -> 64 at 224, took 1.66 ->
- * 1.40 ms in VGG11 at batch 1 (pooled) and 1.29 -> 1.16 in VGG16 (alternated, 8 rounds, Zen 5); resnet18's stem ±0. */
+ * 4 for layers of at most 16 input channels whatever the tile: a piece's few input rows are then read once and
+ * serve 4 blocks from L1 (a piece per block read the image 4 times, the last 3 from L2 or L3). On the AVX2 row (a
+ * tile of one block) VGG's first conv, 3 -> 64 at 224, in the model on a Zen 5 (one binary, alternated): 1.66 ->
+ * 1.40 ms (VGG11 b1) and 1.29 -> 1.16 (VGG16) in two runs, within 2 % in two later ones, +6 % in one (VGG16). */
 static int widest_group(const vggc_kernels *kern, int cin, int k)
 {
     if (cin <= DIRECT_LANES) return 4;
