@@ -34,6 +34,8 @@ struct vggc_direct_job {
     int relu;           /* ReLU last */
     const float *residual; /* NULL, or blocked (n, cout, oh, ow), added before the ReLU */
     int out_blocks;     /* 16-channel blocks per image of the tensor out points into */
+    int stream;         /* the output may be written with streaming stores, past the caches (direct.c says when);
+                           a row that does ends each piece with a store fence */
 };
 
 /* Where block ob of image b of the output (and of the residual) starts: (oh, ow, 16) floats. */

@@ -140,9 +140,11 @@ INLINE void store_avx512(const vggc_direct_job *j, __m512 *acc, int b, int ob0, 
                 _mm512_storeu_ps(plane + at * DIRECT_LANES, _mm512_maskz_mov_ps(lm, max_nan16(top, bot)));
             }
         } else {
-            for (int t = 0; t < TC; t++)
-                _mm512_storeu_ps(plane + ((size_t)y0 * j->ow + x0 + t) * DIRECT_LANES,
-                                 _mm512_maskz_mov_ps(lm, acc[t * M + q]));
+            for (int t = 0; t < TC; t++) {
+                float *at = plane + ((size_t)y0 * j->ow + x0 + t) * DIRECT_LANES;
+                if (j->stream) _mm512_stream_ps(at, _mm512_maskz_mov_ps(lm, acc[t * M + q]));
+                else _mm512_storeu_ps(at, _mm512_maskz_mov_ps(lm, acc[t * M + q]));
+            }
         }
     }
 }
@@ -275,4 +277,5 @@ static void row(const vggc_direct_job *j, int b, int ob0, int m, int y0, int tr)
 void vggc_direct_piece_avx512(const vggc_direct_job *j, int b, int ob0, int m, int y0)
 {
     row(j, b, ob0, m, y0, j->pool ? 2 : 1);
+    if (j->stream) _mm_sfence(); /* the streamed lines are in memory before another thread reads them */
 }
