@@ -50,14 +50,16 @@ static void group_of(int nob, int widest, int g, int *ob0, int *m)
     else *ob0 = nob - 1, *m = 1;
 }
 
-/* Whether the output goes past the caches: an unpooled layer of at most 16 input channels (a network's first conv,
- * VGG16's 3 -> 64 at 224 writing 12.8 MB) writes a large map once and the next layer reads it once, so the caches
- * gain nothing from its lines and a normal store first reads each line from memory. Streaming stores need the
- * output 64-byte aligned (the planned buffers are). On the AVX-512 row VGG16's first conv took 1.10 -> 1.00 ms and
- * the layer after it 3.48 -> 3.40 (one binary, alternated, 8 and 10 rounds, Zen 5). */
-static int streams(const float *out, int cin, int pool)
+/* Whether the output goes past the caches: an unpooled layer of at most 16 input channels (a network's first conv)
+ * whose map is larger than the L2s (STREAM_MIN_BYTES: VGG16's 3 -> 64 at 224 writes 12.8 MB) writes it once and
+ * the next layer reads it once, so the caches gain nothing from its lines and a normal store first reads each line
+ * from memory; a smaller map (a CIFAR net's, 256 KB) is better left in L2 for the next layer. Streaming stores need
+ * the output 64-byte aligned (the planned buffers are). On the AVX-512 row VGG16's first conv took 1.10 -> 1.00 ms
+ * and the layer after it 3.48 -> 3.40 (one binary, alternated, 8 and 10 rounds, Zen 5). */
+#define STREAM_MIN_BYTES ((size_t)4 << 20)
+static int streams(const float *out, size_t out_bytes, int cin, int pool)
 {
-    return !pool && cin <= DIRECT_LANES && (uintptr_t)out % 64 == 0;
+    return !pool && cin <= DIRECT_LANES && out_bytes >= STREAM_MIN_BYTES && (uintptr_t)out % 64 == 0;
 }
 
 /* The job on row kern, its input in either layout: every row's pieces run every job (direct_job.h: strides 1 and
@@ -67,9 +69,10 @@ static void run(const vggc_kernels *kern, float *out, const float *in, int in_nc
                 const vggc_epilogue *e)
 {
     int ch = (h - 1) / stride + 1, cw = (w - 1) / stride + 1; /* the conv's output, pad k / 2 */
+    size_t conv_bytes = (size_t)n * direct_blocks(cout) * DIRECT_LANES * ch * cw * sizeof *out; /* unpooled */
     vggc_direct_job j = {out, in, wpack, bias, cin, h, w, cout, k, pool, pool ? ch / 2 : ch, pool ? cw / 2 : cw,
                          widest_group(kern, cin, k), in_nchw, stride, e->relu, e->residual,
-                         e->out_blocks > 0 ? e->out_blocks : direct_blocks(cout), streams(out, cin, pool)};
+                         e->out_blocks > 0 ? e->out_blocks : direct_blocks(cout), streams(out, conv_bytes, cin, pool)};
     void (*piece)(const vggc_direct_job *, int, int, int, int) = kern->direct_piece;
     int groups = group_count(direct_blocks(cout), j.widest), pieces = n * groups * j.oh;
 #pragma omp parallel for schedule(guided, 1)
