@@ -200,7 +200,7 @@ static double max_diff(const float *a, const float *b, size_t n)
     return m;
 }
 
-/* One layer at batch n, in two phases: old alone, then new and the read yardstick interleaved round by round (the
+/* One layer at batch n, in two phases: old alone, then new and the two read yardsticks interleaved round by round (the
  * host is shared). Phases, because OpenBLAS's worker threads spin for a while after each call, and so do OpenMP's:
  * interleaving both owners would time each against the other's spinning threads. Each phase has one warm-up round,
  * then `repeat` rounds; medians are reported. */
