@@ -96,8 +96,10 @@ end
 -- overhang: on 13..15 (VGG's and resnet18's 14x14) its GEMM is 0.77 of F(4x4)'s, on 9..10 0.6; on 28 or 56 it is
 -- the same. It takes the layer where its GEMM is at most 0.8 of F(4x4)'s (and smaller than F(6x6)'s when that one
 -- wins too) with 16 tiles or more: its weights are 1.36x F(4x4)'s, and at batch 1 a 14x14 map has 9 tiles to share
--- weights that stream from memory (on a Zen 5 3-11 % faster than F(4x4) on the AVX2 row, undecidable on the AVX-512
--- row, and likely slower on the Zen 3, whose 14x14 layers already wait on their weights: runtime/KERNELS.md). With
+-- weights that stream from memory (on a Zen 5 3-11 % faster than F(4x4) on the AVX2 row alone, but in VGG16 its
+-- 14x14 layers took 2.01-2.12 ms against 2.08-2.24 and, with the pool it cannot fuse, the model 58.3-59.4 against
+-- 58.2-59.5 (2026-12-02); undecidable on the AVX-512 row, and likely slower on the Zen 3, whose 14x14 layers already
+-- wait on their weights: runtime/KERNELS.md). With
 -- 18 tiles or more it ran in 0.74-0.88 of F(4x4)'s time (bench/layers.c, 2 threads, Zen 5: batch 2, 4 and 8: AVX2
 -- 2.9 / 5.5 / 10.5 ms against 3.8 / 7.2 / 13.9, AVX-512 1.7 / 3.0 / 6.4 against 1.9 / 3.9 / 8.6; weights read
 -- cold, bench/wino_cold.c, batch 2: 3.2-3.3 against 4.0-4.1 and 2.4-2.5 against 2.5-2.7).
