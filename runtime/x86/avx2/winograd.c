@@ -17,17 +17,17 @@ enum {
 };
 
 /* c (rows x 16, ldc) = a (rows of a [cinb][lda][16] slice) . b (cinb * 16 x 16 of a row-major panel, ldb). Unless
- * next is NULL, prefetch as many bytes of the next piece's panel (rows of ldb floats) into L2, 16 rows at a time.
- * rows is a constant at every call. */
+ * next is NULL, prefetch `ahead` floats of it into L2 per 16 input channels (this kernel's share of the next
+ * piece's panel, spread over its whole run). rows is a constant at every call. */
 WINO_INLINE void kernel(float *c, size_t ldc, const float *a, size_t lda, const float *b, size_t ldb,
-                        const float *next, int cinb, int rows)
+                        const float *next, size_t ahead, int cinb, int rows)
 {
     __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
     c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
     for (int cb = 0; cb < cinb; cb++, a += lda * WINO_LANES, b += WINO_LANES * ldb) {
         if (next) /* the next piece's rows for these 16 input channels, into L2 */
-            for (size_t at = 0; at < WINO_LANES * ldb; at += 16)
-                _mm_prefetch((const char *)(next + (size_t)cb * WINO_LANES * ldb + at), _MM_HINT_T1);
+            for (size_t at = 0; at < ahead; at += 16)
+                _mm_prefetch((const char *)(next + (size_t)cb * ahead + at), _MM_HINT_T1);
 #pragma GCC unroll 4
         for (int j = 0; j < WINO_LANES; j++) {
             __m256 b0 = _mm256_loadu_ps(b + j * ldb), b1 = _mm256_loadu_ps(b + j * ldb + 8), av;
@@ -49,25 +49,29 @@ WINO_INLINE void kernel(float *c, size_t ldc, const float *a, size_t lda, const 
 }
 
 #define KERNEL_CASE(R) \
-    case R: kernel(c, ldc, a, lda, b, ldb, next, cinb, R); break;
+    case R: kernel(c, ldc, a, lda, b, ldb, next, ahead, cinb, R); break;
 
 /* One 6 x 16 kernel with rows <= 6 a run-time value. */
 static void sub_block(float *c, size_t ldc, const float *a, size_t lda, const float *b, size_t ldb, const float *next,
-                      int cinb, int rows)
+                      size_t ahead, int cinb, int rows)
 {
     switch (rows) { KERNEL_CASE(1) KERNEL_CASE(2) KERNEL_CASE(3) KERNEL_CASE(4) KERNEL_CASE(5) KERNEL_CASE(6) }
 }
 
 /* A 12 x 32 block (or fewer rows, or 16 columns) as kernels of 6 x 16: columns outside, rows inside, so the 16
- * columns of b a kernel streams are read again from L1 or L2 by the second half of the rows. The first kernel
- * prefetches the next panel. */
+ * columns of b a kernel streams are read again from L1 or L2 by the second half of the rows. Unless next is NULL,
+ * each kernel prefetches its share of the next panel, spread over its input channels. (The first kernel prefetching
+ * all of it, 32 lines per 16 input channels, was slower: on an Intel Xeon held to this row, 512 -> 512 at 14x14,
+ * batch 1, 2.80 against 2.63 ms, at 28x28 6.2 against 6.05; runtime/KERNELS.md.) */
 static void block_avx2(float *c, size_t ldc, const float *a, const float *b, const float *next, int cinb, int rows,
                        int width)
 {
+    int subs = (width + KCOLS - 1) / KCOLS * ((rows + KROWS - 1) / KROWS), k = 0;
+    size_t ahead = ((size_t)WINO_LANES * width / subs + 15) / 16 * 16, share = ahead * cinb;
     for (int c0 = 0; c0 < width; c0 += KCOLS)
-        for (int r0 = 0; r0 < rows; r0 += KROWS)
+        for (int r0 = 0; r0 < rows; r0 += KROWS, k++)
             sub_block(c + (size_t)r0 * ldc + c0, ldc, a + r0 * WINO_LANES, (size_t)rows, b + c0, (size_t)width,
-                      c0 == 0 && r0 == 0 ? next : NULL, cinb, rows - r0 < KROWS ? rows - r0 : KROWS);
+                      next ? next + k * share : NULL, ahead, cinb, rows - r0 < KROWS ? rows - r0 : KROWS);
 }
 
 WINO_DEFINE_PIECES(avx2, block_avx2)
