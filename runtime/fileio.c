@@ -110,6 +110,17 @@ void vggc_map_release(const vggc_mapped *m, size_t offset, size_t len)
     madvise((void *)(uintptr_t)(m->data + first), last - first, MADV_DONTNEED);
 }
 
+void vggc_advise_huge(void *data, size_t bytes)
+{
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20, at = (uintptr_t)data;
+    uintptr_t first = (at + huge - 1) & ~(huge - 1), end = (at + bytes) & ~(huge - 1);
+    if (end > first) madvise((void *)first, end - first, MADV_HUGEPAGE);
+#else
+    (void)data, (void)bytes;
+#endif
+}
+
 int vggc_map_changed(const vggc_mapped *m, char *what, size_t cap)
 {
     struct stat st;

@@ -930,10 +930,23 @@ static int alloc_temp(st_file *f, const vggc_model *m, float **temp)
     return 0;
 }
 
-/* Every check passed: the stored tensors, then BatchNorm folding, then each prepared copy from the file's tensor. */
+/* Floats of a prepare's copy (its kind checked by check_prepares). */
+static size_t prepared_floats(const vggc_prepare *p)
+{
+    if (p->kind == VGGC_PREPARE_WINOGRAD) return VGGC_WINOGRAD_WEIGHT_FLOATS(p->cin, p->cout, p->m);
+    if (p->kind == VGGC_PREPARE_DIRECT) return VGGC_DIRECT_WEIGHT_FLOATS(p->cin, p->cout, p->k);
+    return VGGC_DENSE_WEIGHT_FLOATS(p->cin, p->cout);
+}
+
+/* Every check passed: the stored tensors, then BatchNorm folding, then each prepared copy from the file's tensor.
+ * Every weight is on huge pages where it can be (vggc_advise_huge) before its first byte is written. */
 static int write_weights(st_file *f, const vggc_model *m, int match, entry **pick, float *temp)
 {
     f->writing = 1;
+    for (int i = 0; i < m->n_tensors; i++)
+        if (m->tensors[i].data) vggc_advise_huge(m->tensors[i].data, (size_t)m->tensors[i].count * sizeof(float));
+    for (int j = 0; j < m->n_prepares; j++)
+        vggc_advise_huge(m->prepares[j].dst, prepared_floats(&m->prepares[j]) * sizeof(float));
     for (int i = 0; i < m->n_tensors; i++) {
         pass p = {&m->tensors[i], match, m->tensors[i].data, NULL};
         if (p.out && each_chunk(f, pick[i], copy_chunk, &p)) return -1;

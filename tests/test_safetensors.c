@@ -252,6 +252,56 @@ Test(safetensors, escaped_names_with_surrogate_pairs_match_their_utf8_spelling)
     cr_assert_eq(vec[0], 0.5f, "got %g (expected 0.5)", (double)vec[0]);
 }
 
+/* The VmFlags line of the mapping of /proc/self/smaps that holds addr, into flags; 0, or -1 if none does. */
+static int vm_flags_at(const void *addr, char *flags, size_t cap)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    char line[512];
+    int inside = 0, found = -1;
+    while (f && found && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) inside = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+        else if (inside && !strncmp(line, "VmFlags:", 8)) snprintf(flags, cap, "%.200s", line + 8), found = 0;
+    }
+    if (f) fclose(f);
+    return found;
+}
+
+/* 6 MiB of static storage: wherever it lands, two whole 2 MiB pages lie inside it. */
+static float paged[6 << 18];
+
+Test(safetensors, megabytes_of_weights_are_asked_onto_huge_pages_and_the_ragged_edges_are_not)
+{
+    FILE *thp = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (!thp) cr_skip_test("this kernel has no transparent huge pages (/sys/kernel/mm/transparent_hugepage)");
+    fclose(thp);
+    int n = (int)(sizeof paged / sizeof paged[0]);
+    float *data = malloc(sizeof paged);
+    cr_assert(data);
+    for (int i = 0; i < n; i++) data[i] = (float)(i % 1000) * 0.25f;
+    char shape[32];
+    snprintf(shape, sizeof shape, "[%d]", n);
+    vggc_tensor t = {"paged", paged, 1, {n, 0, 0, 0}, n, 1};
+    vggc_model m = {"paged", &t, 1, NULL, 0, 1, 1, 1, 1, 1, n, NULL, 0};
+    blob b = make_blob(header(tensor("paged", "F32", shape, 0, (long)sizeof paged), NULL), data, sizeof paged);
+    vggc_error err = {""};
+    int rc = vggc_load_safetensors_mem(&m, b.bytes, b.size, VGGC_MATCH_BY_NAME, &err);
+    free(b.bytes);
+    cr_assert_eq(rc, 0, "load failed: %s", err.msg);
+    expect_close("the weights loaded onto huge pages", paged, data, n, 0, 0);
+    free(data);
+
+    uintptr_t huge = (uintptr_t)2 << 20, first = ((uintptr_t)paged + huge - 1) & ~(huge - 1);
+    char flags[256] = "", edge[256] = "";
+    cr_assert_eq(vm_flags_at((const void *)first, flags, sizeof flags), 0, "no mapping holds %p", (void *)first);
+    cr_expect(strstr(flags, " hg") != NULL, "the first whole 2 MiB page of the weights has VmFlags%s(expected hg: "
+              "madvise MADV_HUGEPAGE)", flags);
+    if ((uintptr_t)paged != first) { /* the part before it keeps small pages: it shares them with other variables */
+        cr_assert_eq(vm_flags_at(paged, edge, sizeof edge), 0, "no mapping holds %p", (void *)paged);
+        cr_expect(strstr(edge, " hg") == NULL, "the ragged start of the weights has VmFlags%s(expected no hg)", edge);
+    }
+}
+
 /* conv (2, 3, 1, 1) + bias followed by BatchNorm over 2 channels. */
 static float conv_w[6], conv_b[2], gamma_[2], beta_[2], mean_[2], var_[2];
 static const vggc_tensor bn_tensors[] = {
