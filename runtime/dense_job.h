@@ -38,7 +38,9 @@ static inline float dense_finish(float total, float bias, int relu)
 
 /* The next rows (a chunk's, or a batch walk's), line by line in row order (each row one contiguous stream from
  * memory), rate lines per call: spread over the calls of these rows' batch tiles, they are in cache when the tiles
- * reach them. */
+ * reach them. Into L2 (prefetcht1), not L1: a walk's 32 rows are 128 KiB, more than an L1 holds, and on an Intel Xeon
+ * VGG11's fc6 at batch 8 (bench/fc.c, inputs as after a ReLU) went 24.1-25.5 -> 20.6-21.2 ms on the AVX2 row and
+ * 21.9-24.6 -> 18.7-18.8 on the AVX-512 row (prefetcht2 the same; runtime/KERNELS.md). */
 typedef struct {
     const float *const *rows;     /* the next rows */
     int ahead, lines, rate, r, l; /* rows, lines per row, lines per call; the next line to prefetch */
@@ -47,7 +49,7 @@ typedef struct {
 static inline __attribute__((always_inline)) void dense_prefetch_next(dense_prefetcher *p)
 {
     for (int k = 0; k < p->rate && p->r < p->ahead; k++) {
-        __builtin_prefetch(p->rows[p->r] + 16 * p->l, 0, 3);
+        __builtin_prefetch(p->rows[p->r] + 16 * p->l, 0, 2);
         if (++p->l == p->lines) p->l = 0, p->r++;
     }
 }
