@@ -61,8 +61,8 @@ static void sub_block(float *c, size_t ldc, const float *a, size_t lda, const fl
 /* A 12 x 32 block (or fewer rows, or 16 columns) as kernels of 6 x 16: columns outside, rows inside, so the 16
  * columns of b a kernel streams are read again from L1 or L2 by the second half of the rows. Unless next is NULL,
  * each kernel prefetches its share of the next panel, spread over its input channels. (The first kernel prefetching
- * all of it, 32 lines per 16 input channels, was slower: on an Intel Xeon held to this row, 512 -> 512 at 14x14,
- * batch 1, 2.80 against 2.63 ms, at 28x28 6.2 against 6.05; runtime/KERNELS.md.) */
+ * all of it, 16 lines per 16 input channels with this row's 16-wide panels, was slower: on an Intel Xeon held to
+ * this row, 512 -> 512 at 14x14, batch 1, 2.80 against 2.63 ms, at 28x28 6.2 against 6.05; runtime/KERNELS.md.) */
 static void block_avx2(float *c, size_t ldc, const float *a, const float *b, const float *next, int cinb, int rows,
                        int width)
 {
