@@ -40,11 +40,11 @@ static float *floats(size_t count)
 {
     size_t huge = (size_t)2 << 20, bytes = (count * sizeof(float) + huge - 1) / huge * huge;
     float *p = aligned_alloc(huge, bytes);
-    if (p) vggc_advise_huge(p, bytes); /* before the first write, as the loader does */
     if (!p) {
         fprintf(stderr, "wino_cold: cannot allocate %zu floats\n", count);
         exit(1);
     }
+    vggc_advise_huge(p, bytes); /* before the first write, as the loader does */
     return p;
 }
 

@@ -162,13 +162,11 @@ Test(safetensors, metadata_of_any_json_and_trailing_spaces_in_the_header_are_acc
     expect_tiny_loaded();
 }
 
-/* A model of one vector "v" of n floats. */
-static float vec[16];
-
-static int load_vector(const char *name, const char *dtype, const void *data, int n, vggc_error *err)
+/* A model of one vector of n floats stored in dst, loaded from a file of it named name in dtype. */
+static int load_floats(float *dst, const char *name, const char *dtype, const void *data, int n, vggc_error *err)
 {
     char shape[32];
-    vggc_tensor t = {name, vec, 1, {n, 0, 0, 0}, n, 1};
+    vggc_tensor t = {name, dst, 1, {n, 0, 0, 0}, n, 1};
     vggc_model m = {"vec", &t, 1, NULL, 0, 1, 1, 1, 1, 1, n, NULL, 0};
     size_t size = (size_t)n * (strcmp(dtype, "F32") ? 2 : 4);
     snprintf(shape, sizeof shape, "[%d]", n);
@@ -176,6 +174,14 @@ static int load_vector(const char *name, const char *dtype, const void *data, in
     int rc = vggc_load_safetensors_mem(&m, b.bytes, b.size, VGGC_MATCH_BY_NAME, err);
     free(b.bytes);
     return rc;
+}
+
+/* A model of one vector "v" of n floats. */
+static float vec[16];
+
+static int load_vector(const char *name, const char *dtype, const void *data, int n, vggc_error *err)
+{
+    return load_floats(vec, name, dtype, data, n, err);
 }
 
 Test(safetensors, f16_values_convert_exactly_including_subnormals)
@@ -279,15 +285,8 @@ Test(safetensors, megabytes_of_weights_are_asked_onto_huge_pages_and_the_ragged_
     float *data = malloc(sizeof paged);
     cr_assert(data);
     for (int i = 0; i < n; i++) data[i] = (float)(i % 1000) * 0.25f;
-    char shape[32];
-    snprintf(shape, sizeof shape, "[%d]", n);
-    vggc_tensor t = {"paged", paged, 1, {n, 0, 0, 0}, n, 1};
-    vggc_model m = {"paged", &t, 1, NULL, 0, 1, 1, 1, 1, 1, n, NULL, 0};
-    blob b = make_blob(header(tensor("paged", "F32", shape, 0, (long)sizeof paged), NULL), data, sizeof paged);
     vggc_error err = {""};
-    int rc = vggc_load_safetensors_mem(&m, b.bytes, b.size, VGGC_MATCH_BY_NAME, &err);
-    free(b.bytes);
-    cr_assert_eq(rc, 0, "load failed: %s", err.msg);
+    cr_assert_eq(load_floats(paged, "paged", "F32", data, n, &err), 0, "load failed: %s", err.msg);
     expect_close("the weights loaded onto huge pages", paged, data, n, 0, 0);
     free(data);
 
