@@ -3,10 +3,10 @@
 #include "../winograd_plan.h"
 
 /* c (rows x width, ldc) = a (rows x cinp, [cinp / 16][rows][16]) . b (cinp x width); next is not used. */
-static void block_generic(float *c, size_t ldc, const float *a, const float *b, const float *next, int cinb, int rows,
-                          int width)
+static void block_generic(float *c, size_t ldc, const float *a, const float *b, const float *next, size_t lines,
+                          int cinb, int rows, int width)
 {
-    (void)next;
+    (void)next, (void)lines;
     for (int r = 0; r < rows; r++) {
         float acc[WINO_PANEL] = {0};
         for (int k = 0; k < cinb * WINO_LANES; k++) {

@@ -16,18 +16,21 @@ enum {
     KCOLS = 16 /* output channels per micro-kernel */
 };
 
-/* c (rows x 16, ldc) = a (rows of a [cinb][lda][16] slice) . b (cinb * 16 x 16 of a row-major panel, ldb). Unless
- * next is NULL, prefetch `ahead` floats of it into L2 per 16 input channels (this kernel's share of the next
- * piece's panel, spread over its whole run). rows is a constant at every call. */
+/* c (rows x 16, ldc) = a (rows of a [cinb][lda][16] slice) . b (cinb * 16 x 16 of a row-major panel, ldb), and
+ * the lines 64-byte lines from next prefetched into L2, spread over the input channels (this kernel's share of the
+ * next piece's panel). rows is a constant at every call. */
 WINO_INLINE void kernel(float *c, size_t ldc, const float *a, size_t lda, const float *b, size_t ldb,
-                        const float *next, size_t ahead, int cinb, int rows)
+                        const float *next, size_t lines, int cinb, int rows)
 {
     __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
     c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
     for (int cb = 0; cb < cinb; cb++, a += lda * WINO_LANES, b += WINO_LANES * ldb) {
-        if (next) /* the next piece's rows for these 16 input channels, into L2 */
-            for (size_t at = 0; at < ahead; at += 16)
-                _mm_prefetch((const char *)(next + (size_t)cb * ahead + at), _MM_HINT_T1);
+        if (lines) { /* this step's part of the share, into L2, all at once (a line per input channel measured
+                        slower at 28x28 and 56x56: runtime/KERNELS.md) */
+            size_t from, to;
+            wino_spread(lines, cb, cinb, &from, &to);
+            for (size_t l = from; l < to; l++) _mm_prefetch((const char *)(next + l * WINO_LANES), _MM_HINT_T1);
+        }
 #pragma GCC unroll 4
         for (int j = 0; j < WINO_LANES; j++) {
             __m256 b0 = _mm256_loadu_ps(b + j * ldb), b1 = _mm256_loadu_ps(b + j * ldb + 8), av;
@@ -49,29 +52,31 @@ WINO_INLINE void kernel(float *c, size_t ldc, const float *a, size_t lda, const 
 }
 
 #define KERNEL_CASE(R) \
-    case R: kernel(c, ldc, a, lda, b, ldb, next, ahead, cinb, R); break;
+    case R: kernel(c, ldc, a, lda, b, ldb, next, lines, cinb, R); break;
 
 /* One 6 x 16 kernel with rows <= 6 a run-time value. */
 static void sub_block(float *c, size_t ldc, const float *a, size_t lda, const float *b, size_t ldb, const float *next,
-                      size_t ahead, int cinb, int rows)
+                      size_t lines, int cinb, int rows)
 {
     switch (rows) { KERNEL_CASE(1) KERNEL_CASE(2) KERNEL_CASE(3) KERNEL_CASE(4) KERNEL_CASE(5) KERNEL_CASE(6) }
 }
 
 /* A 12 x 32 block (or fewer rows, or 16 columns) as kernels of 6 x 16: columns outside, rows inside, so the 16
- * columns of b a kernel streams are read again from L1 or L2 by the second half of the rows. Unless next is NULL,
- * each kernel prefetches its share of the next panel, spread over its input channels. (The first kernel prefetching
- * all of it, 16 lines per 16 input channels with this row's 16-wide panels, was slower: on an Intel Xeon held to
- * this row, 512 -> 512 at 14x14, batch 1, 2.80 against 2.63 ms, at 28x28 6.2 against 6.05; runtime/KERNELS.md.) */
-static void block_avx2(float *c, size_t ldc, const float *a, const float *b, const float *next, int cinb, int rows,
-                       int width)
+ * columns of b a kernel streams are read again from L1 or L2 by the second half of the rows. The block's lines of
+ * next are shared out among its kernels. (The first kernel of a piece prefetching all of the next panel, 16 lines
+ * per 16 input channels with this row's 16-wide panels, was slower: on an Intel Xeon held to this row, 512 -> 512
+ * at 14x14, batch 1, 2.80 against 2.63 ms, at 28x28 6.2 against 6.05; runtime/KERNELS.md.) */
+static void block_avx2(float *c, size_t ldc, const float *a, const float *b, const float *next, size_t lines, int cinb,
+                       int rows, int width)
 {
     int subs = (width + KCOLS - 1) / KCOLS * ((rows + KROWS - 1) / KROWS), k = 0;
-    size_t ahead = ((size_t)WINO_LANES * width / subs + 15) / 16 * 16, share = ahead * cinb;
     for (int c0 = 0; c0 < width; c0 += KCOLS)
-        for (int r0 = 0; r0 < rows; r0 += KROWS, k++)
+        for (int r0 = 0; r0 < rows; r0 += KROWS, k++) {
+            size_t from, to;
+            wino_spread(lines, k, subs, &from, &to);
             sub_block(c + (size_t)r0 * ldc + c0, ldc, a + r0 * WINO_LANES, (size_t)rows, b + c0, (size_t)width,
-                      next ? next + k * share : NULL, ahead, cinb, rows - r0 < KROWS ? rows - r0 : KROWS);
+                      lines ? next + from * WINO_LANES : NULL, to - from, cinb, rows - r0 < KROWS ? rows - r0 : KROWS);
+        }
 }
 
 WINO_DEFINE_PIECES(avx2, block_avx2)

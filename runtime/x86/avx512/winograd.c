@@ -5,25 +5,24 @@
 #include <immintrin.h>
 
 /* The micro-kernel: rows x (16 vecs) accumulators in registers (24 zmm at most); per input channel, vecs loads of b
- * and rows broadcasts of a, and, unless next is NULL, a prefetch of the same bytes of next (so the whole next panel
- * arrives while this block runs). rows and vecs are constants at every call. */
-WINO_INLINE void kernel(float *c, size_t ldc, const float *a, const float *b, const float *next, int cinb, int rows,
-                        int vecs)
+ * and rows broadcasts of a; and the lines 64-byte lines from next prefetched into L2, spread over the input channels
+ * (the block's share of the next piece's panel). rows and vecs are constants at every call. */
+WINO_INLINE void kernel(float *c, size_t ldc, const float *a, const float *b, const float *next, size_t lines,
+                        int cinb, int rows, int vecs)
 {
     __m512 acc[WINO_ROWS][2];
 #pragma GCC unroll 12
     for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     int width = vecs * WINO_LANES;
     for (int cb = 0; cb < cinb; cb++, a += rows * WINO_LANES, b += WINO_LANES * width) {
+        size_t line = 0, to = 0; /* this step's part of the share, into L2: vecs lines per input channel */
+        if (lines) wino_spread(lines, cb, cinb, &line, &to);
 #pragma GCC unroll 16
         for (int j = 0; j < WINO_LANES; j++) {
             __m512 b0 = _mm512_loadu_ps(b + j * width);
             __m512 b1 = vecs == 2 ? _mm512_loadu_ps(b + j * width + WINO_LANES) : b0;
-            if (next) { /* the same number of bytes of the next piece's weights, into L2 */
-                const float *ahead = next + ((size_t)cb * WINO_LANES + j) * width;
-                _mm_prefetch((const char *)ahead, _MM_HINT_T1);
-                if (vecs == 2) _mm_prefetch((const char *)(ahead + WINO_LANES), _MM_HINT_T1);
-            }
+            for (int v = 0; v < vecs; v++)
+                if (line < to) _mm_prefetch((const char *)(next + line++ * WINO_LANES), _MM_HINT_T1);
 #pragma GCC unroll 12
             for (int r = 0; r < rows; r++) {
                 __m512 av = _mm512_set1_ps(a[r * WINO_LANES + j]);
@@ -40,13 +39,13 @@ WINO_INLINE void kernel(float *c, size_t ldc, const float *a, const float *b, co
 }
 
 #define KERNEL_CASE(R, V) \
-    case R: kernel(c, ldc, a, b, next, cinb, R, V); break;
+    case R: kernel(c, ldc, a, b, next, lines, cinb, R, V); break;
 #define KERNEL_CASES(V)                                                                                     \
     KERNEL_CASE(1, V) KERNEL_CASE(2, V) KERNEL_CASE(3, V) KERNEL_CASE(4, V) KERNEL_CASE(5, V) KERNEL_CASE(6, V) \
     KERNEL_CASE(7, V) KERNEL_CASE(8, V) KERNEL_CASE(9, V) KERNEL_CASE(10, V) KERNEL_CASE(11, V) KERNEL_CASE(12, V)
 
-static void block_avx512(float *c, size_t ldc, const float *a, const float *b, const float *next, int cinb, int rows,
-                         int width)
+static void block_avx512(float *c, size_t ldc, const float *a, const float *b, const float *next, size_t lines,
+                         int cinb, int rows, int width)
 {
     if (width == WINO_PANEL) switch (rows) { KERNEL_CASES(2) }
     else switch (rows) { KERNEL_CASES(1) }
