@@ -148,7 +148,12 @@ static vggc_wino_plan make_plan(const vggc_kernels *k, int n, int cin, int h, in
     long per_tile = (long)p.alpha * p.alpha * (p.cinp + p.coutp) * 4; /* its V and M */
     long u_bytes = (long)p.alpha * p.alpha * p.cinp * p.coutp * 4;
     long pass_bytes = pass_set ? pass_set : k->wino_pass_bytes;
-    long tiles = one_pass || u_bytes > u_cached_bytes ? p.tiles : pass_bytes / per_tile;
+    /* One pass (staged) when U is too big to re-read every pass; or when it is a third of that or more and the
+     * whole layer's V and M fit in the same budget: reading U once then beats re-reading it from L3 once per pass
+     * of the fused plan (VGG's 128 -> 256 at 56x56 under F(6x6), batch 1: 8.4 MB of U, 9 passes; runtime/KERNELS.md).
+     * With more V and M (the 112x112 layers, any layer at batch 8) the fused passes are faster. */
+    int whole = u_bytes > u_cached_bytes || (u_bytes > u_cached_bytes / 3 && per_tile * p.tiles <= u_cached_bytes);
+    long tiles = one_pass || whole ? p.tiles : pass_bytes / per_tile;
     p.pass_tiles = tiles < WINO_ROWS ? WINO_ROWS : tiles >= p.tiles ? p.tiles : (int)(tiles / WINO_ROWS * WINO_ROWS);
     long blocks = a_chunk_bytes / ((long)WINO_ROWS * p.cinp * 4);
     p.gemm_blocks = blocks < 1 ? 1 : (int)blocks;
