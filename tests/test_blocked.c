@@ -350,10 +350,10 @@ TEST_EVERY_ISA(direct, padded_input_channels_are_never_read, padded_unread)
  * on the blocked copy (same taps, same order), and a row that cannot converts it into the scratch buffer first. */
 static void nchw_input(const vggc_kernels *k)
 {
-    static const int cins[] = {1, 3, 16}, maps[][2] = {{7, 9}, {20, 32}, {1, 2}};
+    static const int cins[] = {1, 2, 3, 16}, maps[][2] = {{7, 9}, {20, 32}, {1, 2}};
     for (int kk = 1; kk <= 3; kk += 2)
         for (int pool = 0; pool <= 1; pool++)
-            for (int i = 0; i < 3; i++)
+            for (int i = 0; i < 4; i++)
                 for (int m = 0; m < 3; m++) {
                     conv_case c = make_case(2, cins[i], maps[m][0], maps[m][1], 40, kk, pool, 200u + (unsigned)(i + 3 * m));
                     float *blocked = run_direct(k, &c), *direct = floats(out_blocked_floats(&c));

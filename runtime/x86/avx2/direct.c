@@ -6,7 +6,8 @@
  * every real input channel the 2 weight vectors are loaded once and each of the tile's input values is broadcast
  * into them. A kernel row outside the map is skipped; only the first and last tiles of a row can reach into the
  * padding, and they zero those pixels' broadcasts with a mask. Interior tiles of layers with at most 16 input
- * channels (VGG's first layer, 3 -> 64) run their k * k * cin taps as one flat loop; such a layer may read the
+ * channels (VGG's first layer, 3 -> 64) run their k * k * cin taps as one flat loop (fully unrolled for 3x3 stride 1
+ * on NCHW input of at most 3 channels); such a layer may read the
  * network's NCHW input directly (direct_job.h's strides: no conversion, and 3 channels of a pixel are 12 bytes, not a
  * 64-byte blocked vector mostly of padding). With the pool, a piece computes
  * its two conv rows in segments of SEG columns into a buffer on the stack (it stays in L1) and stores only the
@@ -158,6 +159,42 @@ INLINE void taps_body(const vggc_direct_job *j, const epilogue *e, const int *of
     FINISH_ALL
 }
 
+/* An interior tile of a 3x3, stride-1 layer that reads NCHW input of CIN channels (1 to 3: the network's own
+ * image): the taps unrolled, every input address a constant offset from one of 3 * CIN row pointers and every weight
+ * a constant offset from the block's, so the loop is the 12 FMAs, 8 loads and nothing else per tap (the flat loop
+ * of taps_body adds the tap's offset load and the address arithmetic, which take ALU slots from the FMA ports). */
+INLINE void nchw3_body(const vggc_direct_job *j, const epilogue *e, int b, int ob, int y, int x0, float *dst,
+                       const float *res, int CIN)
+{
+    enum { TC = TC_MAX };
+    ACCUMULATORS;
+    size_t plane = (size_t)j->h * j->w, row = (size_t)j->w;
+    const float *wg = j->wpack + (size_t)ob * 9 * CIN * DIRECT_LANES; /* (3, 3, CIN, 16) */
+    const float *x = j->in + (size_t)b * CIN * plane + (size_t)(y - 1) * row + (size_t)(x0 - 1);
+#pragma GCC unroll 3
+    for (int ky = 0; ky < 3; ky++)
+#pragma GCC unroll 3
+        for (int kx = 0; kx < 3; kx++)
+#pragma GCC unroll 3
+            for (int ci = 0; ci < CIN; ci++) { /* the order of the packed weights and of taps_body: the same bits */
+                const float *r = x + ci * plane + ky * row + kx, *wk = wg + ((ky * 3 + kx) * CIN + ci) * DIRECT_LANES;
+                __m256 w0 = _mm256_loadu_ps(wk), w1 = _mm256_loadu_ps(wk + 8);
+#define ROW_TAP(t) _mm256_broadcast_ss(r + t)
+                FMA_ALL(ROW_TAP)
+#undef ROW_TAP
+            }
+    BIAS_AND_MASK
+    FINISH_ALL
+}
+
+#define NCHW3(CIN)                                                                                            \
+    static void nchw3_c##CIN(const vggc_direct_job *j, const epilogue *e, int b, int ob, int y, int x0,       \
+                             float *dst, const float *res)                                                    \
+    {                                                                                                         \
+        nchw3_body(j, e, b, ob, y, x0, dst, res, CIN);                                                        \
+    }
+NCHW3(1) NCHW3(2) NCHW3(3)
+
 #define TILE(K, TC)                                                                                           \
     static void tile_k##K##_c##TC(const vggc_direct_job *j, const epilogue *e, int b, int ob, int y, int x0,   \
                                   float *dst, const float *res)                                               \
@@ -180,6 +217,7 @@ static tile_fn *const tiles[3][4] = {{tile_k1_c6, tile_k1_c4, tile_k1_c2, tile_k
                                      {tile_k3_c6, tile_k3_c4, tile_k3_c2, tile_k3_c1},
                                      {tile_k0_c6, tile_k0_c4, tile_k0_c2, tile_k0_c1}};
 static const int widths[4] = {6, 4, 2, 1};
+static tile_fn *const nchw3_tiles[3] = {nchw3_c1, nchw3_c2, nchw3_c3};
 
 /* Output row y, columns [x0, x1), block ob of image b, finished into dst (x1 - x0 pixels of 16; res, unless NULL,
  * the residual's same pixels): tiles of 6, then 4, 2, 1 for the rest. */
@@ -187,12 +225,14 @@ static void conv_row(const vggc_direct_job *j, const epilogue *e, const int *off
                      int x0, int x1, float *dst, const float *res)
 {
     tile_fn *const *fns = tiles[j->k == 1 ? 0 : j->k == 3 ? 1 : 2];
+    tile_fn *nchw3 = j->in_nchw && j->k == 3 && j->stride == 1 && j->cin <= 3 ? nchw3_tiles[j->cin - 1] : NULL;
     for (int i = 0, x = x0; i < 4; i++)
         for (; x + widths[i] <= x1; x += widths[i]) {
             float *d = dst + (size_t)(x - x0) * DIRECT_LANES;
             const float *r = res ? res + (size_t)(x - x0) * DIRECT_LANES : NULL;
             if (i == 0 && taps && direct_interior(j, y, x, 1, TC_MAX)) {
-                if (j->in_nchw) taps_c6_p1(j, e, off, taps, b, ob, y, x, d, r);
+                if (nchw3) nchw3(j, e, b, ob, y, x, d, r);
+                else if (j->in_nchw) taps_c6_p1(j, e, off, taps, b, ob, y, x, d, r);
                 else taps_c6_p16(j, e, off, taps, b, ob, y, x, d, r);
             } else {
                 fns[i](j, e, b, ob, y, x, d, r);
