@@ -13,12 +13,14 @@
  * interleaved: "read" is one parallel pass summing the same weights (what bench/peak.c does), and new/read is the
  * fraction of the bandwidth available at that moment; "rows" sums only the rows new reads, in its order and
  * pattern (read_rows), and new/rows is new's speed against that (the "of rows" GB/s count those rows' bytes). The
- * last-level cache is flushed before every run (a 96 MiB read), so the weights come from memory as in a real
- * forward pass; every buffer is on huge pages where the system grants them (vggc_advise_huge, as the loader puts the
+ * last-level cache is flushed before every run (a read of three times the L3 that sysconf reports, 96 MiB at
+ * least: an Intel Xeon here reports 480 MiB, and with 96 MiB fc7 and fc8 were partly read from it, 1.04-1.38 and
+ * 0.22-0.27 ms against 1.46 and 0.39 flushed and 1.41-1.48 and 0.42-0.44 in the model), so the weights come from
+ * memory as in a real forward pass; every buffer is on huge pages where the system grants them (vggc_advise_huge, as the loader puts the
  * weights). Prints a Markdown table: median ms and GB/s of weights read (and the best run's GB/s for new), the
  * speedup of the medians, and max |new - old| as a sanity check.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* sysconf(_SC_LEVEL3_CACHE_SIZE) */
 #include "fileio.h" /* vggc_advise_huge: internal to the runtime */
 #include "vggc.h"
 
@@ -29,8 +31,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-#define FLUSH_FLOATS ((size_t)24 << 20) /* 96 MiB, three times the L3 */
+#define FLUSH_MIN_FLOATS ((size_t)24 << 20) /* 96 MiB */
+static size_t flush_floats; /* three times the L3, FLUSH_MIN_FLOATS at least */
 #define MAX_REPEAT 101
 
 static volatile float sink;
@@ -73,7 +77,7 @@ static void flush(const float *scratch)
 {
     float s = 0;
 #pragma omp parallel for schedule(static) reduction(+ : s)
-    for (size_t i = 0; i < FLUSH_FLOATS; i += 16) s += scratch[i];
+    for (size_t i = 0; i < flush_floats; i += 16) s += scratch[i];
     sink = s;
 }
 
@@ -259,13 +263,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: fc [READ_GBPS] [REPEAT 1..%d] [relu]\n", MAX_REPEAT);
         return 2;
     }
-    printf("fc: %d threads, OpenBLAS core %s, median of %d, bench/peak.c read bandwidth %.2f GB/s\n\n", threads,
-           openblas_get_corename(), repeat, peak);
+    long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    flush_floats = l3 > 0 && (size_t)l3 * 3 / sizeof(float) > FLUSH_MIN_FLOATS ? (size_t)l3 * 3 / sizeof(float)
+                                                                              : FLUSH_MIN_FLOATS;
+    printf("fc: %d threads, OpenBLAS core %s, median of %d, bench/peak.c read bandwidth %.2f GB/s, L3 flushed by a "
+           "read of %zu MiB\n\n", threads, openblas_get_corename(), repeat, peak, flush_floats * sizeof(float) >> 20);
     printf("| layer            |  n | rows read |  old ms  | old GB/s |  new ms  | new GB/s | new best GB/s | speedup "
            "| read GB/s | new/read | new/peak | new GB/s of rows | rows GB/s | new/rows | max diff |\n"
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-    float *scratch = floats(FLUSH_FLOATS);
-    fill(scratch, FLUSH_FLOATS, 9u, 1.0f);
+    float *scratch = floats(flush_floats);
+    fill(scratch, flush_floats, 9u, 1.0f);
     static const int batches[] = {1, 8};
     for (int b = 0; b < 2; b++)
         for (size_t i = 0; i < sizeof LAYERS / sizeof *LAYERS; i++)
