@@ -6,8 +6,9 @@
 #include <stdlib.h>
 
 /* The cache budgets (bytes) that size the work from the shape: V + M of one pass over the tiles (pass), the largest
- * transformed weights re-read every pass rather than one pass for the whole layer (u_cached), the rows of V that
- * one GEMM piece reads (a_chunk). 0 restores a default (for pass, the kernel row's wino_pass_bytes). For the tests
+ * transformed weights re-read every pass rather than one pass for the whole layer (u_cached; a layer with a third
+ * of that or more runs as one pass too when its whole V + M fit in it), the rows of V that one GEMM piece reads
+ * (a_chunk). 0 restores a default (for pass, the kernel row's wino_pass_bytes). For the tests
  * (many passes on small shapes) and tuning; never call it while a convolution runs. */
 void vggc_winograd_budgets(long pass, long u_cached, long a_chunk);
 
