@@ -44,72 +44,91 @@ INLINE void sweep(float *p, const float *const *w, const float *x, const float *
     }
 }
 
-/* Outputs [o, o + 24) of images [b0, b0 + images) of n (3 vectors x images accumulators in registers): the
- * chunk's rows [r0, r1) into them in order, the sums so far from part (zero at r0 = 0), then into part, or, after
- * the chunk's last row, into the totals. full: all 24 outputs are in the piece, else the lanes past width are
- * masked. */
-INLINE void tile(float *total, float *part, const float *const *rows, const float *x, int r0, int r1, int count, int n,
-                 int width, int o, int b0, int images, int full, dense_prefetcher *pf)
+/* Outputs [o, o + 8 vecs) of images [b0, b0 + images) of n (vecs x images accumulators in registers): the chunk's
+ * rows [r0, r1) into them in order, the sums so far from part (zero at r0 = 0), then into part, or, after the
+ * chunk's last row, into the totals. vecs is 3 but at the piece's last outputs, whose last vector is masked when
+ * they are not a multiple of 8 (partial); vectors wholly past the piece are not computed (the masked 3-vector tile
+ * of the last outputs took about a tenth of fc6's batch time for a 43rd of its outputs). Unless `ahead` is NULL,
+ * row r also prefetches into L2 the lines of this slice of row r + DENSE_WALK (ahead[r], the index clamped to the
+ * rows there are): the next walk's slice, one walk ahead, with no bookkeeping per row. */
+INLINE void tile(float *total, float *part, const float *const *rows, const float *const *ahead, int last,
+                 const float *x, int r0, int r1, int count, int n, int width, int o, int b0, int images, int vecs,
+                 int partial)
 {
     __m256 acc[TILE_IMAGES][TILE_VECTORS], w[TILE_VECTORS];
-    __m256i m[TILE_VECTORS];
-    for (int v = 0; v < TILE_VECTORS; v++) m[v] = first_lanes(width - o - 8 * v);
+    __m256i m = first_lanes(width - o - 8 * (vecs - 1)); /* the last vector's live lanes */
+#define LOAD_VEC(p, v) (partial && (v) == vecs - 1 ? _mm256_maskload_ps((p), m) : _mm256_loadu_ps(p))
     for (int b = 0; b < images; b++)
-        for (int v = 0; v < TILE_VECTORS; v++) {
+        for (int v = 0; v < vecs; v++) {
             const float *s = part + (size_t)(b0 + b) * width + o + 8 * v;
-            acc[b][v] = r0 == 0 ? _mm256_setzero_ps() : full ? _mm256_loadu_ps(s) : _mm256_maskload_ps(s, m[v]);
+            acc[b][v] = r0 == 0 ? _mm256_setzero_ps() : LOAD_VEC(s, v);
         }
     for (int r = r0; r < r1; r++) {
-        dense_prefetch_next(pf);
+        if (ahead) {
+            const float *nx = ahead[r < last ? r : last] + o; /* the slice's 96 bytes: within 2 lines */
+            _mm_prefetch((const char *)nx, _MM_HINT_T1), _mm_prefetch((const char *)(nx + 16), _MM_HINT_T1);
+        }
         const float *wr = rows[r] + o, *xr = x + r * n + b0;
-        for (int v = 0; v < TILE_VECTORS; v++)
-            w[v] = full ? _mm256_loadu_ps(wr + 8 * v) : _mm256_maskload_ps(wr + 8 * v, m[v]);
+        for (int v = 0; v < vecs; v++) w[v] = LOAD_VEC(wr + 8 * v, v);
         for (int b = 0; b < images; b++) {
             __m256 xb = _mm256_broadcast_ss(xr + b);
-            for (int v = 0; v < TILE_VECTORS; v++) acc[b][v] = _mm256_fmadd_ps(xb, w[v], acc[b][v]);
+            for (int v = 0; v < vecs; v++) acc[b][v] = _mm256_fmadd_ps(xb, w[v], acc[b][v]);
         }
     }
     for (int b = 0; b < images; b++)
-        for (int v = 0; v < TILE_VECTORS; v++) {
+        for (int v = 0; v < vecs; v++) {
             float *t = (r1 == count ? total : part) + (size_t)(b0 + b) * width + o + 8 * v;
             __m256 sum = acc[b][v];
-            if (r1 == count) sum = _mm256_add_ps(full ? _mm256_loadu_ps(t) : _mm256_maskload_ps(t, m[v]), sum);
-            if (full) _mm256_storeu_ps(t, sum);
-            else _mm256_maskstore_ps(t, m[v], sum);
+            if (r1 == count) sum = _mm256_add_ps(LOAD_VEC(t, v), sum);
+            if (partial && v == vecs - 1) _mm256_maskstore_ps(t, m, sum);
+            else _mm256_storeu_ps(t, sum);
         }
+#undef LOAD_VEC
 }
 
 #define TILE_CASE(k) \
-    case k: tile(total, part, rows, x, r0, r1, count, n, width, o, b0, k, full, &pf); break;
+    case k: tile(total, part, rows, pre, last, x, r0, r1, count, n, width, o, b0, k, vecs, partial); break;
 #define TILE_CASES \
     switch (images) { /* a constant count: the tile in registers */ \
         TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) default: TILE_CASE(4) \
     }
 
 /* Tiles of 24 outputs x an even share of the images, at most TILE_IMAGES, walking DENSE_WALK rows at a time (the
- * sums carried in part between walks, so every output's FMAs run in row order as in one walk) while prefetching
- * the next DENSE_WALK rows (this chunk's or the next chunk's). Walking all 128 rows of a chunk while prefetching
- * the next chunk's kept 1 MiB of rows in flight, a Zen 5's whole L2 (a Zen 3's twice over): VGG11's fc6 at batch 8
- * (bench/fc.c, inputs as after a ReLU, alternated, 3 rounds) 10.6-12.7 -> 8.7-9.1 ms on the AVX-512 row, the AVX2
- * row unchanged (12.9-13.4 ms both; walking alone, prefetching whole chunks, changed neither). */
+ * sums carried in part between walks, so every output's FMAs run in row order as in one walk). The first image tile
+ * of each slice prefetches the same slice of the rows DENSE_WALK on (this chunk's, then the next chunk's: rows holds
+ * count + ahead + DENSE_AHEAD pointers), so the next walk finds its rows in L2. (Before, dense_walk's prefetcher
+ * spread the next walk's lines over every tile's rows, a dozen instructions per row: on an Intel Xeon, one core,
+ * weights in L2, the tiles ran at 62 GFLOP/s where their FMAs alone reach 92-102; runtime/KERNELS.md.) Walking all
+ * 128 rows of a chunk while prefetching the next chunk's kept 1 MiB of rows in flight, a Zen 5's whole L2. */
 static void batch(float *total, const float *const *rows, const float *x, int count, int ahead, int n, int width)
 {
     float part[VGGC_DENSE_GROUP * VGGC_DENSE_PANEL] __attribute__((aligned(64))); /* (n, width) */
     int tiles = (n + TILE_IMAGES - 1) / TILE_IMAGES, per = (n + tiles - 1) / tiles;
-    int oblocks = (width + 8 * TILE_VECTORS - 1) / (8 * TILE_VECTORS);
+    const float *const *after = rows + DENSE_WALK;                  /* after[r] is row r + DENSE_WALK */
+    int last = count + ahead + DENSE_AHEAD - 1 - DENSE_WALK;         /* after[last]: the last pointer there is */
+    if (last < 0) after = rows, last = count + ahead + DENSE_AHEAD - 1;
     for (int r0 = 0, r1; r0 < count; r0 = r1) {
-        dense_prefetcher pf = dense_walk(rows, r0, &r1, count, ahead, width, oblocks, tiles);
-        for (int o = 0; o < width; o += 8 * TILE_VECTORS)
+        r1 = count - r0 < DENSE_WALK ? count : r0 + DENSE_WALK;
+        for (int o = 0; o < width; o += 8 * TILE_VECTORS) {
+            int left = width - o, tail = (left + 7) / 8, ragged = left % 8 != 0;
             for (int b0 = 0; b0 < n; b0 += per) {
                 int images = n - b0 < per ? n - b0 : per;
-                if (width - o >= 8 * TILE_VECTORS) {
-                    const int full = 1;
+                const float *const *pre = b0 == 0 ? after : NULL;
+                if (left >= 8 * TILE_VECTORS) { /* every case a constant: the tile in registers */
+                    const int vecs = TILE_VECTORS, partial = 0;
+                    TILE_CASES
+                } else if (tail == 2) {
+                    const int vecs = 2, partial = ragged;
+                    TILE_CASES
+                } else if (tail == 1) {
+                    const int vecs = 1, partial = ragged;
                     TILE_CASES
                 } else {
-                    const int full = 0;
+                    const int vecs = TILE_VECTORS, partial = ragged;
                     TILE_CASES
                 }
             }
+        }
     }
 }
 
