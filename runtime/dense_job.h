@@ -25,8 +25,8 @@
 enum {
     DENSE_CHUNK = 128, /* inputs summed into a partial before it is added to the total */
     DENSE_AHEAD = 8,   /* pointers after a chunk's next ones (the last repeated): one image prefetches 8 rows ahead */
-    DENSE_WALK = 32    /* a batch's tiles go down a chunk's rows 32 at a time, prefetching the next 32 (see batch()
-                          in the rows' dense.c) */
+    DENSE_WALK = 32    /* a batch's tiles go down a chunk's rows 32 at a time, each row prefetching its slice of
+                          the row 32 on (see batch() in the rows' dense.c) */
 };
 
 /* total + bias, then ReLU if relu. NaN stays NaN, as in torch.relu. */
@@ -34,45 +34,6 @@ static inline float dense_finish(float total, float bias, int relu)
 {
     float v = total + bias;
     return (relu && v < 0.0f) ? 0.0f : v;
-}
-
-/* The next rows (a chunk's, or a batch walk's), line by line in row order (each row one contiguous stream from
- * memory), rate lines per call: spread over the calls of these rows' batch tiles, they are in cache when the tiles
- * reach them. Into L2 (prefetcht1), not L1: a walk's 32 rows are 128 KiB, more than an L1 holds, and on an Intel Xeon
- * VGG11's fc6 at batch 8 (bench/fc.c, inputs as after a ReLU) went 24.1-25.5 -> 20.6-21.2 ms on the AVX2 row and
- * 21.9-24.6 -> 18.7-18.8 on the AVX-512 row (prefetcht2 the same; runtime/KERNELS.md). */
-typedef struct {
-    const float *const *rows;     /* the next rows */
-    int ahead, lines, rate, r, l; /* rows, lines per row, lines per call; the next line to prefetch */
-} dense_prefetcher;
-
-static inline __attribute__((always_inline)) void dense_prefetch_next(dense_prefetcher *p)
-{
-    for (int k = 0; k < p->rate && p->r < p->ahead; k++) {
-        __builtin_prefetch(p->rows[p->r] + 16 * p->l, 0, 2);
-        if (++p->l == p->lines) p->l = 0, p->r++;
-    }
-}
-
-/* All of the next rows' lines (rows[count .. count + ahead), width floats each) spread over the calls of the tiles
- * that go down rows[0 .. count): oblocks x tiles x count. */
-static inline dense_prefetcher dense_prefetch_plan(const float *const *rows, int count, int ahead, int width,
-                                                   int oblocks, int tiles)
-{
-    int lines = (width + 15) / 16, calls = oblocks * tiles * count;
-    dense_prefetcher p = {rows + count, ahead, lines, (ahead * lines + calls - 1) / calls, 0, 0};
-    return p;
-}
-
-/* One walk of a batch's tiles down a chunk's rows from r0: sets *r1 to its end (DENSE_WALK rows on, or the chunk's
- * last) and plans the prefetch of the DENSE_WALK rows after it (this chunk's, or the next chunk's from
- * rows[count]) over the walk's oblocks x tiles x (*r1 - r0) calls. */
-static inline dense_prefetcher dense_walk(const float *const *rows, int r0, int *r1, int count, int ahead, int width,
-                                          int oblocks, int tiles)
-{
-    *r1 = count - r0 < DENSE_WALK ? count : r0 + DENSE_WALK;
-    int next = count + ahead - *r1 < DENSE_WALK ? count + ahead - *r1 : DENSE_WALK;
-    return dense_prefetch_plan(rows + r0, *r1 - r0, next, width, oblocks, tiles);
 }
 
 /* One image's chunk (dense_chunk with n = 1) on a row's SWEEP(p, w, x, next, rows, width) (p[o] = fma(x[r],

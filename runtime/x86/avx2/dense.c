@@ -4,8 +4,9 @@
  * loaded, one FMA per row in order, stored), each row read from memory as one contiguous stream while the next
  * rows are prefetched one line per line read. A batch: register tiles of 24 outputs x up to 4 images, one FMA per
  * row in order into each, a chunk's rows read one line at a time from cache, 32 rows at a time (DENSE_WALK),
- * where the tiles of the previous 32 prefetched them row by row. The last width % 24 outputs are masked (the same
- * fused multiply-adds on the lanes kept). */
+ * where the tiles of the previous 32 prefetched them, each row its slice. The last width % 24 outputs run only the
+ * vectors they need, the last one masked when they are not a multiple of 8 (the same fused multiply-adds on the
+ * lanes kept). */
 #include "../../dense_job.h"
 
 #include <immintrin.h>

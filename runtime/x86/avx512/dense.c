@@ -5,8 +5,8 @@
  * loaded, one FMA per row in order, stored), each row read from memory as one contiguous stream while the next
  * rows are prefetched one line per line read. A batch: register tiles of 48 outputs x up to 8 images, one FMA
  * per row in order into each, a chunk's rows read three lines at a time from cache, 32 rows at a time
- * (DENSE_WALK), where the tiles of the previous 32 prefetched them row by row. The last width % 16 outputs are
- * masked. */
+ * (DENSE_WALK), where the tiles of the previous 32 prefetched them, each row its slice. The last outputs run only
+ * the vectors they need, the last width % 16 masked. */
 #include "../../dense_job.h"
 
 #include <immintrin.h>
@@ -44,30 +44,36 @@ INLINE void sweep(float *p, const float *const *w, const float *x, const float *
     }
 }
 
-/* Outputs [o, o + 48) of images [b0, b0 + images) of n (3 vectors x images accumulators in registers): the
+/* Outputs [o, o + 16 vecs) of images [b0, b0 + images) of n (vecs x images accumulators in registers): the
  * chunk's rows [r0, r1) into them in order, the sums so far from part (zero at r0 = 0), then into part, or, after
- * the chunk's last row, into the totals; the lanes past width masked. */
-INLINE void tile(float *total, float *part, const float *const *rows, const float *x, int r0, int r1, int count, int n,
-                 int width, int o, int b0, int images, dense_prefetcher *pf)
+ * the chunk's last row, into the totals; the lanes past width masked. vecs is 3 but at the piece's last outputs
+ * (vectors wholly past the piece are not computed). Unless ahead is NULL, row r also prefetches into L2 the lines
+ * of this slice of row r + DENSE_WALK (ahead[r], the index clamped to the rows there are): the next walk's slice,
+ * with no bookkeeping per row (as the AVX2 row; runtime/KERNELS.md). */
+INLINE void tile(float *total, float *part, const float *const *rows, const float *const *ahead, int last,
+                 const float *x, int r0, int r1, int count, int n, int width, int o, int b0, int images, int vecs)
 {
     __m512 acc[TILE_IMAGES][TILE_VECTORS], w[TILE_VECTORS];
     __mmask16 m[TILE_VECTORS];
-    for (int v = 0; v < TILE_VECTORS; v++) m[v] = first_lanes(width - o - 16 * v);
+    for (int v = 0; v < vecs; v++) m[v] = first_lanes(width - o - 16 * v);
     for (int b = 0; b < images; b++)
-        for (int v = 0; v < TILE_VECTORS; v++)
+        for (int v = 0; v < vecs; v++)
             acc[b][v] = r0 == 0 ? _mm512_setzero_ps()
                                 : _mm512_maskz_loadu_ps(m[v], part + (size_t)(b0 + b) * width + o + 16 * v);
     for (int r = r0; r < r1; r++) {
-        dense_prefetch_next(pf);
+        if (ahead) {
+            const float *nx = ahead[r < last ? r : last] + o;
+            for (int v = 0; v < vecs; v++) _mm_prefetch((const char *)(nx + 16 * v), _MM_HINT_T1);
+        }
         const float *wr = rows[r] + o, *xr = x + r * n + b0;
-        for (int v = 0; v < TILE_VECTORS; v++) w[v] = _mm512_maskz_loadu_ps(m[v], wr + 16 * v);
+        for (int v = 0; v < vecs; v++) w[v] = _mm512_maskz_loadu_ps(m[v], wr + 16 * v);
         for (int b = 0; b < images; b++) {
             __m512 xb = _mm512_set1_ps(xr[b]);
-            for (int v = 0; v < TILE_VECTORS; v++) acc[b][v] = _mm512_fmadd_ps(xb, w[v], acc[b][v]);
+            for (int v = 0; v < vecs; v++) acc[b][v] = _mm512_fmadd_ps(xb, w[v], acc[b][v]);
         }
     }
     for (int b = 0; b < images; b++)
-        for (int v = 0; v < TILE_VECTORS; v++) {
+        for (int v = 0; v < vecs; v++) {
             float *t = (r1 == count ? total : part) + (size_t)(b0 + b) * width + o + 16 * v;
             __m512 sum = r1 == count ? _mm512_add_ps(_mm512_maskz_loadu_ps(m[v], t), acc[b][v]) : acc[b][v];
             _mm512_mask_storeu_ps(t, m[v], sum);
@@ -75,27 +81,45 @@ INLINE void tile(float *total, float *part, const float *const *rows, const floa
 }
 
 #define TILE_CASE(k) \
-    case k: tile(total, part, rows, x, r0, r1, count, n, width, o, b0, k, &pf); break;
+    case k: tile(total, part, rows, pre, last, x, r0, r1, count, n, width, o, b0, k, vecs); break;
+#define TILE_CASES \
+    switch (n - b0 < per ? n - b0 : per) { /* a constant count: the tile in registers */ \
+        TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) TILE_CASE(4) TILE_CASE(5) TILE_CASE(6) TILE_CASE(7) \
+    default: \
+        TILE_CASE(8) \
+    }
 
 /* Tiles of 48 outputs x an even share of the images, at most TILE_IMAGES, walking DENSE_WALK rows at a time (the
- * sums carried in part between walks, so every output's FMAs run in row order as in one walk) while prefetching
- * the next DENSE_WALK rows (this chunk's or the next chunk's). Walking all 128 rows of a chunk while prefetching
- * the next chunk's kept 1 MiB of rows in flight, a Zen 5's whole L2 (a Zen 3's twice over): VGG11's fc6 at batch 8
- * (bench/fc.c, inputs as after a ReLU, alternated, 3 rounds) 10.6-12.7 -> 8.7-9.1 ms on the AVX-512 row, the AVX2
- * row unchanged (12.9-13.4 ms both; walking alone, prefetching whole chunks, changed neither). */
+ * sums carried in part between walks, so every output's FMAs run in row order as in one walk). The first image tile
+ * of each slice prefetches the same slice of the rows DENSE_WALK on (this chunk's, then the next chunk's: rows holds
+ * count + ahead + DENSE_AHEAD pointers). Walking all 128 rows of a chunk while prefetching the next chunk's kept 1
+ * MiB of rows in flight, a Zen 5's whole L2 (a Zen 3's twice over): VGG11's fc6 at batch 8 (bench/fc.c, inputs as
+ * after a ReLU, alternated, 3 rounds) 10.6-12.7 -> 8.7-9.1 ms on this row with 32-row walks. */
 static void batch(float *total, const float *const *rows, const float *x, int count, int ahead, int n, int width)
 {
     float part[VGGC_DENSE_GROUP * VGGC_DENSE_PANEL] __attribute__((aligned(64))); /* (n, width) */
     int tiles = (n + TILE_IMAGES - 1) / TILE_IMAGES, per = (n + tiles - 1) / tiles;
-    int oblocks = (width + 16 * TILE_VECTORS - 1) / (16 * TILE_VECTORS);
+    const float *const *after = rows + DENSE_WALK;          /* after[r] is row r + DENSE_WALK */
+    int last = count + ahead + DENSE_AHEAD - 1 - DENSE_WALK; /* after[last]: the last pointer there is */
+    if (last < 0) after = rows, last = count + ahead + DENSE_AHEAD - 1;
     for (int r0 = 0, r1; r0 < count; r0 = r1) {
-        dense_prefetcher pf = dense_walk(rows, r0, &r1, count, ahead, width, oblocks, tiles);
-        for (int o = 0; o < width; o += 16 * TILE_VECTORS)
-            for (int b0 = 0; b0 < n; b0 += per)
-                switch (n - b0 < per ? n - b0 : per) { /* a constant count: the tile in registers */
-                    TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) TILE_CASE(4) TILE_CASE(5) TILE_CASE(6) TILE_CASE(7)
-                    default: TILE_CASE(8)
+        r1 = count - r0 < DENSE_WALK ? count : r0 + DENSE_WALK;
+        for (int o = 0; o < width; o += 16 * TILE_VECTORS) {
+            int tail = (width - o + 15) / 16;
+            for (int b0 = 0; b0 < n; b0 += per) {
+                const float *const *pre = b0 == 0 ? after : NULL;
+                if (tail >= TILE_VECTORS) { /* every case a constant: the tile in registers */
+                    const int vecs = TILE_VECTORS;
+                    TILE_CASES
+                } else if (tail == 2) {
+                    const int vecs = 2;
+                    TILE_CASES
+                } else {
+                    const int vecs = 1;
+                    TILE_CASES
                 }
+            }
+        }
     }
 }
 
