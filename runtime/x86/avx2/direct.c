@@ -240,11 +240,12 @@ static void conv_row(const vggc_direct_job *j, const epilogue *e, const int *off
         }
 }
 
-/* The larger of m and v lane by lane; a NaN in v wins, a NaN in m stays (direct_max_nan). */
+/* The larger of m and v lane by lane; a NaN in v wins, a NaN in m stays (direct_max_nan). maxps returns its second
+ * operand (m) when either is NaN or both are zeros, v only when v > m, which is the reference's choice but for a NaN
+ * v, blended in after: 3 instructions where the comparisons took 4. */
 INLINE __m256 max_nan8(__m256 m, __m256 v)
 {
-    __m256 take = _mm256_or_ps(_mm256_cmp_ps(v, m, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-    return _mm256_blendv_ps(m, v, take);
+    return _mm256_blendv_ps(_mm256_max_ps(v, m), v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
 }
 
 /* out[t] = the 2x2 max of top[2t], top[2t + 1], bottom[2t], bottom[2t + 1], in vggc_maxpool2x2's order. */
