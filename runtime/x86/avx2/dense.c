@@ -24,15 +24,21 @@ INLINE __m256i first_lanes(int n)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/* p[o] = fma(x[r], w[r][o], p[o]) for r < rows in order, o < width; next[r]'s lines prefetched. */
+/* p[o] = fma(x[r], w[r][o], p[o]) for r < rows in order, o < width; next[r]'s lines prefetched, into L2 when the
+ * next rows are wider than L1 can hold beside these (SWEEP_L1_FLOATS), else into L1. */
+enum { SWEEP_L1_FLOATS = 4096 }; /* 8 rows of 512 floats: 16 KiB */
 INLINE void sweep(float *p, const float *const *w, const float *x, const float *const *next, int rows, int width)
 {
     __m256 xv[8]; /* up to 8 rows a sweep */
     for (int r = 0; r < rows; r++) xv[r] = _mm256_set1_ps(x[r]);
-    int o = 0;
+    int o = 0, l2 = rows * width > SWEEP_L1_FLOATS;
     for (; o + 8 <= width; o += 8) {
-        if ((o & 15) == 0)
-            for (int r = 0; r < rows; r++) _mm_prefetch((const char *)(next[r] + o), _MM_HINT_T0);
+        if ((o & 15) == 0) {
+            if (l2)
+                for (int r = 0; r < rows; r++) _mm_prefetch((const char *)(next[r] + o), _MM_HINT_T1);
+            else
+                for (int r = 0; r < rows; r++) _mm_prefetch((const char *)(next[r] + o), _MM_HINT_T0);
+        }
         __m256 a = _mm256_loadu_ps(p + o);
         for (int r = 0; r < rows; r++) a = _mm256_fmadd_ps(xv[r], _mm256_loadu_ps(w[r] + o), a);
         _mm256_storeu_ps(p + o, a);

@@ -24,14 +24,19 @@ INLINE __mmask16 first_lanes(int n)
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
 }
 
-/* p[o] = fma(x[r], w[r][o], p[o]) for r < rows in order, o < width; next[r]'s lines prefetched. */
+/* p[o] = fma(x[r], w[r][o], p[o]) for r < rows in order, o < width; next[r]'s lines prefetched, into L2 when the
+ * next rows are wider than L1 can hold beside these (SWEEP_L1_FLOATS), else into L1. */
+enum { SWEEP_L1_FLOATS = 4096 }; /* 8 rows of 512 floats: 16 KiB */
 INLINE void sweep(float *p, const float *const *w, const float *x, const float *const *next, int rows, int width)
 {
     __m512 xv[8]; /* up to 8 rows a sweep */
     for (int r = 0; r < rows; r++) xv[r] = _mm512_set1_ps(x[r]);
-    int o = 0;
+    int o = 0, l2 = rows * width > SWEEP_L1_FLOATS;
     for (; o + 16 <= width; o += 16) {
-        for (int r = 0; r < rows; r++) _mm_prefetch((const char *)(next[r] + o), _MM_HINT_T0);
+        if (l2)
+            for (int r = 0; r < rows; r++) _mm_prefetch((const char *)(next[r] + o), _MM_HINT_T1);
+        else
+            for (int r = 0; r < rows; r++) _mm_prefetch((const char *)(next[r] + o), _MM_HINT_T0);
         __m512 a = _mm512_loadu_ps(p + o);
         for (int r = 0; r < rows; r++) a = _mm512_fmadd_ps(xv[r], _mm512_loadu_ps(w[r] + o), a);
         _mm512_storeu_ps(p + o, a);
