@@ -104,9 +104,9 @@ static void batch(float *total, const float *const *rows, const float *x, int co
 {
     float part[VGGC_DENSE_GROUP * VGGC_DENSE_PANEL] __attribute__((aligned(64))); /* (n, width) */
     int tiles = (n + TILE_IMAGES - 1) / TILE_IMAGES, per = (n + tiles - 1) / tiles;
-    const float *const *after = rows + DENSE_WALK;          /* after[r] is row r + DENSE_WALK */
-    int last = count + ahead + DENSE_AHEAD - 1 - DENSE_WALK; /* after[last]: the last pointer there is */
-    if (last < 0) after = rows, last = count + ahead + DENSE_AHEAD - 1;
+    int have = count + ahead + DENSE_AHEAD, skip = have > DENSE_WALK ? DENSE_WALK : 0; /* pointers in rows */
+    const float *const *after = rows + skip; /* after[r] is row r + DENSE_WALK (or r, in a short chunk) */
+    int last = have - 1 - skip;              /* after[last]: the last pointer there is */
     for (int r0 = 0, r1; r0 < count; r0 = r1) {
         r1 = count - r0 < DENSE_WALK ? count : r0 + DENSE_WALK;
         for (int o = 0; o < width; o += 16 * TILE_VECTORS) {
