@@ -29,6 +29,27 @@ enum {
                           the row 32 on (see batch() in the rows' dense.c) */
 };
 
+/* One image's sweep prefetches the next 8 rows into L2 when they are wider than this in all (8 rows of 512 floats,
+ * 16 KiB: 32 KiB of next rows beside the 32 KiB being read overflowed the L1), into L1 otherwise. */
+enum { DENSE_SWEEP_L1_FLOATS = 4096 };
+
+/* For a batch's walks: row r + DENSE_WALK of a chunk's rows (count + ahead + DENSE_AHEAD pointers, the chunk's then
+ * the next chunk's, the last repeated), r clamped to the last there is; in a chunk with no more than DENSE_WALK
+ * pointers, row r itself. Each tile row prefetches the slice it reads from that row. */
+typedef struct {
+    const float *const *rows; /* rows + DENSE_WALK, or rows */
+    int last;                 /* rows[last]: the last pointer there is */
+} dense_ahead;
+
+static inline dense_ahead dense_ahead_of(const float *const *rows, int count, int ahead)
+{
+    int have = count + ahead + DENSE_AHEAD, skip = have > DENSE_WALK ? DENSE_WALK : 0;
+    dense_ahead a = {rows + skip, have - 1 - skip};
+    return a;
+}
+
+static inline const float *dense_ahead_row(const dense_ahead *a, int r) { return a->rows[r < a->last ? r : a->last]; }
+
 /* total + bias, then ReLU if relu. NaN stays NaN, as in torch.relu. */
 static inline float dense_finish(float total, float bias, int relu)
 {

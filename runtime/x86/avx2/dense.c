@@ -25,13 +25,12 @@ INLINE __m256i first_lanes(int n)
 }
 
 /* p[o] = fma(x[r], w[r][o], p[o]) for r < rows in order, o < width; next[r]'s lines prefetched, into L2 when the
- * next rows are wider than L1 can hold beside these (SWEEP_L1_FLOATS), else into L1. */
-enum { SWEEP_L1_FLOATS = 4096 }; /* 8 rows of 512 floats: 16 KiB */
+ * next rows are wider than L1 can hold beside these (DENSE_SWEEP_L1_FLOATS), else into L1. */
 INLINE void sweep(float *p, const float *const *w, const float *x, const float *const *next, int rows, int width)
 {
     __m256 xv[8]; /* up to 8 rows a sweep */
     for (int r = 0; r < rows; r++) xv[r] = _mm256_set1_ps(x[r]);
-    int o = 0, l2 = rows * width > SWEEP_L1_FLOATS;
+    int o = 0, l2 = rows * width > DENSE_SWEEP_L1_FLOATS;
     for (; o + 8 <= width; o += 8) {
         if ((o & 15) == 0) {
             if (l2)
@@ -56,11 +55,10 @@ INLINE void sweep(float *p, const float *const *w, const float *x, const float *
  * chunk's last row, into the totals. vecs is 3 but at the piece's last outputs, whose last vector is masked when
  * they are not a multiple of 8 (partial); vectors wholly past the piece are not computed (the masked 3-vector tile
  * of the last outputs took about a tenth of fc6's batch time for a 43rd of its outputs). Unless `ahead` is NULL,
- * row r also prefetches into L2 the lines of this slice of row r + DENSE_WALK (ahead[r], the index clamped to the
- * rows there are): the next walk's slice, one walk ahead, with no bookkeeping per row. */
-INLINE void tile(float *total, float *part, const float *const *rows, const float *const *ahead, int last,
-                 const float *x, int r0, int r1, int count, int n, int width, int o, int b0, int images, int vecs,
-                 int partial)
+ * row r also prefetches into L2 the lines of this slice of row r + DENSE_WALK (dense_ahead_row): the next walk's
+ * slice, one walk ahead, with no bookkeeping per row. */
+INLINE void tile(float *total, float *part, const float *const *rows, const dense_ahead *ahead, const float *x, int r0,
+                 int r1, int count, int n, int width, int o, int b0, int images, int vecs, int partial)
 {
     __m256 acc[TILE_IMAGES][TILE_VECTORS], w[TILE_VECTORS];
     __m256i m = first_lanes(width - o - 8 * (vecs - 1)); /* the last vector's live lanes */
@@ -72,7 +70,7 @@ INLINE void tile(float *total, float *part, const float *const *rows, const floa
         }
     for (int r = r0; r < r1; r++) {
         if (ahead) {
-            const float *nx = ahead[r < last ? r : last] + o; /* the slice's 96 bytes: within 2 lines */
+            const float *nx = dense_ahead_row(ahead, r) + o; /* the slice's 96 bytes: within 2 lines */
             _mm_prefetch((const char *)nx, _MM_HINT_T1), _mm_prefetch((const char *)(nx + 16), _MM_HINT_T1);
         }
         const float *wr = rows[r] + o, *xr = x + r * n + b0;
@@ -94,7 +92,7 @@ INLINE void tile(float *total, float *part, const float *const *rows, const floa
 }
 
 #define TILE_CASE(k) \
-    case k: tile(total, part, rows, pre, last, x, r0, r1, count, n, width, o, b0, k, vecs, partial); break;
+    case k: tile(total, part, rows, pre, x, r0, r1, count, n, width, o, b0, k, vecs, partial); break;
 #define TILE_CASES \
     switch (images) { /* a constant count: the tile in registers */ \
         TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) default: TILE_CASE(4) \
@@ -111,16 +109,14 @@ static void batch(float *total, const float *const *rows, const float *x, int co
 {
     float part[VGGC_DENSE_GROUP * VGGC_DENSE_PANEL] __attribute__((aligned(64))); /* (n, width) */
     int tiles = (n + TILE_IMAGES - 1) / TILE_IMAGES, per = (n + tiles - 1) / tiles;
-    int have = count + ahead + DENSE_AHEAD, skip = have > DENSE_WALK ? DENSE_WALK : 0; /* pointers in rows */
-    const float *const *after = rows + skip; /* after[r] is row r + DENSE_WALK (or r, in a short chunk) */
-    int last = have - 1 - skip;              /* after[last]: the last pointer there is */
+    dense_ahead after = dense_ahead_of(rows, count, ahead);
     for (int r0 = 0, r1; r0 < count; r0 = r1) {
         r1 = count - r0 < DENSE_WALK ? count : r0 + DENSE_WALK;
         for (int o = 0; o < width; o += 8 * TILE_VECTORS) {
             int left = width - o, tail = (left + 7) / 8, ragged = left % 8 != 0;
             for (int b0 = 0; b0 < n; b0 += per) {
                 int images = n - b0 < per ? n - b0 : per;
-                const float *const *pre = b0 == 0 ? after : NULL;
+                const dense_ahead *pre = b0 == 0 ? &after : NULL;
                 if (left >= 8 * TILE_VECTORS) { /* every case a constant: the tile in registers */
                     const int vecs = TILE_VECTORS, partial = 0;
                     TILE_CASES

@@ -25,13 +25,12 @@ INLINE __mmask16 first_lanes(int n)
 }
 
 /* p[o] = fma(x[r], w[r][o], p[o]) for r < rows in order, o < width; next[r]'s lines prefetched, into L2 when the
- * next rows are wider than L1 can hold beside these (SWEEP_L1_FLOATS), else into L1. */
-enum { SWEEP_L1_FLOATS = 4096 }; /* 8 rows of 512 floats: 16 KiB */
+ * next rows are wider than L1 can hold beside these (DENSE_SWEEP_L1_FLOATS), else into L1. */
 INLINE void sweep(float *p, const float *const *w, const float *x, const float *const *next, int rows, int width)
 {
     __m512 xv[8]; /* up to 8 rows a sweep */
     for (int r = 0; r < rows; r++) xv[r] = _mm512_set1_ps(x[r]);
-    int o = 0, l2 = rows * width > SWEEP_L1_FLOATS;
+    int o = 0, l2 = rows * width > DENSE_SWEEP_L1_FLOATS;
     for (; o + 16 <= width; o += 16) {
         if (l2)
             for (int r = 0; r < rows; r++) _mm_prefetch((const char *)(next[r] + o), _MM_HINT_T1);
@@ -53,10 +52,10 @@ INLINE void sweep(float *p, const float *const *w, const float *x, const float *
  * chunk's rows [r0, r1) into them in order, the sums so far from part (zero at r0 = 0), then into part, or, after
  * the chunk's last row, into the totals; the lanes past width masked. vecs is 3 but at the piece's last outputs
  * (vectors wholly past the piece are not computed). Unless ahead is NULL, row r also prefetches into L2 the lines
- * of this slice of row r + DENSE_WALK (ahead[r], the index clamped to the rows there are): the next walk's slice,
- * with no bookkeeping per row (as the AVX2 row; runtime/KERNELS.md). */
-INLINE void tile(float *total, float *part, const float *const *rows, const float *const *ahead, int last,
-                 const float *x, int r0, int r1, int count, int n, int width, int o, int b0, int images, int vecs)
+ * of this slice of row r + DENSE_WALK (dense_ahead_row): the next walk's slice, with no bookkeeping per row (as
+ * the AVX2 row; runtime/KERNELS.md). */
+INLINE void tile(float *total, float *part, const float *const *rows, const dense_ahead *ahead, const float *x, int r0,
+                 int r1, int count, int n, int width, int o, int b0, int images, int vecs)
 {
     __m512 acc[TILE_IMAGES][TILE_VECTORS], w[TILE_VECTORS];
     __mmask16 m[TILE_VECTORS];
@@ -67,7 +66,7 @@ INLINE void tile(float *total, float *part, const float *const *rows, const floa
                                 : _mm512_maskz_loadu_ps(m[v], part + (size_t)(b0 + b) * width + o + 16 * v);
     for (int r = r0; r < r1; r++) {
         if (ahead) {
-            const float *nx = ahead[r < last ? r : last] + o;
+            const float *nx = dense_ahead_row(ahead, r) + o;
             for (int v = 0; v < vecs; v++) _mm_prefetch((const char *)(nx + 16 * v), _MM_HINT_T1);
         }
         const float *wr = rows[r] + o, *xr = x + r * n + b0;
@@ -86,7 +85,7 @@ INLINE void tile(float *total, float *part, const float *const *rows, const floa
 }
 
 #define TILE_CASE(k) \
-    case k: tile(total, part, rows, pre, last, x, r0, r1, count, n, width, o, b0, k, vecs); break;
+    case k: tile(total, part, rows, pre, x, r0, r1, count, n, width, o, b0, k, vecs); break;
 #define TILE_CASES \
     switch (n - b0 < per ? n - b0 : per) { /* a constant count: the tile in registers */ \
         TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) TILE_CASE(4) TILE_CASE(5) TILE_CASE(6) TILE_CASE(7) \
@@ -104,15 +103,13 @@ static void batch(float *total, const float *const *rows, const float *x, int co
 {
     float part[VGGC_DENSE_GROUP * VGGC_DENSE_PANEL] __attribute__((aligned(64))); /* (n, width) */
     int tiles = (n + TILE_IMAGES - 1) / TILE_IMAGES, per = (n + tiles - 1) / tiles;
-    int have = count + ahead + DENSE_AHEAD, skip = have > DENSE_WALK ? DENSE_WALK : 0; /* pointers in rows */
-    const float *const *after = rows + skip; /* after[r] is row r + DENSE_WALK (or r, in a short chunk) */
-    int last = have - 1 - skip;              /* after[last]: the last pointer there is */
+    dense_ahead after = dense_ahead_of(rows, count, ahead);
     for (int r0 = 0, r1; r0 < count; r0 = r1) {
         r1 = count - r0 < DENSE_WALK ? count : r0 + DENSE_WALK;
         for (int o = 0; o < width; o += 16 * TILE_VECTORS) {
             int tail = (width - o + 15) / 16;
             for (int b0 = 0; b0 < n; b0 += per) {
-                const float *const *pre = b0 == 0 ? after : NULL;
+                const dense_ahead *pre = b0 == 0 ? &after : NULL;
                 if (tail >= TILE_VECTORS) { /* every case a constant: the tile in registers */
                     const int vecs = TILE_VECTORS;
                     TILE_CASES
