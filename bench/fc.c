@@ -16,12 +16,12 @@
  * last-level cache is flushed before every run (a read of three times the L3 that sysconf reports, 96 MiB at
  * least: an Intel Xeon here reports 480 MiB, and with 96 MiB fc7 and fc8 were partly read from it, 1.04-1.38 and
  * 0.22-0.27 ms against 1.46 and 0.39 flushed and 1.41-1.48 and 0.42-0.44 in the model), so the weights come from
- * memory as in a real forward pass; every buffer is on huge pages where the system grants them (vggc_advise_huge, as the loader puts the
- * weights). Prints a Markdown table: median ms and GB/s of weights read (and the best run's GB/s for new), the
+ * memory as in a real forward pass; every buffer is on huge pages where the system grants them (huge_floats.h,
+ * as the loader puts the weights). Prints a Markdown table: median ms and GB/s of weights read (and the best run's GB/s for new), the
  * speedup of the medians, and max |new - old| as a sanity check.
  */
 #define _GNU_SOURCE /* sysconf(_SC_LEVEL3_CACHE_SIZE) */
-#include "fileio.h" /* vggc_advise_huge: internal to the runtime */
+#include "huge_floats.h"
 #include "vggc.h"
 
 #include <cblas.h>
@@ -50,17 +50,7 @@ static const fc_layer LAYERS[] = {
     {"fc8 4096->1000", 4096, 1000, 0},
 };
 
-static float *floats(size_t count)
-{
-    size_t huge = (size_t)2 << 20, bytes = (count * sizeof(float) + huge - 1) / huge * huge;
-    float *p = aligned_alloc(huge, bytes);
-    if (!p) {
-        fprintf(stderr, "fc: cannot allocate %zu floats\n", count);
-        exit(1);
-    }
-    vggc_advise_huge(p, bytes); /* before the first write, as the loader does */
-    return p;
-}
+static float *floats(size_t count) { return huge_floats("fc", count); }
 
 /* Deterministic values in [-scale, scale), filled in parallel (first touch). */
 static void fill(float *x, size_t n, unsigned seed, float scale)

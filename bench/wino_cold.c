@@ -6,13 +6,13 @@
  *   gcc -O2 -fopenmp -Iruntime bench/wino_cold.c build/runtime/libvggc_runtime.a -lopenblas -lm -o wino_cold
  *   OMP_NUM_THREADS=2 ./wino_cold [C [HW [M [N]]]]      (C input = output channels; defaults 512 14 4 1)
  *
- * Every buffer is on huge pages where the system grants them (vggc_advise_huge, as the loader puts the weights).
+ * Every buffer is on huge pages where the system grants them (huge_floats.h, as the loader puts the weights).
  * Prints the CPU ms per call of each stage (vggc_winograd_timing), then the median and best wall ms of RUNS calls,
  * GFLOP/s counted as a direct convolution would, and the rate the weights were read at. Not part of the build or
  * ctest.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "fileio.h" /* vggc_advise_huge: internal to the runtime */
+#include "huge_floats.h"
 #include "vggc.h"
 #include "winograd_internal.h"
 
@@ -36,17 +36,7 @@ static int by_value(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static float *floats(size_t count)
-{
-    size_t huge = (size_t)2 << 20, bytes = (count * sizeof(float) + huge - 1) / huge * huge;
-    float *p = aligned_alloc(huge, bytes);
-    if (!p) {
-        fprintf(stderr, "wino_cold: cannot allocate %zu floats\n", count);
-        exit(1);
-    }
-    vggc_advise_huge(p, bytes); /* before the first write, as the loader does */
-    return p;
-}
+static float *floats(size_t count) { return huge_floats("wino_cold", count); }
 
 int main(int argc, char **argv)
 {

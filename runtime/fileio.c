@@ -113,7 +113,7 @@ void vggc_map_release(const vggc_mapped *m, size_t offset, size_t len)
 void vggc_advise_huge(void *data, size_t bytes)
 {
 #ifdef MADV_HUGEPAGE
-    const uintptr_t huge = (uintptr_t)2 << 20, at = (uintptr_t)data;
+    const uintptr_t huge = VGGC_HUGE_PAGE_BYTES, at = (uintptr_t)data;
     uintptr_t first = (at + huge - 1) & ~(huge - 1), end = (at + bytes) & ~(huge - 1);
     if (end > first) madvise((void *)first, end - first, MADV_HUGEPAGE);
 #else

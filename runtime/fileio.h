@@ -36,6 +36,7 @@ int vggc_map_file(const char *path, vggc_mapped *m, vggc_error *err);
 /* Let the mapped pages of data[offset, offset + len) go from this process's memory (madvise MADV_DONTNEED, whole
  * pages, rounded outwards): they stay in the page cache and are read again if touched. Nothing for a copy. */
 void vggc_map_release(const vggc_mapped *m, size_t offset, size_t len);
+#define VGGC_HUGE_PAGE_BYTES ((size_t)2 << 20) /* an x86-64 transparent huge page */
 /* Ask the kernel to back the whole 2 MiB pages inside data[0, bytes) with transparent huge pages (madvise
  * MADV_HUGEPAGE; the edges keep 4 KiB pages), before they are first written: weights that stream from memory
  * every forward then cost one TLB entry per 2 MiB, not per 4 KiB. Nothing where the system has no such advice;

@@ -290,7 +290,7 @@ Test(safetensors, megabytes_of_weights_are_asked_onto_huge_pages_and_the_ragged_
     expect_close("the weights loaded onto huge pages", paged, data, n, 0, 0);
     free(data);
 
-    uintptr_t huge = (uintptr_t)2 << 20, first = ((uintptr_t)paged + huge - 1) & ~(huge - 1);
+    uintptr_t huge = VGGC_HUGE_PAGE_BYTES, first = ((uintptr_t)paged + huge - 1) & ~(huge - 1);
     char flags[256] = "", edge[256] = "";
     cr_assert_eq(vm_flags_at((const void *)first, flags, sizeof flags), 0, "no mapping holds %p", (void *)first);
     cr_expect(strstr(flags, " hg") != NULL, "the first whole 2 MiB page of the weights has VmFlags%s(expected hg: "
