@@ -7,11 +7,10 @@
  * into them. A kernel row outside the map is skipped; only the first and last tiles of a row can reach into the
  * padding, and they zero those pixels' broadcasts with a mask. Interior tiles of layers with at most 16 input
  * channels (VGG's first layer, 3 -> 64) run their k * k * cin taps as one flat loop (fully unrolled for 3x3 stride 1
- * on NCHW input of at most 3 channels); such a layer may read the
- * network's NCHW input directly (direct_job.h's strides: no conversion, and 3 channels of a pixel are 12 bytes, not a
- * 64-byte blocked vector mostly of padding). With the pool, a piece computes
- * its two conv rows in segments of SEG columns into a buffer on the stack (it stays in L1) and stores only the
- * pooled maximum.
+ * on NCHW input of at most 3 channels); such a layer may read the network's NCHW input directly (direct_job.h's
+ * strides: no conversion, and 3 channels of a pixel are 12 bytes, not a 64-byte blocked vector mostly of padding).
+ * With the pool, a piece computes its two conv rows in segments of SEG columns into a buffer on the stack (it stays
+ * in L1) and stores only the pooled maximum.
  */
 #include "../../direct_job.h"
 
