@@ -12,7 +12,7 @@
  * does): other processes on the machine do not inflate it; compare it with the FMA peak of one core. ReLU on, no
  * pool. WINO_PASS_KB, WINO_U_KB, WINO_A_KB in the environment override the Winograd cache budgets (see
  * winograd_internal.h). BATCH (1..64; 0: 1 and 8, the default) sets the batch size, ALGOS the algorithms: digits of
- * 0 (im2col), 2, 4, 5, 6 (Winograd F(m)), "0246" by default. Not part of the CMake build or ctest.
+ * 0 (im2col), 2, 3, 4, 5, 6 (Winograd F(m)), "0246" by default. Not part of the CMake build or ctest.
  */
 #include "vggc.h"
 #include "winograd_internal.h"
@@ -58,7 +58,7 @@ static double median(double *x, int n)
     return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
 }
 
-/* One algorithm on one layer: 0 im2col, 2, 4 or 6 Winograd F(m). Prints one line. */
+/* One algorithm on one layer: 0 im2col, 2 to 6 Winograd F(m). Prints one line. */
 static void time_layer(const shape *s, int n, int algo, int runs)
 {
     int h = s->hw, w = s->hw, m = algo;
@@ -110,8 +110,8 @@ int main(int argc, char **argv)
         return 1;
     }
     const char *algos = argc > 3 ? argv[3] : "0246";
-    if (!*algos || algos[strspn(algos, "02456")]) {
-        fprintf(stderr, "layers: ALGOS must be digits of 0, 2, 4, 5, 6, not '%s'\n", algos);
+    if (!*algos || algos[strspn(algos, "023456")]) {
+        fprintf(stderr, "layers: ALGOS must be digits of 0, 2, 3, 4, 5, 6, not '%s'\n", algos);
         return 1;
     }
     vggc_winograd_timing(1);

@@ -42,8 +42,8 @@ int main(int argc, char **argv)
 {
     int c = argc > 1 ? atoi(argv[1]) : 512, hw = argc > 2 ? atoi(argv[2]) : 14, m = argc > 3 ? atoi(argv[3]) : 4;
     int n = argc > 4 ? atoi(argv[4]) : 1;
-    if (c < 1 || hw < 1 || (m != 2 && m != 4 && m != 5 && m != 6) || n < 1 || n > 64) {
-        fprintf(stderr, "usage: wino_cold [C >= 1 [HW >= 1 [M = 2, 4, 5 or 6 [N = 1..64]]]]\n");
+    if (c < 1 || hw < 1 || (m < 2 || m > 6) || n < 1 || n > 64) {
+        fprintf(stderr, "usage: wino_cold [C >= 1 [HW >= 1 [M = 2..6 [N = 1..64]]]]\n");
         return 2;
     }
     size_t u_floats = VGGC_WINOGRAD_WEIGHT_FLOATS(c, c, m), in_floats = VGGC_BLOCKED_FLOATS(n, c, hw, hw);

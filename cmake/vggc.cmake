@@ -2,7 +2,7 @@
 #
 #   vggc_add_classifier(NAME MODEL <preset|cfg|file> [INPUT CxHxW] [CLASSES N] [BATCH N]
 #                       [AVGPOOL HxW|none] [CLASSIFIER W1,W2,...|none] [BATCH_NORM]
-#                       [CONV auto|im2col|direct|winograd2|winograd4|winograd5|winograd6]
+#                       [CONV auto|im2col|direct|winograd2|winograd3|winograd4|winograd5|winograd6]
 #                       [WEIGHTS file.safetensors EMBED])
 #
 # writes ${CMAKE_CURRENT_BINARY_DIR}/vggc/NAME/NAME.c and NAME.h with `vggc generate`, and adds the static

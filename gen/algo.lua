@@ -2,6 +2,7 @@
 --   im2col     NCHW: im2col + single-threaded SGEMM per piece (vggc_conv2d), the plain path
 --   direct     blocked: direct convolution, k odd up to 7, stride 1 or 2 (vggc_conv_direct, _ex)
 --   winograd2  blocked: Winograd F(2x2, 3x3) (vggc_conv_winograd, m = 2)
+--   winograd3  blocked: Winograd F(3x3, 3x3) (vggc_conv_winograd, m = 3; its odd tiles do not take a fused pool)
 --   winograd4  blocked: Winograd F(4x4, 3x3) (vggc_conv_winograd, m = 4)
 --   winograd5  blocked: Winograd F(5x5, 3x3) (vggc_conv_winograd, m = 5; its odd tiles do not take a fused pool)
 --   winograd6  blocked: Winograd F(6x6, 3x3) (vggc_conv_winograd, m = 6)
@@ -17,10 +18,10 @@ local kinds = require("layers")
 
 local M = {}
 
-M.names = { "auto", "im2col", "direct", "winograd2", "winograd4", "winograd5", "winograd6" }
+M.names = { "auto", "im2col", "direct", "winograd2", "winograd3", "winograd4", "winograd5", "winograd6" }
 M.default = "auto"
 
-local TILE = { winograd2 = 2, winograd4 = 4, winograd5 = 5, winograd6 = 6 }
+local TILE = { winograd2 = 2, winograd3 = 3, winograd4 = 4, winograd5 = 5, winograd6 = 6 }
 
 -- Transformed weights the runtime re-reads from L3 on every pass of tiles (runtime/winograd.c's U_CACHED_BYTES).
 local U_CACHED_BYTES = 12 << 20
@@ -109,6 +110,23 @@ local function fives_win(shape, batch)
   return h >= 5 and w >= 5 and tiles >= 16 and 49 * tiles <= 0.8 * 36 * M.winograd_tiles(batch, h, w, 4)
 end
 
+-- F(3x3) does 25 products per 9 outputs, 1.24x F(4x4)'s per output, from 0.69x its weights. Where F(4x4)'s weights
+-- are too big to stay cached (over U_CACHED_BYTES) and have fewer than 32 tiles to share them (batch 1 on maps of 13
+-- to 19), the layer streams them from memory and waits on them; F(3x3) takes it when its GEMM is at most 1.1x
+-- F(4x4)'s (on 13..15 it is 1.09x: 25 tiles against 16). 512->512 at 14x14, batch 1 (37.7 MB of F(4x4) weights),
+-- read cold (bench/wino_cold.c, 3 alternations, 2 threads, an Intel Xeon): 1.76-1.78 ms against F(4x4)'s 1.88-2.03
+-- and F(2x2)'s 2.04-2.07 on the AVX2 row, 1.11-1.29 against 1.57-1.61 and 1.20-1.28 on the AVX-512 row; in VGG11
+-- (alternated with the F(4x4) build, 4 rounds) 2.12 -> 1.99 ms per 14x14 layer on the AVX2 row, 1.90 -> 1.53 on the
+-- AVX-512 row. 256->256 at 14x14 (9.4 MB, cached) stays F(4x4): 0.44-0.48 ms against 0.48-0.55 (AVX2), 0.28-0.30
+-- against 0.30-0.31 (AVX-512). On 7x7 maps (4 tiles) F(2x2), with 0.64x F(3x3)'s weights, stays the faster
+-- (0.65-0.70 ms against 0.79-0.80 on the AVX2 row).
+local function threes_win(u, shape, batch)
+  local cin, h, w = shape[1], shape[2], shape[3]
+  local tiles4 = M.winograd_tiles(batch, h, w, 4)
+  return tiles4 >= 16 and tiles4 < 32 and M.winograd_weights(cin, u.out, 4) * 4 > U_CACHED_BYTES
+     and 25 * M.winograd_tiles(batch, h, w, 3) <= 1.1 * 36 * tiles4
+end
+
 local function auto(u, shape, batch)
   local cin, h, w = shape[1], shape[2], shape[3]
   if u.win.h.k ~= 3 or u.win.h.s ~= 1 or cin < 16 then return "direct" end
@@ -118,6 +136,7 @@ local function auto(u, shape, batch)
     return "winograd5"
   end
   if sixes then return "winograd6" end
+  if threes_win(u, shape, batch) then return "winograd3" end
   if h >= 4 and w >= 4 and M.winograd_tiles(batch, h, w, 4) >= 16 then return "winograd4" end
   if h >= 4 and w >= 4 then return "winograd2" end
   return "direct"
@@ -186,7 +205,7 @@ local function open_epilogue(c)
 end
 
 -- A plain 2x2 max pool after a blocked stride-1 conv that only it reads runs in the conv's epilogue (not after
--- F(5x5), whose 5x5 tiles would cut the pool's windows).
+-- F(3x3) or F(5x5), whose odd tiles would cut the pool's windows).
 local function fuse_pool(u)
   local c = u.inputs[1]
   if kinds.maxpool.plain(u, u.input) and c.kind == "conv" and c.layout == "blocked" and c.win.h.s == 1

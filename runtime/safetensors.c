@@ -694,7 +694,7 @@ static int valid_kind(const vggc_prepare *p)
 {
     if (p->kind == VGGC_PREPARE_DENSE) return p->k == 0 && p->m == 0 && !p->fold;
     if (p->kind == VGGC_PREPARE_DIRECT) return p->k >= 1 && p->k <= 7 && p->k % 2 == 1; /* vggc_conv_direct_ex */
-    return p->kind == VGGC_PREPARE_WINOGRAD && p->k == 3 && (p->m == 2 || p->m == 4 || p->m == 5 || p->m == 6);
+    return p->kind == VGGC_PREPARE_WINOGRAD && p->k == 3 && p->m >= 2 && p->m <= 6;
 }
 
 /* The raw weight's shape a prepare expects: (cout, cin, k, k), or (cout, cin) for a linear layer's. */

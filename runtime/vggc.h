@@ -41,7 +41,7 @@ typedef struct {
 } vggc_bn_fold;
 
 /* Weights rearranged once at load time, after BatchNorm folding, for a fast kernel: Winograd-transformed (kind
- * VGGC_PREPARE_WINOGRAD, tile m = 2, 4, 5 or 6), packed for the blocked direct convolution (VGGC_PREPARE_DIRECT), or
+ * VGGC_PREPARE_WINOGRAD, tile m = 2 to 6), packed for the blocked direct convolution (VGGC_PREPARE_DIRECT), or
  * a linear layer's weight (cout, cin) = (out_f, in_f) transposed for vggc_dense (VGGC_PREPARE_DENSE, k = m = 0; the
  * loader writes it straight from the file, chunk by chunk, with no temporary).
  * Only the prepared copy is kept: the raw weight, tensors[tensor], has no storage (data NULL). The loader makes
@@ -257,7 +257,7 @@ void vggc_conv_direct_nchw(float *out,         /* blocked (n, cout, h, w), or (n
 void vggc_conv_direct_ex(float *out, const float *in, const float *wpack, const float *bias, int n, int cin, int h,
                          int w, int cout, int k, int stride, int pool, const vggc_epilogue *e);
 
-/* Winograd F(m x m, 3 x 3), m = 2, 4, 5 or 6: 3x3 convolution, stride 1, pad 1, + bias, ReLU, then a 2x2/2 max
+/* Winograd F(m x m, 3 x 3), m = 2, 3, 4, 5 or 6: 3x3 convolution, stride 1, pad 1, + bias, ReLU, then a 2x2/2 max
  * pool if pool (m even only), on blocked tensors. u comes from vggc_winograd_pack (the transformed weights); work holds
  * VGGC_WINOGRAD_WORK_FLOATS(n, cin, h, w, cout, m) floats. The transform-domain products are GEMMs. */
 #define VGGC_WINOGRAD_TILES(n, h, w, m) ((size_t)(n) * (((h) + (m) - 1) / (m)) * (((w) + (m) - 1) / (m)))

@@ -1,5 +1,5 @@
 /* winograd.c — 3x3 convolution (stride 1, pad 1) + bias + ReLU (+ 2x2/2 max pool) by Winograd F(m x m, 3 x 3),
- * m = 2, 4, 5 or 6, on blocked tensors (see vggc.h): the weight transform, the cache passes and the threads, written
+ * m = 2, 3, 4, 5 or 6, on blocked tensors (see vggc.h): the weight transform, the cache passes and the threads, written
  * once for every instruction set. The stages' pieces (the transforms of winograd_plan.h and a GEMM micro-kernel) come
  * from the kernel row of platform.h: runtime/{generic,x86/avx2,x86/avx512}/winograd.c.
  *
@@ -62,6 +62,11 @@ static double cpu_now(clockid_t clock)
 /* ---- the weight transform ------------------------------------------------------------------------------ */
 
 static const double G2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+static const double G3[5][3] = {{1, 0, 0}, /* the rows of B^T (winograd_plan.h) it halves are doubled there */
+                                {1.0 / 2, 1.0 / 2, 1.0 / 2},
+                                {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                {-8.0 / 3, -4.0 / 3, -2.0 / 3},
+                                {0, 0, 1.0 / 2}};
 static const double G4[6][3] = {{1.0 / 4, 0, 0},
                                 {-1.0 / 6, -1.0 / 6, -1.0 / 6},
                                 {-1.0 / 6, 1.0 / 6, -1.0 / 6},
@@ -85,7 +90,10 @@ static const double G6[8][3] = {{1, 0, 0},
                                 {0, 0, 1}};
 
 /* Row i of G for tile m. */
-static const double *g_row(int m, int i) { return m == 2 ? G2[i] : m == 4 ? G4[i] : m == 5 ? G5[i] : G6[i]; }
+static const double *g_row(int m, int i)
+{
+    return m == 2 ? G2[i] : m == 3 ? G3[i] : m == 4 ? G4[i] : m == 5 ? G5[i] : G6[i];
+}
 
 /* u[i][j] = (G g G^T)[i][j] for one 3x3 kernel g, in double. */
 static void transform_kernel(double u[WINO_ALPHA_MAX][WINO_ALPHA_MAX], const float *g /* (3, 3) */, int m)

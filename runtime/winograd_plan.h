@@ -8,7 +8,8 @@
  *   GEMM    M[xi][tile][cout] = V[xi] . U[xi], for each of the alpha^2 transform points xi;
  *   output  out = A^T M A + bias, ReLU, and the 2x2 max pool when asked, written straight to the blocked output.
  * Matrices B, G, A are Lavin & Gray's (points 0, +-1, +-2, inf for m = 4; 0, +-1, +-2, +-1/2, inf for m = 6, the
- * matrices of NNPACK and wincnn; for m = 5 the same construction on 0, +-1, +-2, 1/2, inf).
+ * matrices of NNPACK and wincnn; for m = 5 the same construction on 0, +-1, +-2, 1/2, inf, for m = 3 on 0, +-1, 1/2,
+ * inf, with the rows of B^T that have halves doubled and G's halved to match).
  *
  * Layouts, chosen for the GEMM micro-kernels (blocks of ROWS tiles x PANEL output channels):
  *   U (weights): [xi][panel][cinp][width], panel p holds output channels [P p, P p + width), width P or 16 (the
@@ -83,6 +84,16 @@ WINO_INLINE void wino_bt_1d(float *o, size_t os, const float *d, size_t ds, int 
             WINO_LOAD(d0, d), WINO_LOAD(d1, d + ds), WINO_LOAD(d2, d + 2 * ds), WINO_LOAD(d3, d + 3 * ds);
             wino_piece r0 = d0 - d2, r1 = d1 + d2, r2 = d2 - d1, r3 = d1 - d3;
             WINO_STORE(o, r0), WINO_STORE(o + os, r1), WINO_STORE(o + 2 * os, r2), WINO_STORE(o + 3 * os, r3);
+            continue;
+        }
+        if (m == 3) { /* points 0, 1, -1, 1/2, infinity; rows 0, 1, 2 and 4 doubled (G3 halves them) */
+            wino_piece d0, d1, d2, d3, d4;
+            WINO_LOAD(d0, d), WINO_LOAD(d1, d + ds), WINO_LOAD(d2, d + 2 * ds), WINO_LOAD(d3, d + 3 * ds);
+            WINO_LOAD(d4, d + 4 * ds);
+            wino_piece r0 = d0 - d2 + 2.0f * (d3 - d1), r1 = d2 - d1 + 2.0f * d3, r2 = d1 - 3.0f * d2 + 2.0f * d3;
+            wino_piece r3 = d3 - d1, r4 = d1 - d3 + 2.0f * (d4 - d2);
+            WINO_STORE(o, r0), WINO_STORE(o + os, r1), WINO_STORE(o + 2 * os, r2), WINO_STORE(o + 3 * os, r3);
+            WINO_STORE(o + 4 * os, r4);
             continue;
         }
         if (m == 6) {
@@ -235,6 +246,14 @@ WINO_INLINE void wino_at_1d(float *o, size_t os, const float *s, size_t ss, int 
             WINO_STORE(o, r0), WINO_STORE(o + os, r1);
             continue;
         }
+        if (m == 3) {
+            wino_piece s0, s1, s2, s3, s4;
+            WINO_LOAD(s0, s), WINO_LOAD(s1, s + ss), WINO_LOAD(s2, s + 2 * ss), WINO_LOAD(s3, s + 3 * ss);
+            WINO_LOAD(s4, s + 4 * ss);
+            wino_piece r0 = s0 + s1 + s2 + s3, r1 = s1 - s2 + 0.5f * s3, r2 = s1 + s2 + 0.25f * s3 + s4;
+            WINO_STORE(o, r0), WINO_STORE(o + os, r1), WINO_STORE(o + 2 * os, r2);
+            continue;
+        }
         if (m == 6) {
             wino_piece s0, s1, s2, s3, s4, s5, s6, s7;
             WINO_LOAD(s0, s), WINO_LOAD(s1, s + ss), WINO_LOAD(s2, s + 2 * ss), WINO_LOAD(s3, s + 3 * ss);
@@ -367,6 +386,7 @@ WINO_INLINE void wino_input_piece(const vggc_wino_plan *p, const float *in, int 
     if (p->m == 2) wino_input_group(p, in, lt0, lt1, cb, 2);
     else if (p->m == 6) wino_input_group(p, in, lt0, lt1, cb, 6);
     else if (p->m == 5) wino_input_group(p, in, lt0, lt1, cb, 5);
+    else if (p->m == 3) wino_input_group(p, in, lt0, lt1, cb, 3);
     else wino_input_group(p, in, lt0, lt1, cb, 4);
 }
 
@@ -378,6 +398,7 @@ WINO_INLINE void wino_output_piece(const vggc_wino_plan *p, float *out, const fl
     if (p->m == 2) wino_output_group(p, out, bias, lt0, lt1, cb, 2);
     else if (p->m == 6) wino_output_group(p, out, bias, lt0, lt1, cb, 6);
     else if (p->m == 5) wino_output_group(p, out, bias, lt0, lt1, cb, 5);
+    else if (p->m == 3) wino_output_group(p, out, bias, lt0, lt1, cb, 3);
     else wino_output_group(p, out, bias, lt0, lt1, cb, 4);
 }
 

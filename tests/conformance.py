@@ -58,6 +58,7 @@ vgg11_224_batch4   vgg11     0  torchvision    --input 3x224x224 --batch 4
 vgg13_64x96_im2col     vgg13  0  torchvision  --input 3x64x96 --conv im2col
 vgg13_64x96_direct     vgg13  0  torchvision  --input 3x64x96 --conv direct
 vgg13_64x96_winograd2  vgg13  0  torchvision  --input 3x64x96 --conv winograd2
+vgg13_64x96_winograd3  vgg13  0  torchvision  --input 3x64x96 --batch 2 --conv winograd3
 vgg13_64x96_winograd4  vgg13  0  torchvision  --input 3x64x96 --batch 2 --conv winograd4
 vgg13_64x96_winograd5  vgg13  0  torchvision  --input 3x64x96 --batch 2 --conv winograd5
 vgg13_64x96_winograd6  vgg13  0  torchvision  --input 3x64x96 --batch 2 --conv winograd6
@@ -86,7 +87,8 @@ googlenet            googlenet                         14  1  11  file,onnx
 # --small: the 32x32, 64x96, 1-channel and CIFAR cases (every head kind, BatchNorm, loading by order, every --conv),
 # and the seed networks of at most 32x32.
 SMALL = {"vgg11_32", "vgg13_64x96", "vgg11_bn_gray32", "vgg16_bn_cifar", "vgg11_cifar", "vgg13_64x96_im2col",
-         "vgg13_64x96_direct", "vgg13_64x96_winograd2", "vgg13_64x96_winograd4", "vgg13_64x96_winograd5",
+         "vgg13_64x96_direct", "vgg13_64x96_winograd2", "vgg13_64x96_winograd3",
+         "vgg13_64x96_winograd4", "vgg13_64x96_winograd5",
          "vgg13_64x96_winograd6", "lenet5",
          "cifar_vgg16_bn", "ops_strided", "ops_pools", "ops_padded", "ops_every_layer", "inception_seed",
          "basicblock_seed", "ops_graph"}

@@ -198,6 +198,11 @@ Test(determinism, winograd_2x2_convs_give_the_same_bytes_across_runs_and_thread_
     expect_deterministic("winograd2", 1);
 }
 
+Test(determinism, winograd_3x3_convs_give_the_same_bytes_across_runs_and_thread_counts)
+{
+    expect_deterministic("winograd3", 1);
+}
+
 Test(determinism, winograd_4x4_convs_give_the_same_bytes_across_runs_and_thread_counts)
 {
     expect_deterministic("winograd4", 1);
@@ -256,7 +261,7 @@ static void expect_batch_invariant(const char *algo)
 
 Test(determinism, an_image_gives_the_same_bytes_alone_and_inside_a_batch_of_3_under_each_algorithm)
 {
-    const char *algos[] = {"im2col", "direct", "winograd2", "winograd4", "winograd5", "winograd6"};
+    const char *algos[] = {"im2col", "direct", "winograd2", "winograd3", "winograd4", "winograd5", "winograd6"};
     for (size_t i = 0; i < sizeof algos / sizeof algos[0]; i++) expect_batch_invariant(algos[i]);
 }
 

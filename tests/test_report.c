@@ -489,7 +489,7 @@ Test(report, the_automatic_choice_puts_winograd_on_3x3_layers_direct_on_the_firs
     char *text = vggc_ok("report vgg11");
     const char *want[] = {"   1  conv3x3+relu ", "direct",    "   2  maxpool2x2 ",   "fused",
                           "   3  conv3x3+relu ", "winograd6", "   5  conv3x3+relu ", "winograd6",
-                          "   8  conv3x3+relu ", "winograd4", "  11  conv3x3+relu ", "winograd4"};
+                          "   8  conv3x3+relu ", "winograd4", "  11  conv3x3+relu ", "winograd3"};
     expect_rows_say(text, want, 6);
     cr_expect(strstr(text, "convs: auto") != NULL, "the totals do not say how convs run:\n%s", text);
     free(text);
@@ -544,11 +544,11 @@ Test(report, json_names_each_layers_algorithm_and_the_prepared_bytes)
 {
     char *doc = vggc_ok("report vgg11 --json");
     cr_expect(strstr(doc, "\"algorithm\": \"winograd4\"") != NULL, "no algorithm in the layers:\n%.2000s", doc);
-    /* direct 64x3x3x3 (64 outputs, a multiple of 16); F(6x6) at 112 and 56: 64 x cin x cout; F(4x4) on the other
-     * four: 36 x cin x cout; the linear layers in panels of 1024 outputs, rows 1040 floats apart (fc8's one panel of
-     * 1000 outputs: 1008) */
-    long long want = 4LL * (64 * 27 + 64LL * (64 * 128 + 128 * 256 + 256 * 256) + 36LL * (256 * 512 + 3 * 512 * 512)
-                            + 25088LL * 4160 + 4096LL * 4160 + 4096LL * 1008);
+    /* direct 64x3x3x3 (64 outputs, a multiple of 16); F(6x6) at 112 and 56: 64 x cin x cout; F(4x4) at 28: 36 x cin
+     * x cout; F(3x3) at 14: 25 x cin x cout; the linear layers in panels of 1024 outputs, rows 1040 floats apart
+     * (fc8's one panel of 1000 outputs: 1008) */
+    long long want = 4LL * (64 * 27 + 64LL * (64 * 128 + 128 * 256 + 256 * 256) + 36LL * (256 * 512 + 512 * 512)
+                            + 25LL * 2 * 512 * 512 + 25088LL * 4160 + 4096LL * 4160 + 4096LL * 1008);
     cr_expect_eq(json_int(doc, "prepared_bytes"), want, "prepared_bytes %lld, want %lld", json_int(doc, "prepared_bytes"),
                  want);
     free(doc);
@@ -576,7 +576,31 @@ Test(report, a_batch_on_14x14_maps_takes_winograd5_and_its_pool_runs_on_its_own)
               "the pool after F(5x5) is fused:\n%s", text);
     free(text);
     text = vggc_ok("report vgg11");
-    cr_expect_eq(count(text, "winograd5"), 0, "at batch 1 (9 tiles of 5x5) the 14x14 layers take F(4x4):\n%s", text);
+    cr_expect_eq(count(text, "winograd5"), 0, "at batch 1 (9 tiles of 5x5) the 14x14 layers take F(5x5):\n%s", text);
+    free(text);
+}
+
+/* F(3x3) where F(4x4)'s weights are over the cached 12 MB and have 16 to 31 tiles to share them (they stream from
+ * memory) and F(3x3)'s GEMM is at most 1.1x F(4x4)'s (gen/algo.lua): VGG's 512->512 at 14x14 at batch 1 (25 tiles
+ * of 3x3 against 16 of 4x4: 1.09x), not at 28x28 (100 against 49: 1.42x), nor on 7x7 maps (4 tiles of 4x4:
+ * F(2x2)), nor resnet18's 256->256 at 14x14 (9.4 MB of F(4x4) weights); the pool after it runs on its own. */
+Test(report, batch_1_on_14x14_maps_takes_winograd3_and_its_pool_runs_on_its_own)
+{
+    char *text = vggc_ok("report vgg11");
+    const char *want[] = {"   9  conv3x3+relu ", "winograd4", "  11  conv3x3+relu ", "winograd3",
+                          "  12  conv3x3+relu ", "winograd3"};
+    expect_rows_say(text, want, 3);
+    const char *pool = strstr(text, "  13  maxpool2x2 ");
+    cr_assert(pool != NULL, "the pool after F(3x3) is not a row of its own:\n%s", text);
+    cr_expect(strstr(pool, "fused") == NULL || strstr(pool, "fused") > strchr(pool, '\n'),
+              "the pool after F(3x3) is fused:\n%s", text);
+    free(text);
+    text = vggc_ok("report vgg11 --input 3x112x112"); /* 7x7 maps: 4 tiles of 4x4 */
+    const char *small[] = {"  11  conv3x3+relu ", "winograd2", "  12  conv3x3+relu ", "winograd2"};
+    expect_rows_say(text, small, 2);
+    free(text);
+    text = vggc_ok("report resnet18");
+    cr_expect_eq(count(text, "winograd3"), 0, "resnet18's 256->256 at 14x14 keeps F(4x4):\n%s", text);
     free(text);
 }
 

@@ -1,4 +1,4 @@
-/* test_winograd.c — Winograd F(2x2, 3x3), F(4x4, 3x3) and F(6x6, 3x3) on blocked tensors against the naive NCHW convolution
+/* test_winograd.c — Winograd F(m x m, 3 x 3), m = 2 to 6, on blocked tensors against the naive NCHW convolution
  * (then the naive pool), on odd shapes, on every kernel row of platform.h this CPU runs (each test once per
  * instruction set, named _on_<isa>; the others skipped by name); every row against the generic one; padded
  * channels, buffer bounds, and bitwise determinism for 1, 2 and 3 threads. */
@@ -17,6 +17,7 @@
  * output transform and by 5 in the input transform, so its rounding error is larger than F(2x2)'s; F(6x6) by up to
  * 32 and 5.25 (with 1/32 at the other end), about twice F(4x4)'s error on VGG's layers. */
 #define NORM_BOUND_F2 1e-6
+#define NORM_BOUND_F3 5e-6 /* entries up to 3 and 8/3, halves and quarters: between F(2x2) and F(4x4) */
 #define NORM_BOUND_F4 1e-5
 #define NORM_BOUND_F5 2e-5 /* by up to 16 and 6, with 1/16 at the other end: between F(4x4) and F(6x6) */
 #define NORM_BOUND_F6 2e-5
@@ -31,7 +32,7 @@ typedef struct {
 
 static double norm_bound(int m)
 {
-    return m == 2 ? NORM_BOUND_F2 : m == 4 ? NORM_BOUND_F4 : m == 5 ? NORM_BOUND_F5 : NORM_BOUND_F6;
+    return m == 2 ? NORM_BOUND_F2 : m == 3 ? NORM_BOUND_F3 : m == 4 ? NORM_BOUND_F4 : m == 5 ? NORM_BOUND_F5 : NORM_BOUND_F6;
 }
 
 /* count floats and GUARD more after them, all CANARY (expect_guard_intact checks the GUARD ones) */
@@ -178,6 +179,7 @@ static void expect_odd_shapes_match(const vggc_kernels *k, int m, int pool)
 }
 
 static void f2x2_odd(const vggc_kernels *k) { expect_odd_shapes_match(k, 2, 0); }
+static void f3x3_odd(const vggc_kernels *k) { expect_odd_shapes_match(k, 3, 0); }
 static void f4x4_odd(const vggc_kernels *k) { expect_odd_shapes_match(k, 4, 0); }
 static void f2x2_pool_odd(const vggc_kernels *k) { expect_odd_shapes_match(k, 2, 1); }
 static void f4x4_pool_odd(const vggc_kernels *k) { expect_odd_shapes_match(k, 4, 1); }
@@ -185,6 +187,7 @@ static void f5x5_odd(const vggc_kernels *k) { expect_odd_shapes_match(k, 5, 0); 
 static void f6x6_odd(const vggc_kernels *k) { expect_odd_shapes_match(k, 6, 0); }
 static void f6x6_pool_odd(const vggc_kernels *k) { expect_odd_shapes_match(k, 6, 1); }
 TEST_EVERY_ISA(winograd, f2x2_matches_the_naive_convolution_on_odd_shapes, f2x2_odd)
+TEST_EVERY_ISA(winograd, f3x3_matches_the_naive_convolution_on_odd_shapes, f3x3_odd)
 TEST_EVERY_ISA(winograd, f4x4_matches_the_naive_convolution_on_odd_shapes, f4x4_odd)
 TEST_EVERY_ISA(winograd, f2x2_with_the_fused_pool_matches_convolution_then_pool, f2x2_pool_odd)
 TEST_EVERY_ISA(winograd, f4x4_with_the_fused_pool_matches_convolution_then_pool, f4x4_pool_odd)
@@ -197,7 +200,7 @@ TEST_EVERY_ISA(winograd, f6x6_with_the_fused_pool_matches_convolution_then_pool,
 static void many_tiles(const vggc_kernels *k)
 {
     conv_case cases[] = {{2, 64, 28, 27, 80, 2, 0}, {2, 64, 28, 27, 80, 4, 1}, {1, 256, 14, 14, 48, 4, 0},
-                         {2, 64, 56, 55, 80, 6, 1}, {3, 256, 14, 13, 48, 5, 0}};
+                         {2, 64, 56, 55, 80, 6, 1}, {3, 256, 14, 13, 48, 5, 0}, {1, 512, 14, 14, 40, 3, 0}};
     expect_cases_match(k, cases, (int)(sizeof cases / sizeof cases[0]));
 }
 TEST_EVERY_ISA(winograd, layers_with_many_tiles_and_channels_match_the_naive_convolution, many_tiles)
@@ -207,8 +210,8 @@ TEST_EVERY_ISA(winograd, layers_with_many_tiles_and_channels_match_the_naive_con
 static void small_passes(const vggc_kernels *k)
 {
     conv_case cases[] = {{2, 40, 13, 13, 48, 2, 1}, {1, 17, 14, 17, 33, 4, 0},  /* 98 and 20 tiles */
-                         {2, 17, 29, 23, 33, 6, 1}};                          /* 40 tiles */
-    for (int i = 0; i < 3; i++) {
+                         {2, 17, 29, 23, 33, 6, 1}, {1, 17, 14, 16, 33, 3, 0}}; /* 40 and 30 tiles */
+    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
         operands o = make_operands(&cases[i], 50u + i);
         float *one = run_winograd(k, &cases[i], &o);
         vggc_winograd_budgets(1, 1L << 40, 1); /* passes of 12 tiles, one row block per GEMM piece */
@@ -231,7 +234,7 @@ static void agrees_with_generic(const vggc_kernels *k)
 {
     const vggc_kernels *generic = require_isa("generic");
     conv_case cases[] = {{3, 40, 13, 9, 17, 2, 1}, {2, 33, 28, 28, 64, 4, 0}, {2, 33, 29, 27, 64, 6, 1},
-                         {2, 33, 14, 15, 64, 5, 0}};
+                         {2, 33, 14, 15, 64, 5, 0}, {1, 33, 14, 13, 64, 3, 0}};
     for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
         operands o = make_operands(&cases[i], 70u + i);
         float *fast = run_winograd(k, &cases[i], &o), *plain = run_winograd(generic, &cases[i], &o);
@@ -253,7 +256,8 @@ TEST_EVERY_ISA(winograd, the_row_agrees_with_the_generic_row, agrees_with_generi
 static void staged_streams(const vggc_kernels *k)
 {
     conv_case cases[] = {{1, 40, 14, 14, 80, 4, 1}, {2, 33, 13, 9, 48, 2, 0}, /* 16 tiles, 3 panels; 42 tiles */
-                         {1, 40, 28, 28, 80, 6, 0}, {2, 40, 14, 13, 80, 5, 0}}; /* 25 tiles; 18 */
+                         {1, 40, 28, 28, 80, 6, 0}, {2, 40, 14, 13, 80, 5, 0}, /* 25 tiles; 18 */
+                         {1, 40, 14, 14, 80, 3, 0}};                          /* 25 tiles of 3x3 */
     const long pass_budgets[] = {0, 1}; /* V within L2 (written tile by tile); V "over L2" (gathered) */
     for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
         operands o = make_operands(&cases[i], 60u + i);
@@ -286,7 +290,7 @@ TEST_EVERY_ISA(winograd, the_staged_pass_that_streams_its_weights_gives_the_fuse
 static void thread_counts(const vggc_kernels *k)
 {
     conv_case cases[] = {{2, 40, 28, 27, 48, 2, 1}, {2, 40, 28, 27, 48, 4, 0}, {1, 256, 14, 14, 256, 4, 0},
-                         {2, 40, 28, 27, 48, 6, 1}, {2, 40, 28, 27, 48, 5, 0}};
+                         {2, 40, 28, 27, 48, 6, 1}, {2, 40, 28, 27, 48, 5, 0}, {1, 512, 14, 14, 48, 3, 0}};
     for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
         operands o = make_operands(&cases[i], 90u + i);
         vggc_set_threads(1);
@@ -311,7 +315,7 @@ static void padded_zero(const vggc_kernels *k)
     /* 5 and 21 channels: lanes 5..15 of the last block are padding; run_winograd starts from an output full of NaN
      * and from_blocked fails on any padded lane that is not exactly 0. */
     conv_case cases[] = {{1, 5, 6, 6, 5, 4, 0}, {2, 5, 7, 5, 21, 2, 1}, {1, 21, 13, 7, 5, 6, 1},
-                         {2, 5, 11, 7, 21, 5, 0}};
+                         {2, 5, 11, 7, 21, 5, 0}, {1, 5, 10, 8, 21, 3, 0}};
     for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
         operands o = make_operands(&cases[i], 123u + i);
         float *got = run_winograd(k, &cases[i], &o);
@@ -327,7 +331,7 @@ TEST_EVERY_ISA(winograd, padded_output_channels_are_written_as_zero_over_a_buffe
  * concatenation whose other blocks keep their canary; against the naive conv + residual (+ ReLU). */
 static void epilogues(const vggc_kernels *k)
 {
-    static const int tiles[] = {2, 4, 5, 6};
+    static const int tiles[] = {2, 3, 4, 5, 6};
     for (size_t t = 0; t < sizeof tiles / sizeof tiles[0]; t++)
         for (int relu = 0, m = tiles[t]; relu <= 1; relu++)
             for (int with_residual = 0; with_residual <= 1; with_residual++) {

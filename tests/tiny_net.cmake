@@ -21,6 +21,6 @@ function(vggc_tiny_net target conv)
 endfunction()
 
 vggc_tiny_net(test_tiny_net auto)
-foreach(conv im2col direct winograd2 winograd4 winograd5 winograd6)
+foreach(conv im2col direct winograd2 winograd3 winograd4 winograd5 winograd6)
   vggc_tiny_net(test_tiny_net_${conv} ${conv})
 endforeach()
