@@ -55,9 +55,9 @@ static void group_of(int nob, int widest, int g, int *ob0, int *m)
  * the next layer reads it once, so the caches gain nothing from its lines and a normal store first reads each line
  * from memory; a smaller map (a CIFAR net's, 256 KB) is better left in L2 for the next layer. Streaming stores need
  * the output 64-byte aligned (the planned buffers are). On the AVX-512 row VGG16's first conv took 1.10 -> 1.00 ms
- * and the layer after it 3.48 -> 3.40 (one binary, alternated, 8 and 10 rounds, Zen 5). The AVX2 row ignores it:
- * its 64-byte pixel is two 32-byte halves, and streamed that way VGG16's first conv took 1.36 -> 1.65 and 1.28 ->
- * 1.48 ms (one binary, alternated, 8 and 10 rounds, same Zen 5; the model +2 %). */
+ * and the layer after it 3.48 -> 3.40 (one binary, alternated, 8 and 10 rounds, Zen 5). The AVX2 row streams on
+ * Intel cores only (x86/avx2/direct.c): its 64-byte pixel is two 32-byte halves, and streamed that way VGG16's first
+ * conv took 1.36 -> 1.65 and 1.28 -> 1.48 ms on the same Zen 5 (the model +2 %), 1.37 -> 1.13 on an Intel Xeon. */
 #define STREAM_MIN_BYTES ((size_t)4 << 20)
 static int streams(const float *out, size_t out_bytes, int cin, int pool)
 {

@@ -371,6 +371,35 @@ static void nchw_input(const vggc_kernels *k)
 }
 TEST_EVERY_ISA(direct, an_nchw_input_gives_bitwise_what_its_blocked_copy_gives, nchw_input)
 
+/* A network's first conv on a map whose output is larger than the caches (3 -> 64 at 128x128: 4 MiB, 64-byte
+ * aligned, as the planned buffers are): a row that streams such an output past the caches (direct.c; the AVX-512 row,
+ * and the AVX2 row on Intel cores) matches the reference from the NCHW input and from its blocked copy, bitwise the
+ * same both ways, and for 1 and 2 threads. */
+static void streamed_output(const vggc_kernels *k)
+{
+    conv_case c = make_case(1, 3, 128, 128, 64, 3, 0, 321u);
+    size_t count = out_blocked_floats(&c), bytes = count * sizeof(float);
+    float *want = reference(&c), *got = floats((size_t)c.n * c.cout * c.oh * c.ow);
+    float *from_nchw = aligned_alloc(64, bytes), *from_blocked = aligned_alloc(64, bytes), *one = aligned_alloc(64, bytes);
+    float *scratch = floats(VGGC_BLOCKED_FLOATS(c.n, c.cin, c.h, c.w));
+    cr_assert(from_nchw && from_blocked && one, "out of memory for %zu bytes", bytes);
+    for (size_t i = 0; i < count; i++) from_nchw[i] = from_blocked[i] = one[i] = NAN;
+    vggc_conv_direct_nchw_on(k, from_nchw, c.x, scratch, c.wpack, c.bias, c.n, c.cin, c.h, c.w, c.cout, c.k, 0);
+    vggc_conv_direct_on(k, from_blocked, c.xb, c.wpack, c.bias, c.n, c.cin, c.h, c.w, c.cout, c.k, 0);
+    omp_set_num_threads(1);
+    vggc_conv_direct_nchw_on(k, one, c.x, scratch, c.wpack, c.bias, c.n, c.cin, c.h, c.w, c.cout, c.k, 0);
+    omp_set_num_threads(2);
+    vggc_from_blocked(got, from_nchw, c.n, c.cout, c.oh, c.ow);
+    char what[96];
+    snprintf(what, sizeof what, "%s 3->64 on 128x128 (4 MiB out)", k->name);
+    expect_close(what, got, want, (size_t)c.n * c.cout * c.oh * c.ow, RTOL, ATOL);
+    expect_identical("NCHW input vs its blocked copy", from_nchw, from_blocked, count);
+    expect_identical("2 threads vs 1", from_nchw, one, count);
+    free(want), free(got), free(from_nchw), free(from_blocked), free(one), free(scratch);
+    free_case(&c);
+}
+TEST_EVERY_ISA(direct, a_first_conv_whose_output_is_larger_than_the_caches_matches_the_reference, streamed_output)
+
 /* ---- the epilogue and strides: vggc_conv_direct_ex ------------------------------------------------------- */
 
 /* The reference of an _ex call in NCHW: conv (window k, stride s, pad k / 2) + bias, + residual, ReLU if relu. */
