@@ -25,6 +25,7 @@
 enum {
     DENSE_CHUNK = 128, /* inputs summed into a partial before it is added to the total */
     DENSE_AHEAD = 8,   /* pointers after a chunk's next ones (the last repeated): one image prefetches 8 rows ahead */
+    DENSE_PARTS = 4,   /* the parts of a one-panel layer's inputs, each a piece (dense.c) */
     DENSE_WALK = 32    /* a batch's tiles go down a chunk's rows 32 at a time, each row prefetching its slice of
                           the row 32 on (see batch() in the rows' dense.c) */
 };

@@ -198,6 +198,8 @@ static void expect_thread_count_invariant(const vggc_kernels *k, const layer *l)
     free(one), free(more);
 }
 
+/* 1007 outputs, one panel: the layer is cut by its 3001 inputs into parts that add their totals in turn (dense.c),
+ * whichever thread runs which. */
 static void thread_counts(const vggc_kernels *k)
 {
     static const int batches[] = {1, 8, 9};
