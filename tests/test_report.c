@@ -562,6 +562,16 @@ Test(report, a_batch_with_enough_tiles_moves_the_small_maps_to_winograd_f4)
     free(text);
 }
 
+/* Row 13 of vgg11's report, the 2x2 pool after the 14x14 convs, is a row of its own: `tile` (F(3x3), F(5x5)) cannot
+ * hold its windows. */
+static void expect_pool_13_on_its_own(const char *text, const char *tile)
+{
+    const char *pool = strstr(text, "  13  maxpool2x2 ");
+    cr_assert(pool != NULL, "the pool after %s is not a row of its own:\n%s", tile, text);
+    cr_expect(strstr(pool, "fused") == NULL || strstr(pool, "fused") > strchr(pool, '\n'),
+              "the pool after %s is fused:\n%s", tile, text);
+}
+
 /* F(5x5) where its GEMM is at most 0.8 of F(4x4)'s with 16 tiles or more (gen/algo.lua): VGG's 14x14 maps from
  * batch 2 on (9 tiles of 5x5 per image against 16 of 4x4: 0.77), not at batch 1; a 2x2 pool after it runs on its
  * own (5x5 tiles would cut its windows). */
@@ -570,13 +580,10 @@ Test(report, a_batch_on_14x14_maps_takes_winograd5_and_its_pool_runs_on_its_own)
     char *text = vggc_ok("report vgg11 --batch 2");
     const char *want[] = {"  11  conv3x3+relu ", "winograd5", "  12  conv3x3+relu ", "winograd5"};
     expect_rows_say(text, want, 2);
-    const char *pool = strstr(text, "  13  maxpool2x2 ");
-    cr_assert(pool != NULL, "the pool after F(5x5) is not a row of its own:\n%s", text);
-    cr_expect(strstr(pool, "fused") == NULL || strstr(pool, "fused") > strchr(pool, '\n'),
-              "the pool after F(5x5) is fused:\n%s", text);
+    expect_pool_13_on_its_own(text, "F(5x5)");
     free(text);
     text = vggc_ok("report vgg11");
-    cr_expect_eq(count(text, "winograd5"), 0, "at batch 1 (9 tiles of 5x5) the 14x14 layers take F(5x5):\n%s", text);
+    cr_expect_eq(count(text, "winograd5"), 0, "at batch 1 (9 tiles of 5x5) the 14x14 layers do not take F(5x5):\n%s", text);
     free(text);
 }
 
@@ -590,10 +597,7 @@ Test(report, batch_1_on_14x14_maps_takes_winograd3_and_its_pool_runs_on_its_own)
     const char *want[] = {"   9  conv3x3+relu ", "winograd4", "  11  conv3x3+relu ", "winograd3",
                           "  12  conv3x3+relu ", "winograd3"};
     expect_rows_say(text, want, 3);
-    const char *pool = strstr(text, "  13  maxpool2x2 ");
-    cr_assert(pool != NULL, "the pool after F(3x3) is not a row of its own:\n%s", text);
-    cr_expect(strstr(pool, "fused") == NULL || strstr(pool, "fused") > strchr(pool, '\n'),
-              "the pool after F(3x3) is fused:\n%s", text);
+    expect_pool_13_on_its_own(text, "F(3x3)");
     free(text);
     text = vggc_ok("report vgg11 --input 3x112x112"); /* 7x7 maps: 4 tiles of 4x4 */
     const char *small[] = {"  11  conv3x3+relu ", "winograd2", "  12  conv3x3+relu ", "winograd2"};
