@@ -45,8 +45,8 @@ model options:
   --batch-norm           BatchNorm after every conv (for cfg lists and files)
   --name NAME            C name of the model (default from MODEL)
   --conv ALGO            how convs run: auto (chosen per layer, the default), im2col, direct, winograd2,
-                         winograd3, winograd4, winograd5, winograd6 (the report's algorithm column shows the choice); for a
-                         Cortex-M target auto, direct or naive (plain loop nests)
+                         winograd3, winograd4, winograd5, winograd6 (the report's algorithm column shows the
+                         choice); for a Cortex-M target auto, direct or naive (plain loop nests)
   --target T             host (the default), cortex-m4, cortex-m7 or cortex-m33: freestanding C for a
                          microcontroller, its flash and RAM in the report
   --flash BYTES, --ram BYTES   a Cortex-M target's memory (default: its part's; 1048576, 1024K, 1M)

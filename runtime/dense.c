@@ -51,7 +51,7 @@ static int gather(const float **rows, float *x, const float *in, const float *pa
 
 /* Where a piece's totals go: the inputs [k0, k1) of part `part` of `parts`. With one part the totals are finished
  * into out; with more, the parts take turns in order (turn: the part whose go it is): the first stores its totals,
- * the others add theirs, the last finishes, so that out = bias + (((t0 + t1) + t2) + ...) whichever threads ran them. */
+ * the others add theirs, the last finishes: out = bias + (((t0 + t1) + t2) + ...), whichever threads ran them. */
 typedef struct {
     int k0, k1, part, parts;
     atomic_int *turn;

@@ -380,7 +380,8 @@ static void streamed_output(const vggc_kernels *k)
     conv_case c = make_case(1, 3, 128, 128, 64, 3, 0, 321u);
     size_t count = out_blocked_floats(&c), bytes = count * sizeof(float);
     float *want = reference(&c), *got = floats((size_t)c.n * c.cout * c.oh * c.ow);
-    float *from_nchw = aligned_alloc(64, bytes), *from_blocked = aligned_alloc(64, bytes), *one = aligned_alloc(64, bytes);
+    float *from_nchw = aligned_alloc(64, bytes), *from_blocked = aligned_alloc(64, bytes);
+    float *one = aligned_alloc(64, bytes);
     float *scratch = floats(VGGC_BLOCKED_FLOATS(c.n, c.cin, c.h, c.w));
     cr_assert(from_nchw && from_blocked && one, "out of memory for %zu bytes", bytes);
     for (size_t i = 0; i < count; i++) from_nchw[i] = from_blocked[i] = one[i] = NAN;

@@ -583,7 +583,8 @@ Test(report, a_batch_on_14x14_maps_takes_winograd5_and_its_pool_runs_on_its_own)
     expect_pool_13_on_its_own(text, "F(5x5)");
     free(text);
     text = vggc_ok("report vgg11");
-    cr_expect_eq(count(text, "winograd5"), 0, "at batch 1 (9 tiles of 5x5) the 14x14 layers do not take F(5x5):\n%s", text);
+    cr_expect_eq(count(text, "winograd5"), 0, "at batch 1 (9 tiles of 5x5) the 14x14 layers do not take F(5x5):\n%s",
+                 text);
     free(text);
 }
 

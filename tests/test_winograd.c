@@ -32,7 +32,8 @@ typedef struct {
 
 static double norm_bound(int m)
 {
-    return m == 2 ? NORM_BOUND_F2 : m == 3 ? NORM_BOUND_F3 : m == 4 ? NORM_BOUND_F4 : m == 5 ? NORM_BOUND_F5 : NORM_BOUND_F6;
+    static const double bounds[] = {NORM_BOUND_F2, NORM_BOUND_F3, NORM_BOUND_F4, NORM_BOUND_F5, NORM_BOUND_F6};
+    return bounds[m - 2];
 }
 
 /* count floats and GUARD more after them, all CANARY (expect_guard_intact checks the GUARD ones) */
