@@ -57,11 +57,17 @@ static void group_of(int nob, int widest, int g, int *ob0, int *m)
  * the output 64-byte aligned (the planned buffers are). On the AVX-512 row VGG16's first conv took 1.10 -> 1.00 ms
  * and the layer after it 3.48 -> 3.40 (one binary, alternated, 8 and 10 rounds, Zen 5). The AVX2 row streams on
  * Intel cores only (x86/avx2/direct.c): its 64-byte pixel is two 32-byte halves, and streamed that way VGG16's first
- * conv took 1.36 -> 1.65 and 1.28 -> 1.48 ms on the same Zen 5 (the model +2 %), 1.37 -> 1.13 on an Intel Xeon. */
+ * conv took 1.36 -> 1.65 and 1.28 -> 1.48 ms on the same Zen 5 (the model +2 %), 1.37 -> 1.13 on an Intel Xeon.
+ * With the pool (VGG11's first conv: 3.2 MB written at batch 1) the map is a quarter of the conv's and streams from
+ * STREAM_MIN_POOLED_BYTES: on that Xeon's AVX2 row 1.17-1.21 -> 1.11 ms (batch 8: 8.87 -> 8.60), the layer after it
+ * unchanged (2.83-2.86 against 2.82-2.84; one binary, an environment switch, 6 rounds twice). The AVX-512 row streams
+ * only unpooled maps. */
 #define STREAM_MIN_BYTES ((size_t)4 << 20)
-static int streams(const float *out, size_t out_bytes, int cin, int pool)
+#define STREAM_MIN_POOLED_BYTES ((size_t)2 << 20)
+static int streams(const float *out, size_t map_bytes /* what the layer writes */, int cin, int pool)
 {
-    return !pool && cin <= DIRECT_LANES && out_bytes >= STREAM_MIN_BYTES && (uintptr_t)out % 64 == 0;
+    size_t least = pool ? STREAM_MIN_POOLED_BYTES : STREAM_MIN_BYTES;
+    return cin <= DIRECT_LANES && map_bytes >= least && (uintptr_t)out % 64 == 0;
 }
 
 /* The job on row kern, its input in either layout: every row's pieces run every job (direct_job.h: strides 1 and
@@ -71,10 +77,10 @@ static void run(const vggc_kernels *kern, float *out, const float *in, int in_nc
                 const vggc_epilogue *e)
 {
     int ch = (h - 1) / stride + 1, cw = (w - 1) / stride + 1; /* the conv's output, pad k / 2 */
-    size_t conv_bytes = (size_t)n * direct_blocks(cout) * DIRECT_LANES * ch * cw * sizeof *out; /* unpooled */
+    size_t map_bytes = (size_t)n * direct_blocks(cout) * DIRECT_LANES * (pool ? ch / 2 : ch) * (pool ? cw / 2 : cw) * 4;
     vggc_direct_job j = {out, in, wpack, bias, cin, h, w, cout, k, pool, pool ? ch / 2 : ch, pool ? cw / 2 : cw,
                          widest_group(kern, cin, k), in_nchw, stride, e->relu, e->residual,
-                         e->out_blocks > 0 ? e->out_blocks : direct_blocks(cout), streams(out, conv_bytes, cin, pool)};
+                         e->out_blocks > 0 ? e->out_blocks : direct_blocks(cout), streams(out, map_bytes, cin, pool)};
     void (*piece)(const vggc_direct_job *, int, int, int, int) = kern->direct_piece;
     int groups = group_count(direct_blocks(cout), j.widest), pieces = n * groups * j.oh;
 #pragma omp parallel for schedule(guided, 1)

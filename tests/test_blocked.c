@@ -371,33 +371,38 @@ static void nchw_input(const vggc_kernels *k)
 }
 TEST_EVERY_ISA(direct, an_nchw_input_gives_bitwise_what_its_blocked_copy_gives, nchw_input)
 
-/* A network's first conv on a map whose output is larger than the caches (3 -> 64 at 128x128: 4 MiB, 64-byte
- * aligned, as the planned buffers are): a row that streams such an output past the caches (direct.c; the AVX-512 row,
- * and the AVX2 row on Intel cores) matches the reference from the NCHW input and from its blocked copy, bitwise the
- * same both ways, and for 1 and 2 threads. */
-static void streamed_output(const vggc_kernels *k)
+/* A network's first conv on a map whose output is larger than the caches, 64-byte aligned as the planned buffers
+ * are: 3 -> 64 at 128x128 (4 MiB out), and at 184x184 with the pool (2.1 MB out). A row that streams such an output
+ * past the caches (direct.c; the AVX-512 row unpooled ones, the AVX2 row both on Intel cores) matches the reference
+ * from the NCHW input and from its blocked copy, bitwise the same both ways, and for 1 and 2 threads. */
+static void expect_streamed_output_matches(const vggc_kernels *k, int hw, int pool)
 {
-    conv_case c = make_case(1, 3, 128, 128, 64, 3, 0, 321u);
+    conv_case c = make_case(1, 3, hw, hw, 64, 3, pool, 321u + (unsigned)pool);
     size_t count = out_blocked_floats(&c), bytes = count * sizeof(float);
     float *want = reference(&c), *got = floats((size_t)c.n * c.cout * c.oh * c.ow);
     float *from_nchw = aligned_alloc(64, bytes), *from_blocked = aligned_alloc(64, bytes);
-    float *one = aligned_alloc(64, bytes);
-    float *scratch = floats(VGGC_BLOCKED_FLOATS(c.n, c.cin, c.h, c.w));
+    float *one = aligned_alloc(64, bytes), *scratch = floats(VGGC_BLOCKED_FLOATS(c.n, c.cin, c.h, c.w));
     cr_assert(from_nchw && from_blocked && one, "out of memory for %zu bytes", bytes);
     for (size_t i = 0; i < count; i++) from_nchw[i] = from_blocked[i] = one[i] = NAN;
-    vggc_conv_direct_nchw_on(k, from_nchw, c.x, scratch, c.wpack, c.bias, c.n, c.cin, c.h, c.w, c.cout, c.k, 0);
-    vggc_conv_direct_on(k, from_blocked, c.xb, c.wpack, c.bias, c.n, c.cin, c.h, c.w, c.cout, c.k, 0);
+    vggc_conv_direct_nchw_on(k, from_nchw, c.x, scratch, c.wpack, c.bias, c.n, c.cin, c.h, c.w, c.cout, c.k, pool);
+    vggc_conv_direct_on(k, from_blocked, c.xb, c.wpack, c.bias, c.n, c.cin, c.h, c.w, c.cout, c.k, pool);
     omp_set_num_threads(1);
-    vggc_conv_direct_nchw_on(k, one, c.x, scratch, c.wpack, c.bias, c.n, c.cin, c.h, c.w, c.cout, c.k, 0);
+    vggc_conv_direct_nchw_on(k, one, c.x, scratch, c.wpack, c.bias, c.n, c.cin, c.h, c.w, c.cout, c.k, pool);
     omp_set_num_threads(2);
     vggc_from_blocked(got, from_nchw, c.n, c.cout, c.oh, c.ow);
     char what[96];
-    snprintf(what, sizeof what, "%s 3->64 on 128x128 (4 MiB out)", k->name);
+    snprintf(what, sizeof what, "%s 3->64 on %dx%d pool=%d (%zu bytes out)", k->name, hw, hw, pool, bytes);
     expect_close(what, got, want, (size_t)c.n * c.cout * c.oh * c.ow, RTOL, ATOL);
     expect_identical("NCHW input vs its blocked copy", from_nchw, from_blocked, count);
     expect_identical("2 threads vs 1", from_nchw, one, count);
     free(want), free(got), free(from_nchw), free(from_blocked), free(one), free(scratch);
     free_case(&c);
+}
+
+static void streamed_output(const vggc_kernels *k)
+{
+    expect_streamed_output_matches(k, 128, 0);
+    expect_streamed_output_matches(k, 184, 1);
 }
 TEST_EVERY_ISA(direct, a_first_conv_whose_output_is_larger_than_the_caches_matches_the_reference, streamed_output)
 

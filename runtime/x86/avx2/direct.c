@@ -88,7 +88,7 @@ static void epilogue_of(epilogue *e, const vggc_direct_job *j, int ob)
 {
     int live = j->cout - ob * DIRECT_LANES;
     e->relu = j->relu;
-    e->stream = j->stream && streams_here();
+    e->stream = j->stream && !j->pool && streams_here(); /* a pooled job's conv rows go to the stack, then pool_rows */
     for (int l = 0; l < DIRECT_LANES; l++) {
         e->bias[l] = l < live ? j->bias[ob * DIRECT_LANES + l] : 0.0f;
         e->keep[l] = l < live ? -1 : 0;
@@ -266,15 +266,19 @@ INLINE __m256 max_nan8(__m256 m, __m256 v)
     return _mm256_blendv_ps(_mm256_max_ps(v, m), v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
 }
 
-/* out[t] = the 2x2 max of top[2t], top[2t + 1], bottom[2t], bottom[2t + 1], in vggc_maxpool2x2's order. */
-static void pool_rows(float *out /* (n, 16) */, const float *top, const float *bottom /* (2n, 16) */, int n)
+/* out[t] = the 2x2 max of top[2t], top[2t + 1], bottom[2t], bottom[2t + 1], in vggc_maxpool2x2's order; with
+ * streaming stores if stream (out is then 64-byte aligned). */
+static void pool_rows(float *out /* (n, 16) */, const float *top, const float *bottom /* (2n, 16) */, int n,
+                      int stream)
 {
     for (int t = 0; t < 2 * n; t += 2)
         for (int h = 0; h < DIRECT_LANES; h += 8) {
             const float *a = top + (size_t)t * DIRECT_LANES + h, *c = bottom + (size_t)t * DIRECT_LANES + h;
             __m256 up = max_nan8(_mm256_loadu_ps(a), _mm256_loadu_ps(a + DIRECT_LANES));
             __m256 down = max_nan8(_mm256_loadu_ps(c), _mm256_loadu_ps(c + DIRECT_LANES));
-            _mm256_storeu_ps(out + (size_t)t / 2 * DIRECT_LANES + h, max_nan8(up, down));
+            float *dst = out + (size_t)t / 2 * DIRECT_LANES + h;
+            if (stream) _mm256_stream_ps(dst, max_nan8(up, down));
+            else _mm256_storeu_ps(dst, max_nan8(up, down));
         }
 }
 
@@ -296,7 +300,8 @@ void vggc_direct_piece_avx2(const vggc_direct_job *j, int b, int ob0, int m, int
             int x1 = x0 + SEG < cw ? x0 + SEG : cw;
             conv_row(j, &e, off, taps, b, ob, y0, x0, x1, rows[0], NULL); /* no residual with the pool */
             conv_row(j, &e, off, taps, b, ob, y0 + 1, x0, x1, rows[1], NULL);
-            pool_rows(plane + ((size_t)(y0 / 2) * j->ow + x0 / 2) * DIRECT_LANES, rows[0], rows[1], (x1 - x0) / 2);
+            pool_rows(plane + ((size_t)(y0 / 2) * j->ow + x0 / 2) * DIRECT_LANES, rows[0], rows[1], (x1 - x0) / 2,
+                      j->stream && streams_here());
         }
     }
     if (j->stream) _mm_sfence(); /* the streamed lines are in memory before another thread reads them */
