@@ -110,16 +110,15 @@ static int piece_width(int out_f, int threads)
  * contiguous stream down the panel, where a quarter of each row (256 outputs, 1 KiB of a 4 KiB row) was a new
  * 4 KiB page every row. The parts depend on the shape alone (the sums' order, and so every bit, do not depend on
  * the threads). */
-static int parts_of(int in_f, int out_f)
+static int parts_of(int chunks, int out_f)
 {
-    int chunks = (in_f + DENSE_CHUNK - 1) / DENSE_CHUNK;
     return out_f > VGGC_DENSE_PANEL ? 1 : chunks < DENSE_PARTS ? chunks : DENSE_PARTS;
 }
 
 void vggc_dense_on(const vggc_kernels *k, float *out, const float *in, const float *packed, const float *bias,
                    int n, int in_f, int out_f, int relu)
 {
-    int parts = parts_of(in_f, out_f), chunks = (in_f + DENSE_CHUNK - 1) / DENSE_CHUNK;
+    int chunks = (in_f + DENSE_CHUNK - 1) / DENSE_CHUNK, parts = parts_of(chunks, out_f);
     for (int g = 0; g < n; g += VGGC_DENSE_GROUP) {
         int images = n - g < VGGC_DENSE_GROUP ? n - g : VGGC_DENSE_GROUP;
         int width = parts > 1 ? out_f : piece_width(out_f, omp_get_max_threads());

@@ -77,8 +77,9 @@ static void run(const vggc_kernels *kern, float *out, const float *in, int in_nc
                 const vggc_epilogue *e)
 {
     int ch = (h - 1) / stride + 1, cw = (w - 1) / stride + 1; /* the conv's output, pad k / 2 */
-    size_t map_bytes = (size_t)n * direct_blocks(cout) * DIRECT_LANES * (pool ? ch / 2 : ch) * (pool ? cw / 2 : cw) * 4;
-    vggc_direct_job j = {out, in, wpack, bias, cin, h, w, cout, k, pool, pool ? ch / 2 : ch, pool ? cw / 2 : cw,
+    int oh = pool ? ch / 2 : ch, ow = pool ? cw / 2 : cw;     /* what the layer writes */
+    size_t map_bytes = (size_t)n * direct_blocks(cout) * DIRECT_LANES * oh * ow * sizeof *out;
+    vggc_direct_job j = {out, in, wpack, bias, cin, h, w, cout, k, pool, oh, ow,
                          widest_group(kern, cin, k), in_nchw, stride, e->relu, e->residual,
                          e->out_blocks > 0 ? e->out_blocks : direct_blocks(cout), streams(out, map_bytes, cin, pool)};
     void (*piece)(const vggc_direct_job *, int, int, int, int) = kern->direct_piece;

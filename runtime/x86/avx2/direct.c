@@ -84,11 +84,12 @@ static int streams_here(void)
     return __builtin_cpu_is("intel");
 }
 
-static void epilogue_of(epilogue *e, const vggc_direct_job *j, int ob)
+/* stream: the piece streams its output (a pooled job's conv rows go to the stack, and pool_rows streams instead). */
+static void epilogue_of(epilogue *e, const vggc_direct_job *j, int ob, int stream)
 {
     int live = j->cout - ob * DIRECT_LANES;
     e->relu = j->relu;
-    e->stream = j->stream && !j->pool && streams_here(); /* a pooled job's conv rows go to the stack, then pool_rows */
+    e->stream = stream && !j->pool;
     for (int l = 0; l < DIRECT_LANES; l++) {
         e->bias[l] = l < live ? j->bias[ob * DIRECT_LANES + l] : 0.0f;
         e->keep[l] = l < live ? -1 : 0;
@@ -285,9 +286,10 @@ static void pool_rows(float *out /* (n, 16) */, const float *top, const float *b
 void vggc_direct_piece_avx2(const vggc_direct_job *j, int b, int ob0, int m, int y0)
 {
     int off[DIRECT_TAPS_MAX], taps = j->cin <= DIRECT_LANES ? direct_taps_of(off, j) : 0, cw = direct_columns(j);
+    int stream = j->stream && streams_here();
     for (int ob = ob0; ob < ob0 + m; ob++) {
         epilogue e;
-        epilogue_of(&e, j, ob);
+        epilogue_of(&e, j, ob, stream);
         float *plane = direct_out_plane(j, b, ob);
         const float *res = direct_residual_plane(j, b, ob);
         if (!j->pool) {
@@ -301,8 +303,8 @@ void vggc_direct_piece_avx2(const vggc_direct_job *j, int b, int ob0, int m, int
             conv_row(j, &e, off, taps, b, ob, y0, x0, x1, rows[0], NULL); /* no residual with the pool */
             conv_row(j, &e, off, taps, b, ob, y0 + 1, x0, x1, rows[1], NULL);
             pool_rows(plane + ((size_t)(y0 / 2) * j->ow + x0 / 2) * DIRECT_LANES, rows[0], rows[1], (x1 - x0) / 2,
-                      j->stream && streams_here());
+                      stream);
         }
     }
-    if (j->stream) _mm_sfence(); /* the streamed lines are in memory before another thread reads them */
+    if (stream) _mm_sfence(); /* the streamed lines are in memory before another thread reads them */
 }
