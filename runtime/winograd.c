@@ -184,6 +184,7 @@ static void start_pass(vggc_wino_plan *p, float *work, int t0, int slot)
 {
     p->t0 = t0;
     p->count = p->tiles - t0 < p->pass_tiles ? p->tiles - t0 : p->pass_tiles;
+    wino_cut_rows(p);
     p->v = work + slot * slot_floats(p);
     p->mm = p->v + (size_t)p->alpha * p->alpha * p->v_xi;
 }

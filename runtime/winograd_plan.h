@@ -15,8 +15,8 @@
  *   U (weights): [xi][panel][cinp][width], panel p holds output channels [P p, P p + width), width P or 16 (the
  *     last), where P is the kernel row's wino_panel: 32 for AVX-512 (two zmm per row), 16 for AVX2 and generic, so
  *     that a micro-kernel reads its panel as one contiguous stream;
- *   V (a pass of T tiles): [xi][T tiles in blocks of ROWS][cinp / 16][rows][16], rows = ROWS, or fewer in the last
- *     block, so a block's 16-channel slice is one contiguous rows x 16 piece the kernels broadcast from;
+ *   V (a pass of T tiles): [xi][T tiles in row blocks of at most ROWS][cinp / 16][rows][16] (wino_block_start),
+ *     so a block's 16-channel slice is one contiguous rows x 16 piece the kernels broadcast from;
  *   M (a pass): [xi][T][coutp], row-major.
  */
 #ifndef VGGC_WINOGRAD_PLAN_H
@@ -54,7 +54,8 @@ struct vggc_wino_plan {
     size_t v_xi, m_xi;            /* floats from one transform point's V (M) to the next's */
     int v_spills;                 /* a pass's V is larger than L2: the input transform gathers each row block's V
                                      before writing it (wino_input_group) */
-    int t0, count;                /* this pass: tiles [t0, t0 + count) */
+    int t0, count;                /* this pass: tiles [t0, t0 + count), */
+    int halves, half_rows, longer; /* its row blocks' halves (wino_cut_rows): half_rows rows, the first longer +1 */
     float *v, *mm;                /* this pass's V and M (see the top comment) */
 };
 
@@ -65,15 +66,41 @@ typedef vggc_piece_mask wino_mask;
 #define WINO_LOAD(v, p) VGGC_PIECE_LOAD(v, p)
 #define WINO_STORE(p, v) VGGC_PIECE_STORE(p, v)
 
-/* ---- input transform: V = B^T d B ---------------------------------------------------------------------- */
+/* ---- row blocks of a pass ----------------------------------------------------------------------------- */
 
-/* Where the 16 channels of block cb of local tile lt go for transform point 0 (point xi: v_xi floats on). */
-WINO_INLINE size_t wino_v_offset(const vggc_wino_plan *p, int lt, int cb)
+/* A pass's count tiles are cut into halves of at most WINO_ROWS / 2 rows, as few as can be and of as even a size as
+ * can be (the first count % halves one row longer), and a row block is two halves (the last may be one): 25 tiles
+ * (512 -> 512 at 14x14 under F(3x3)) as blocks of 10, 10 and 5 rows, not 12, 12 and 1. On the AVX2 row, which runs
+ * a block as a kernel of 6 x 16 per half, one row left a kernel two accumulators, each FMA waiting on the last, and
+ * a GEMM of 25 rows took 15 % longer than one of 24; kernels of 4 rows ran at 85 % of those of 5 and 6
+ * (runtime/KERNELS.md). A full pass of a fused layer (a multiple of WINO_ROWS) is cut into blocks of WINO_ROWS.
+ * Rows never change a bit: each output sums its input channels in order in one accumulator, whatever its block.
+ * Here: a pass's halves from its count (start_pass, winograd.c). */
+WINO_INLINE void wino_cut_rows(vggc_wino_plan *p)
 {
-    int rb = lt / WINO_ROWS, r = lt % WINO_ROWS;
-    int rows = p->count - rb * WINO_ROWS < WINO_ROWS ? p->count - rb * WINO_ROWS : WINO_ROWS;
-    return (size_t)rb * WINO_ROWS * p->cinp + (size_t)cb * rows * WINO_LANES + (size_t)r * WINO_LANES;
+    int half = WINO_ROWS / 2;
+    p->halves = (p->count + half - 1) / half;
+    p->half_rows = p->count / p->halves;
+    p->longer = p->count % p->halves;
 }
+
+WINO_INLINE int wino_blocks(const vggc_wino_plan *p) { return (p->halves + 1) / 2; }
+
+/* The first local tile of row block rb (rb = wino_blocks: the pass's count). */
+WINO_INLINE int wino_block_start(const vggc_wino_plan *p, int rb)
+{
+    int i = 2 * rb < p->halves ? 2 * rb : p->halves; /* its first half */
+    return i * p->half_rows + (i < p->longer ? i : p->longer);
+}
+
+/* The row block that holds local tile lt. */
+WINO_INLINE int wino_block_of(const vggc_wino_plan *p, int lt)
+{
+    int cut = p->longer * (p->half_rows + 1);
+    return (lt < cut ? lt / (p->half_rows + 1) : p->longer + (lt - cut) / p->half_rows) / 2;
+}
+
+/* ---- input transform: V = B^T d B ---------------------------------------------------------------------- */
 
 /* o[k * os] = (B^T d)[k] for k < alpha, each 16 lanes, d[k * ds]. */
 WINO_INLINE void wino_bt_1d(float *o, size_t os, const float *d, size_t ds, int m)
@@ -214,15 +241,16 @@ WINO_INLINE void wino_input_tile(const vggc_wino_plan *p, const float *in, int l
 WINO_INLINE void wino_input_group(const vggc_wino_plan *p, const float *in, int lt0, int lt1, int cb, int m)
 {
     int alpha = m + 2;
-    if (!p->v_spills) {
-        for (int lt = lt0; lt < lt1; lt++) wino_input_tile(p, in, lt, cb, p->v + wino_v_offset(p, lt, cb), p->v_xi, m);
-        return;
-    }
     float buf[WINO_ALPHA_MAX * WINO_ALPHA_MAX][WINO_ROWS][WINO_LANES]; /* [xi][tile of the row block][16] */
-    for (int s0 = lt0, s1; s0 < lt1; s0 = s1) {
-        s1 = (s0 / WINO_ROWS + 1) * WINO_ROWS < lt1 ? (s0 / WINO_ROWS + 1) * WINO_ROWS : lt1;
+    for (int rb = wino_block_of(p, lt0), start = wino_block_start(p, rb), end; start < lt1; rb++, start = end) {
+        end = wino_block_start(p, rb + 1);
+        int s0 = start > lt0 ? start : lt0, s1 = end < lt1 ? end : lt1, rows = end - start;
+        float *dst = p->v + (size_t)start * p->cinp + (size_t)(cb * rows + s0 - start) * WINO_LANES; /* s0's */
+        if (!p->v_spills) {
+            for (int lt = s0; lt < s1; lt++) wino_input_tile(p, in, lt, cb, dst + (lt - s0) * WINO_LANES, p->v_xi, m);
+            continue;
+        }
         for (int lt = s0; lt < s1; lt++) wino_input_tile(p, in, lt, cb, buf[0][lt - s0], WINO_ROWS * WINO_LANES, m);
-        float *dst = p->v + wino_v_offset(p, s0, cb);
         size_t count = (size_t)(s1 - s0) * WINO_LANES; /* floats; a memcpy of this was a libc call per point */
         for (int xi = 0; xi < alpha * alpha; xi++)
             for (size_t f = 0; f < count; f += WINO_PIECE) {
@@ -409,13 +437,13 @@ typedef struct {
 
 WINO_INLINE int wino_gemm_pieces(const vggc_wino_plan *p)
 {
-    int panels = (p->coutp + p->panel - 1) / p->panel, blocks = (p->count + WINO_ROWS - 1) / WINO_ROWS;
+    int panels = (p->coutp + p->panel - 1) / p->panel, blocks = wino_blocks(p);
     return p->alpha * p->alpha * ((blocks + p->gemm_blocks - 1) / p->gemm_blocks) * panels;
 }
 
 WINO_INLINE wino_gemm_piece wino_piece_of(const vggc_wino_plan *p, int piece)
 {
-    int panels = (p->coutp + p->panel - 1) / p->panel, blocks = (p->count + WINO_ROWS - 1) / WINO_ROWS;
+    int panels = (p->coutp + p->panel - 1) / p->panel, blocks = wino_blocks(p);
     int chunks = (blocks + p->gemm_blocks - 1) / p->gemm_blocks;
     wino_gemm_piece g;
     g.panel = piece % panels;
@@ -453,12 +481,12 @@ WINO_INLINE void wino_gemm_piece_with(const vggc_wino_plan *p, const float *u, i
     size_t lines = ahead ? (size_t)p->cinp * g.width / WINO_LANES : 0;
     const float *v = p->v + g.xi * p->v_xi;
     float *c = p->mm + g.xi * p->m_xi + (size_t)g.panel * p->panel;
-    int last = p->count < g.rb1 * WINO_ROWS ? p->count : g.rb1 * WINO_ROWS, span = last - g.rb0 * WINO_ROWS;
-    for (int rb = g.rb0; rb < g.rb1; rb++) {
-        int rows = p->count - rb * WINO_ROWS < WINO_ROWS ? p->count - rb * WINO_ROWS : WINO_ROWS;
-        int done = (rb - g.rb0) * WINO_ROWS;
+    int first = wino_block_start(p, g.rb0), span = wino_block_start(p, g.rb1) - first;
+    for (int rb = g.rb0, start = first, end; rb < g.rb1; rb++, start = end) {
+        end = wino_block_start(p, rb + 1);
+        int done = start - first, rows = end - start;
         size_t l0 = lines * (size_t)done / (size_t)span, l1 = lines * (size_t)(done + rows) / (size_t)span;
-        block(c + (size_t)rb * WINO_ROWS * p->coutp, (size_t)p->coutp, v + (size_t)rb * WINO_ROWS * p->cinp, b,
+        block(c + (size_t)start * p->coutp, (size_t)p->coutp, v + (size_t)start * p->cinp, b,
               next ? next + l0 * WINO_LANES : NULL, l1 - l0, p->cinb, rows, g.width);
     }
 }

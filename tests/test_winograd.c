@@ -251,14 +251,15 @@ static void agrees_with_generic(const vggc_kernels *k)
 TEST_EVERY_ISA(winograd, the_row_agrees_with_the_generic_row, agrees_with_generic)
 
 /* Transformed weights over the cached budget: one staged pass whose GEMM pieces each cover every tile, so they
- * prefetch the next piece's weights and threads take runs of pieces. Same bits as the fused passes, any threads;
- * also when the pass's V is over the L2 budget, so the input transform gathers each row block's V before writing it
- * (42 tiles: groups of 32 tiles that start and end inside row blocks of 12, and a ragged last block of 6). */
+ * prefetch the next piece's weights and threads take runs of pieces. Same bits as the fused passes (whose passes
+ * are cut into other row blocks), any threads; also when the pass's V is over the L2 budget, so the input transform
+ * gathers each row block's V before writing it (42 tiles: groups of 32 tiles that start and end inside row blocks
+ * of 12, and a last block of 6; 25 tiles as blocks of 10, 10 and 5; 49 as 12, 12, 10, 10 and 5). */
 static void staged_streams(const vggc_kernels *k)
 {
     conv_case cases[] = {{1, 40, 14, 14, 80, 4, 1}, {2, 33, 13, 9, 48, 2, 0}, /* 16 tiles, 3 panels; 42 tiles */
                          {1, 40, 28, 28, 80, 6, 0}, {2, 40, 14, 13, 80, 5, 0}, /* 25 tiles; 18 */
-                         {1, 40, 14, 14, 80, 3, 0}};                          /* 25 tiles of 3x3 */
+                         {1, 40, 14, 14, 80, 3, 0}, {1, 40, 28, 28, 80, 4, 0}}; /* 25 tiles of 3x3; 49 */
     const long pass_budgets[] = {0, 1}; /* V within L2 (written tile by tile); V "over L2" (gathered) */
     for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
         operands o = make_operands(&cases[i], 60u + i);

@@ -61,21 +61,23 @@ static void sub_block(float *c, size_t ldc, const float *a, size_t lda, const fl
     switch (rows) { KERNEL_CASE(1) KERNEL_CASE(2) KERNEL_CASE(3) KERNEL_CASE(4) KERNEL_CASE(5) KERNEL_CASE(6) }
 }
 
-/* A 12 x 32 block (or fewer rows, or 16 columns) as kernels of 6 x 16: columns outside, rows inside, so the 16
- * columns of b a kernel streams are read again from L1 or L2 by the second half of the rows. The block's lines of
- * next are shared out among its kernels. (The first kernel of a piece prefetching all of the next panel, 16 lines
- * per 16 input channels with this row's 16-wide panels, was slower: on an Intel Xeon held to this row, 512 -> 512
- * at 14x14, batch 1, 2.80 against 2.63 ms, at 28x28 6.2 against 6.05; runtime/KERNELS.md.) */
+/* A block of up to 12 x 32 as kernels of up to 6 x 16: columns outside, rows inside, so the 16 columns of b a
+ * kernel streams are read again from L1 or L2 by the other rows. The rows are shared evenly among the fewest
+ * kernels (9 rows as 5 + 4, not 6 + 3: a kernel of 3 rows has 6 accumulators, fewer than the FMAs in flight). The
+ * block's lines of next are shared out among its kernels. (The first kernel of a piece prefetching all of the next
+ * panel, 16 lines per 16 input channels with this row's 16-wide panels, was slower: on an Intel Xeon held to this
+ * row, 512 -> 512 at 14x14, batch 1, 2.80 against 2.63 ms, at 28x28 6.2 against 6.05; runtime/KERNELS.md.) */
 static void block_avx2(float *c, size_t ldc, const float *a, const float *b, const float *next, size_t lines, int cinb,
                        int rows, int width)
 {
-    int subs = (width + KCOLS - 1) / KCOLS * ((rows + KROWS - 1) / KROWS), k = 0;
+    int kernels = (rows + KROWS - 1) / KROWS, subs = (width + KCOLS - 1) / KCOLS * kernels, k = 0;
     for (int c0 = 0; c0 < width; c0 += KCOLS)
-        for (int r0 = 0; r0 < rows; r0 += KROWS, k++) {
+        for (int i = 0, r0 = 0, n; i < kernels; i++, r0 += n, k++) {
             size_t from, to;
+            n = rows / kernels + (i < rows % kernels);
             wino_spread(lines, k, subs, &from, &to);
             sub_block(c + (size_t)r0 * ldc + c0, ldc, a + r0 * WINO_LANES, (size_t)rows, b + c0, (size_t)width,
-                      lines ? next + from * WINO_LANES : NULL, to - from, cinb, rows - r0 < KROWS ? rows - r0 : KROWS);
+                      lines ? next + from * WINO_LANES : NULL, to - from, cinb, n);
         }
 }
 
